@@ -1,0 +1,47 @@
+// createApp(deps): the whole HTTP surface in one readable order. It never listens, so tests
+// mount it on an ephemeral port with their own database.
+import express from 'express';
+import './http/request-context.js';
+import { createAdminRouter } from './admin/routes.js';
+import { createAppointmentsRouter } from './appointments/routes.js';
+import { loadSession } from './auth/middleware.js';
+import { createAuthRouter } from './auth/routes.js';
+import type { AppDeps } from './deps.js';
+import { createDevicesRouter } from './devices/routes.js';
+import { createDoctorsRouter } from './doctors/routes.js';
+import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
+import { createHealthRouter } from './http/health.js';
+import { cors, originCheck, securityHeaders } from './http/security.js';
+import { createStaticAppRouter } from './http/static-app.js';
+import { createPatientsRouter } from './patients/routes.js';
+import { createSyncRouter } from './sync/routes.js';
+import { createUsersRouter } from './users/routes.js';
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // One proxy hop (a TLS terminator) may set X-Forwarded-For; req.ip is then the client's.
+  app.set('trust proxy', 'loopback');
+
+  app.use(securityHeaders(deps.config));
+  app.use(cors(deps.config));
+  app.use(createHealthRouter(deps));
+  app.use(express.json({ limit: '64kb', strict: false }));
+  app.use(loadSession(deps));
+  app.use(originCheck(deps.config));
+
+  app.use('/v1', createSyncRouter(deps));
+  app.use('/api/auth', createAuthRouter(deps));
+  app.use('/api/users', createUsersRouter(deps));
+  app.use('/api/doctors', createDoctorsRouter(deps));
+  app.use('/api/patients', createPatientsRouter(deps));
+  app.use('/api/appointments', createAppointmentsRouter(deps));
+  app.use('/api/devices', createDevicesRouter(deps));
+  app.use('/api/admin', createAdminRouter(deps));
+  app.use('/api', notFoundHandler);
+
+  app.use(createStaticAppRouter());
+  app.use(notFoundHandler);
+  app.use(createErrorHandler((err, req) => deps.logger.error({ err, method: req.method, path: req.path }, 'unhandled error')));
+  return app;
+}

@@ -1,0 +1,136 @@
+// The only reader of process.env. Every setting is validated once at startup; a bad value
+// stops the process with a message naming the variable.
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const isTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  EMBEDDED_PG_PORT: port.default(54329),
+  PUBLIC_ORIGIN: z.string().url().optional(),
+  CORS_ORIGINS: z.string().default(''),
+  CLINIC_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/London').default('UTC'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SYNC_UPSTREAM_URL: z.string().url().optional(),
+  SYNC_SECRET: z.string().min(16).optional(),
+  SYNC_INSECURE: bool.default(false),
+  SYNC_SLOT_NAME: z
+    .string()
+    .regex(/^[a-z0-9_]{1,63}$/, 'lowercase letters, digits and _ only')
+    .default('clinic_sync'),
+  SYNC_LONG_POLL_MS: positiveInt.default(20_000),
+  RATE_LIMIT_ANON_PER_HOUR: positiveInt.default(100),
+  RATE_LIMIT_USER_PER_HOUR: positiveInt.default(1000),
+  RATE_LIMIT_SYNC_PER_HOUR: positiveInt.default(20_000),
+  RATE_LIMIT_LOGIN_FAILURES: positiveInt.default(10),
+  RATE_LIMIT_STORE: z.enum(['memory', 'postgres']).default('memory'),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  SENTRY_DSN: z.string().url().optional(),
+  SESSION_DAYS: positiveInt.default(30),
+  SESSION_MAX_DAYS: positiveInt.default(90),
+  SEED_DEMO: bool.default(true),
+});
+
+export type Config = Readonly<{
+  nodeEnv: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPgPort: number;
+  publicOrigin: string;
+  corsOrigins: readonly string[];
+  clinicTimeZone: string;
+  logLevel: string;
+  syncUpstreamUrl: string | undefined;
+  syncSecret: string | undefined;
+  syncInsecure: boolean;
+  syncSlotName: string;
+  syncLongPollMs: number;
+  rateLimits: Readonly<{
+    anonPerHour: number;
+    userPerHour: number;
+    syncPerHour: number;
+    loginFailures: number;
+    store: 'memory' | 'postgres';
+  }>;
+  metricsToken: string | undefined;
+  sentryDsn: string | undefined;
+  sessionDays: number;
+  sessionMaxDays: number;
+  seedDemo: boolean;
+}>;
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment. Throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset", as in most .env conventions.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.SYNC_INSECURE && e.NODE_ENV === 'production') {
+    throw new ConfigError('Invalid configuration:\n  SYNC_INSECURE: not allowed when NODE_ENV=production');
+  }
+  const publicOrigin = new URL(e.PUBLIC_ORIGIN ?? `http://localhost:${e.PORT}`).origin;
+  const corsOrigins = e.CORS_ORIGINS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (!URL.canParse(origin)) throw new ConfigError(`Invalid configuration:\n  CORS_ORIGINS: "${origin}" is not a URL`);
+  }
+  return Object.freeze({
+    nodeEnv: e.NODE_ENV,
+    isProduction: e.NODE_ENV === 'production',
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.DATA_DIR),
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    publicOrigin,
+    corsOrigins: Object.freeze(corsOrigins.map((o) => new URL(o).origin)),
+    clinicTimeZone: e.CLINIC_TIMEZONE,
+    logLevel: e.LOG_LEVEL,
+    syncUpstreamUrl: e.SYNC_UPSTREAM_URL,
+    syncSecret: e.SYNC_SECRET,
+    syncInsecure: e.SYNC_INSECURE,
+    syncSlotName: e.SYNC_SLOT_NAME,
+    syncLongPollMs: e.SYNC_LONG_POLL_MS,
+    rateLimits: Object.freeze({
+      anonPerHour: e.RATE_LIMIT_ANON_PER_HOUR,
+      userPerHour: e.RATE_LIMIT_USER_PER_HOUR,
+      syncPerHour: e.RATE_LIMIT_SYNC_PER_HOUR,
+      loginFailures: e.RATE_LIMIT_LOGIN_FAILURES,
+      store: e.RATE_LIMIT_STORE,
+    }),
+    metricsToken: e.METRICS_TOKEN,
+    sentryDsn: e.SENTRY_DSN,
+    sessionDays: e.SESSION_DAYS,
+    sessionMaxDays: e.SESSION_MAX_DAYS,
+    seedDemo: e.SEED_DEMO,
+  });
+}

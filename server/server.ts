@@ -1,0 +1,70 @@
+// Starts everything the app needs around createApp: database, migrations, demo seed, client
+// build, background services, HTTP listener; and stops them in reverse order.
+import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import { createApp } from './app.js';
+import { buildClient } from './build-client.js';
+import type { Config } from './config.js';
+import type { AppDeps } from './deps.js';
+import { migrate } from './db/migrate.js';
+import { openDatabase } from './db/open.js';
+import { createPool } from './db/pool.js';
+import { isClientBuilt } from './http/static-app.js';
+import type { Logger } from './logger.js';
+import { seedDemoIfEmpty } from './seed/demo.js';
+
+export interface RunningServer {
+  url: string;
+  databaseUrl: string;
+  deps: AppDeps;
+  stop(): Promise<void>;
+}
+
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  { buildIfMissing = true }: { buildIfMissing?: boolean } = {},
+): Promise<RunningServer> {
+  const db = await openDatabase(config, { log: (m) => logger.info(m) });
+  const stops: Array<() => Promise<void>> = [() => db.close()];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'error while stopping'));
+  };
+  try {
+    const applied = await migrate(db.url, { log: (m) => logger.info(m) });
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+    if (!config.isProduction && config.seedDemo) {
+      const seeded = await seedDemoIfEmpty(db.url, config.clinicTimeZone);
+      if (seeded) logger.info(seeded, 'demo clinic seeded');
+    }
+    if (buildIfMissing && !isClientBuilt()) {
+      logger.info('client not built yet: running vite build (once)');
+      await buildClient();
+    }
+    const pool = createPool(db.url);
+    stops.push(() => pool.end());
+    const deps: AppDeps = { config, pool, logger, databaseUrl: db.url, readiness: {} };
+    const app = createApp(deps);
+    const server = http.createServer(app);
+    // Long-polls hold ~20 s: keep idle sockets a little longer than that.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+    return { url, databaseUrl: db.url, deps, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
