@@ -1,0 +1,67 @@
+// Booking outcomes that become 409/422 answers. Slot and patient conflicts are raised inside
+// the transaction but answered after it rolled back: their details (the conflicting rows and
+// the suggested free slots) are read outside it, so a rejected booking never holds the
+// doctor's lock while suggestions are computed.
+import type { Pool } from '../db/pool.js';
+import { conflict, unprocessable, validationFailed } from '../http/errors.js';
+import { doctorBusy, doctorHours, overlapping, type Interval } from './queries.js';
+import { suggestSlots, suggestionWindow } from './schedule.js';
+
+export class SlotTakenError extends Error {
+  constructor(
+    readonly doctorId: string,
+    readonly startsAt: Date,
+    readonly endsAt: Date,
+    readonly durationMinutes: number,
+  ) {
+    super('slot taken');
+  }
+}
+
+export class PatientBusyError extends Error {
+  constructor(
+    readonly patientId: string,
+    readonly startsAt: Date,
+    readonly endsAt: Date,
+  ) {
+    super('patient busy');
+  }
+}
+
+export const outsideWorkingHours = () =>
+  unprocessable('outside_working_hours', "The appointment is outside the doctor's working hours.");
+
+export const unknownReference = (field: 'doctor_id' | 'patient_id') =>
+  validationFailed([{ path: field, message: field === 'doctor_id' ? 'no such active doctor' : 'no such patient' }]);
+
+const intervalJson = (i: Interval) => ({ id: i.id, starts_at: i.starts_at.toISOString(), ends_at: i.ends_at.toISOString() });
+
+/** Turns a SlotTakenError / PatientBusyError into its 409 with details; other errors pass. */
+export async function explainConflict(pool: Pool, timeZone: string, err: unknown, now = new Date()): Promise<unknown> {
+  if (err instanceof SlotTakenError) {
+    const conflicts = await overlapping(pool, 'doctor_id', err.doctorId, err.startsAt, err.endsAt);
+    const window = suggestionWindow(err.startsAt, timeZone);
+    const [hours, busy] = await Promise.all([doctorHours(pool, err.doctorId), doctorBusy(pool, err.doctorId, window.from, window.to)]);
+    const suggestions = suggestSlots(err.startsAt, err.durationMinutes, hours, busy, timeZone, now);
+    return conflict('slot_conflict', 'The doctor already has an appointment at that time.', {
+      conflicts: conflicts.map(intervalJson),
+      suggestions: suggestions.map((s) => ({ starts_at: s.starts_at.toISOString(), ends_at: s.ends_at.toISOString() })),
+    });
+  }
+  if (err instanceof PatientBusyError) {
+    const conflicts = await overlapping(pool, 'patient_id', err.patientId, err.startsAt, err.endsAt);
+    return conflict('patient_conflict', 'The patient already has an appointment at that time.', {
+      conflicts: conflicts.map(intervalJson),
+    });
+  }
+  return err;
+}
+
+/** Runs a write; a booking conflict leaves it as a 409 with details. */
+export async function withConflictDetails(pool: Pool, timeZone: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    throw await explainConflict(pool, timeZone, err);
+  }
+}

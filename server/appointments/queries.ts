@@ -1,0 +1,224 @@
+// SQL for appointments. Every statement binds its values ($n); the only interpolated text is
+// built here from constants (column lists, condition templates).
+import type { PoolClient, Queryable } from '../db/pool.js';
+import type { AppointmentStatus, Urgency } from '../../src/lib/shared/appointment-schemas.js';
+
+export const ACTIVE_SQL = `status IN ('scheduled', 'confirmed', 'checked_in', 'in_progress')`;
+// No appointment is longer than this (the duration_minutes check): bounds index range scans.
+const MAX_DURATION = `interval '480 minutes'`;
+
+/** Who is asking decides which rows exist for them and whether notes are shown. */
+export interface Viewer {
+  /** Set for clinicians: they see only this doctor's appointments. */
+  doctorId: string | null;
+  /** Clinicians (on their own rows) and admins read clinical notes; receptionists never. */
+  seesNotes: boolean;
+}
+
+function appointmentColumns(viewer: Viewer): string {
+  return `a.id, a.patient_id, a.doctor_id, a.starts_at, a.ends_at, a.duration_minutes, a.status, a.urgency,
+    a.reason, ${viewer.seesNotes ? 'a.clinical_notes,' : ''} a.cancelled_by, a.cancelled_at, a.cancellation_reason,
+    a.rescheduled_from, a.created_by, a.created_at, a.updated_at, a.version,
+    json_build_object('id', p.id, 'full_name', p.full_name, 'mrn', p.mrn) AS patient,
+    json_build_object('id', d.id, 'full_name', d.full_name, 'specializations', ARRAY(
+      SELECT s.name FROM doctor_specializations ds JOIN specializations s ON s.id = ds.specialization_id
+       WHERE ds.doctor_id = d.id ORDER BY s.name)) AS doctor,
+    COALESCE((SELECT json_agg(json_build_object('id', r.id, 'channel', r.channel, 'send_at', iso_utc(r.send_at),
+      'status', r.status) ORDER BY r.send_at, r.id) FROM reminders r WHERE r.appointment_id = a.id), '[]'::json) AS reminders`;
+}
+const APPOINTMENT_JOINS = `appointments a JOIN patients p ON p.id = a.patient_id JOIN doctors d ON d.id = a.doctor_id`;
+
+export interface AppointmentFilters {
+  doctor_id?: string;
+  patient_id?: string;
+  status?: AppointmentStatus[];
+  urgency?: Urgency;
+  from?: string;
+  to?: string;
+}
+
+/** WHERE clause and its parameters for a list; numbering starts at $1. */
+export function listConditions(viewer: Viewer, f: AppointmentFilters): { where: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const conditions = ['a.deleted_at IS NULL'];
+  const add = (template: string, value: unknown) => {
+    params.push(value);
+    conditions.push(template.replaceAll('?', `$${params.length}`));
+  };
+  if (viewer.doctorId) add('a.doctor_id = ?', viewer.doctorId);
+  if (f.doctor_id) add('a.doctor_id = ?', f.doctor_id);
+  if (f.patient_id) add('a.patient_id = ?', f.patient_id);
+  if (f.status) add('a.status = ANY(?::text[])', f.status);
+  if (f.urgency) add('a.urgency = ?', f.urgency);
+  if (f.from) add(`a.ends_at > ?::timestamptz AND a.starts_at > ?::timestamptz - ${MAX_DURATION}`, f.from);
+  if (f.to) add('a.starts_at < ?::timestamptz', f.to);
+  return { where: conditions.join(' AND '), params };
+}
+
+export interface AppointmentRow {
+  id: string;
+  doctor_id: string;
+  patient_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  duration_minutes: number;
+  status: AppointmentStatus;
+  urgency: Urgency;
+  version: number;
+  [column: string]: unknown;
+}
+
+/**
+ * One page and the total count in a single statement (one round trip whatever the page size):
+ * the count comes from a one-row subquery, LEFT JOINed to the page so an empty page still
+ * reports it.
+ */
+export function pageSql(viewer: Viewer, filters: AppointmentFilters, limit: number, offset: number) {
+  const { where, params } = listConditions(viewer, filters);
+  const n = params.length;
+  const text = `SELECT c.total, page.* FROM (SELECT count(*) AS total FROM appointments a WHERE ${where}) c
+    LEFT JOIN LATERAL (
+      SELECT ${appointmentColumns(viewer)} FROM ${APPOINTMENT_JOINS}
+       WHERE ${where} ORDER BY a.starts_at DESC, a.id DESC LIMIT $${n + 1} OFFSET $${n + 2}
+    ) page ON true
+    ORDER BY page.starts_at DESC, page.id DESC`;
+  return { text, values: [...params, limit, offset] };
+}
+
+export async function listAppointmentsPage(db: Queryable, viewer: Viewer, filters: AppointmentFilters, limit: number, offset: number) {
+  const { rows } = await db.query<AppointmentRow & { total: number }>(pageSql(viewer, filters, limit, offset));
+  const count = rows[0]?.total ?? 0;
+  const results = rows.filter((r) => r.id !== null).map(({ total: _total, ...row }) => row as AppointmentRow);
+  return { count, results };
+}
+
+/** One live appointment as the API shows it, or undefined (also for rows the viewer may not see). */
+export async function findAppointment(db: Queryable, viewer: Viewer, id: string): Promise<AppointmentRow | undefined> {
+  const values: unknown[] = [id];
+  let scope = '';
+  if (viewer.doctorId) {
+    values.push(viewer.doctorId);
+    scope = 'AND a.doctor_id = $2';
+  }
+  const { rows } = await db.query<AppointmentRow>(
+    `SELECT ${appointmentColumns(viewer)} FROM ${APPOINTMENT_JOINS} WHERE a.id = $1 AND a.deleted_at IS NULL ${scope}`,
+    values,
+  );
+  return rows[0];
+}
+
+/** The bare row, locked for the rest of the transaction. */
+export async function lockAppointment(tx: PoolClient, id: string): Promise<AppointmentRow | undefined> {
+  const { rows } = await tx.query<AppointmentRow>(
+    'SELECT * FROM appointments WHERE id = $1 AND deleted_at IS NULL FOR UPDATE',
+    [id],
+  );
+  return rows[0];
+}
+
+/**
+ * Locks doctor rows in id order (two reschedules between the same doctors can't deadlock)
+ * and returns the ids that exist and are active.
+ */
+export async function lockDoctors(tx: PoolClient, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const id of [...new Set(ids)].sort()) {
+    const { rows } = await tx.query<{ id: string }>('SELECT id FROM doctors WHERE id = $1 AND active FOR UPDATE', [id]);
+    if (rows[0]) found.add(rows[0].id);
+  }
+  return found;
+}
+
+/** Locks a live patient row (after the doctors: one fixed order for every writer). */
+export async function lockPatient(tx: PoolClient, id: string): Promise<boolean> {
+  const { rows } = await tx.query('SELECT 1 FROM patients WHERE id = $1 AND deleted_at IS NULL FOR UPDATE', [id]);
+  return rows.length === 1;
+}
+
+export interface Interval {
+  id: string;
+  starts_at: Date;
+  ends_at: Date;
+}
+
+/** Active, live appointments of a doctor or a patient overlapping [startsAt, endsAt). */
+export async function overlapping(
+  tx: Queryable,
+  column: 'doctor_id' | 'patient_id',
+  ownerId: string,
+  startsAt: Date,
+  endsAt: Date,
+): Promise<Interval[]> {
+  const { rows } = await tx.query<Interval>(
+    `SELECT id, starts_at, ends_at FROM appointments
+      WHERE ${column} = $1 AND deleted_at IS NULL AND ${ACTIVE_SQL}
+        AND starts_at < $3 AND ends_at > $2 AND starts_at > $2::timestamptz - ${MAX_DURATION}
+      ORDER BY starts_at`,
+    [ownerId, startsAt, endsAt],
+  );
+  return rows;
+}
+
+export async function doctorHours(db: Queryable, doctorId: string) {
+  const { rows } = await db.query<{ weekday: number; start_time: string; end_time: string }>(
+    'SELECT weekday, start_time::text, end_time::text FROM doctor_hours WHERE doctor_id = $1 ORDER BY weekday, start_time',
+    [doctorId],
+  );
+  return rows;
+}
+
+export interface NewAppointment {
+  id: string;
+  patient_id: string;
+  doctor_id: string;
+  starts_at: Date;
+  duration_minutes: number;
+  urgency: Urgency;
+  reason: string | null;
+  rescheduled_from: string | null;
+  created_by: string;
+}
+
+export async function insertAppointment(tx: PoolClient, a: NewAppointment): Promise<void> {
+  await tx.query(
+    `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, urgency, reason,
+       rescheduled_from, created_by)
+     VALUES ($1, $2, $3, $4, $4::timestamptz + make_interval(mins => $5), $5, $6, $7, $8, $9)`,
+    [a.id, a.patient_id, a.doctor_id, a.starts_at, a.duration_minutes, a.urgency, a.reason, a.rescheduled_from, a.created_by],
+  );
+}
+
+/** Column changes allowed by the service; names come from this type, never from input. */
+export type AppointmentChanges = Partial<{
+  status: AppointmentStatus;
+  urgency: Urgency;
+  reason: string | null;
+  clinical_notes: string | null;
+  cancelled_by: string | null;
+  cancelled_at: 'now';
+  cancellation_reason: string | null;
+  deleted_at: 'now';
+}>;
+const CHANGEABLE = ['status', 'urgency', 'reason', 'clinical_notes', 'cancelled_by', 'cancelled_at', 'cancellation_reason', 'deleted_at'] as const;
+
+/** Applies changes, bumps version and updated_at. */
+export async function updateAppointment(tx: PoolClient, id: string, changes: AppointmentChanges): Promise<void> {
+  const values: unknown[] = [id];
+  const sets = ['version = version + 1', 'updated_at = now()'];
+  for (const column of CHANGEABLE) {
+    if (!(column in changes)) continue;
+    const value = changes[column];
+    if (value === 'now' && (column === 'cancelled_at' || column === 'deleted_at')) {
+      sets.push(`${column} = now()`);
+    } else {
+      values.push(value);
+      sets.push(`${column} = $${values.length}`);
+    }
+  }
+  await tx.query(`UPDATE appointments SET ${sets.join(', ')} WHERE id = $1`, values);
+}
+
+/** Active appointments of a doctor in a window, for free-slot search. */
+export async function doctorBusy(db: Queryable, doctorId: string, from: Date, to: Date): Promise<Interval[]> {
+  return overlapping(db, 'doctor_id', doctorId, from, to);
+}

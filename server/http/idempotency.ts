@@ -1,0 +1,99 @@
+// One shape for every mutation: claim the idempotency key, write, remember the answer, audit
+// last, commit; or, for a key already used, answer as the first time and write nothing.
+import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { appendAudit, auditContext, canonicalJson, type AuditEntry } from '../audit/log.js';
+import type { Pool, PoolClient } from '../db/pool.js';
+import { withRetriedTransaction } from '../db/transaction.js';
+import { conflict } from './errors.js';
+import { parseInput } from './validate.js';
+import { idempotencyKeySchema } from '../../src/lib/shared/appointment-schemas.js';
+
+export interface WriteAnswer {
+  status: number;
+  /** Sent as JSON; undefined for 204. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** The audit row, appended as the transaction's last statement. */
+  audit: Omit<AuditEntry, 'actorId' | 'ip' | 'userAgent'>;
+}
+
+interface StoredAnswer {
+  status: number;
+  json: string | null;
+  headers: Record<string, string>;
+}
+
+/** The Idempotency-Key header, validated as a uuid (undefined when absent). */
+export function idempotencyKeyHeader(req: Request): string | undefined {
+  const raw = req.get('idempotency-key');
+  return raw === undefined ? undefined : parseInput(idempotencyKeySchema, raw);
+}
+
+/** Fingerprint of what a request asks for: the same key with another fingerprint is refused. */
+function requestHash(req: Request, operation: string): string {
+  const fingerprint = canonicalJson({ operation, params: req.params, actor: req.user?.id ?? null, body: req.body ?? null });
+  return createHash('sha256').update(fingerprint).digest('hex');
+}
+
+async function claimKey(tx: PoolClient, key: string, hash: string): Promise<StoredAnswer | null> {
+  // A concurrent attempt with the same key blocks here until the first commits or rolls back.
+  const claimed = await tx.query('INSERT INTO idempotency_keys (key, request_hash) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, hash]);
+  if (claimed.rowCount === 1) return null;
+  const { rows } = await tx.query<{ request_hash: string; status: number; body: string | null; headers: Record<string, string> | null }>(
+    'SELECT request_hash, status, body, headers FROM idempotency_keys WHERE key = $1',
+    [key],
+  );
+  const row = rows[0]!;
+  if (row.request_hash !== hash) throw idempotencyMismatch();
+  return { status: row.status, json: row.body, headers: row.headers ?? {} };
+}
+
+export const idempotencyMismatch = () =>
+  conflict('idempotency_mismatch', 'This idempotency key was already used for a different request.');
+
+/** pg_current_xact_id()::xid as a number: the value shape messages carry in headers.txids. */
+export async function currentTxid(tx: PoolClient): Promise<number> {
+  const { rows } = await tx.query<{ txid: string }>('SELECT pg_current_xact_id()::xid::text AS txid');
+  return Number(rows[0]!.txid);
+}
+
+/**
+ * Runs one mutation in one (retried) transaction and sends its answer. With a key, the first
+ * successful answer is stored with the write, and a replay gets exactly those bytes back.
+ * `write` gets the transaction and its txid; errors it throws roll everything back.
+ */
+export async function runWrite(
+  pool: Pool,
+  req: Request,
+  res: Response,
+  operation: string,
+  key: string | undefined,
+  write: (tx: PoolClient, txid: number) => Promise<WriteAnswer>,
+): Promise<void> {
+  const hash = requestHash(req, operation);
+  const answer = await withRetriedTransaction(pool, async (tx) => {
+    if (key) {
+      const stored = await claimKey(tx, key, hash);
+      if (stored) return { ...stored, replayed: true };
+    }
+    const result = await write(tx, await currentTxid(tx));
+    const json = result.body === undefined ? null : JSON.stringify(result.body);
+    const headers = result.headers ?? {};
+    if (key) {
+      await tx.query('UPDATE idempotency_keys SET status = $2, body = $3, headers = $4 WHERE key = $1', [
+        key,
+        result.status,
+        json,
+        JSON.stringify(headers),
+      ]);
+    }
+    await appendAudit(tx, { ...auditContext(req), ...result.audit });
+    return { status: result.status, json, headers, replayed: false };
+  });
+  res.set(answer.headers);
+  if (answer.replayed) res.set('Idempotent-Replayed', 'true');
+  res.status(answer.status);
+  if (answer.json === null) return void res.end();
+  res.type('application/json').send(answer.json);
+}
