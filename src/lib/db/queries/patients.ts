@@ -1,0 +1,36 @@
+// Patient search as you type and patient detail, all local.
+import { patientMatchWhere } from './appointments';
+import { mergedRows } from './merged';
+import { Params, type Queryable } from './queryable';
+
+export interface PatientRow {
+  id: string;
+  full_name: string;
+  mrn: string | null;
+  phone: string | null;
+  date_of_birth: string | null;
+  email: string | null;
+  pending: boolean;
+}
+
+const COLUMNS = `id, full_name, mrn, phone, date_of_birth::text AS date_of_birth, email, pending`;
+const BRANCH_COLUMNS = `a.id, a.full_name, a.mrn, a.phone, a.date_of_birth, a.email`;
+
+/** Up to `limit` patients matching name, MRN or phone (digits), by name. Empty text: first by name. */
+export async function searchPatients(db: Queryable, text: string, limit = 50): Promise<PatientRow[]> {
+  const params = new Params();
+  const q = text.trim();
+  const where = q ? [patientMatchWhere(q, params, 'a')] : [];
+  const limitParam = params.add(limit);
+  const rows = mergedRows('patients', BRANCH_COLUMNS, where, 'lower(a.full_name), a.id', limitParam);
+  const result = await db.query<PatientRow>(
+    `SELECT ${COLUMNS} FROM (${rows}) m ORDER BY lower(full_name), id LIMIT ${limitParam}`,
+    params.values,
+  );
+  return result.rows;
+}
+
+export async function patientById(db: Queryable, id: string): Promise<PatientRow | null> {
+  const { rows } = await db.query<PatientRow>(`SELECT ${COLUMNS} FROM patients WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}

@@ -1,0 +1,113 @@
+// Ordered, forward-only migrations of the local (browser) database. An installed app that
+// upgrades from any earlier version runs the ones it has not applied yet, in one transaction
+// each, so its synced rows (and, later, pending writes) stay on board. Never edit a shipped
+// migration: append a new one.
+import { SYNCED_TABLES, type SyncedTable } from './tables';
+
+export interface LocalMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const LOCAL_TYPES: Record<string, string> = {
+  id: 'uuid NOT NULL',
+  doctor_id: 'uuid NOT NULL',
+  patient_id: 'uuid NOT NULL',
+  specialization_id: 'uuid NOT NULL',
+  full_name: 'text NOT NULL',
+  name: 'text NOT NULL',
+  active: 'boolean',
+  weekday: 'smallint NOT NULL',
+  start_time: 'time NOT NULL',
+  end_time: 'time NOT NULL',
+  date_of_birth: 'date',
+  mrn: 'text',
+  phone: 'text',
+  email: 'text',
+  starts_at: 'timestamptz NOT NULL',
+  ends_at: 'timestamptz NOT NULL',
+  duration_minutes: 'integer NOT NULL',
+  status: 'text NOT NULL',
+  urgency: 'text NOT NULL',
+  reason: 'text',
+  clinical_notes: 'text',
+  cancelled_by: 'uuid',
+  cancelled_at: 'timestamptz',
+  cancellation_reason: 'text',
+  rescheduled_from: 'uuid',
+  created_by: 'uuid',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+  deleted_at: 'timestamptz',
+  version: 'integer',
+};
+
+function createTable(name: string, t: SyncedTable, extra: string[] = []): string {
+  const cols = t.columns.map((c) => `  ${c} ${LOCAL_TYPES[c]}`);
+  return `CREATE TABLE ${name} (\n${[...cols, ...extra, `  PRIMARY KEY (${t.primaryKey.join(', ')})`].join(',\n')}\n);`;
+}
+
+/**
+ * A view merging synced rows with local overlay rows (the offline write path fills the
+ * overlay): an overlay row replaces the synced row with the same id, `local_deleted` hides
+ * it, and `pending` tells the UI which rows are not confirmed by the server yet.
+ */
+function mergedView(view: string, t: SyncedTable, liveFilter: string, derived: string[] = []): string {
+  const cols = [...t.columns, ...derived].join(', ');
+  const overlay = `${view}_overlay`;
+  return `CREATE VIEW ${view} AS
+  SELECT ${cols}, false AS pending FROM ${t.local} s
+   WHERE ${liveFilter} AND NOT EXISTS (SELECT 1 FROM ${overlay} o WHERE o.id = s.id)
+  UNION ALL
+  SELECT ${cols}, true AS pending FROM ${overlay}
+   WHERE NOT local_deleted;`;
+}
+
+const { doctors, specializations, doctor_specializations, doctor_hours, patients, appointments } = SYNCED_TABLES;
+
+const v1 = [
+  // Trigram indexes make substring search of 20k patients a few milliseconds.
+  `CREATE EXTENSION IF NOT EXISTS pg_trgm;`,
+  // Synced tables: written only by pglite-sync (SET LOCAL electric.syncing = true).
+  createTable(doctors.local, doctors),
+  createTable(specializations.local, specializations),
+  createTable(doctor_specializations.local, doctor_specializations),
+  createTable(doctor_hours.local, doctor_hours),
+  createTable(patients.local, patients, [
+    // Derived locally (sync writes only the server's columns): one lower-case haystack of
+    // name, MRN, phone as typed and phone digits, for search as you type.
+    `  search_text text GENERATED ALWAYS AS (lower(full_name || ' ' || coalesce(mrn, '') || ' ' || coalesce(phone, '') || ' ' || regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'))) STORED`,
+  ]),
+  createTable(appointments.local, appointments),
+  // Keyset order of the lists (both directions use it), the day view per doctor, a patient's
+  // appointments, and patient search ordered by name.
+  `CREATE INDEX appointments_synced_starts_id_idx ON appointments_synced (starts_at, id);`,
+  `CREATE INDEX appointments_synced_doctor_starts_idx ON appointments_synced (doctor_id, starts_at);`,
+  `CREATE INDEX appointments_synced_patient_starts_idx ON appointments_synced (patient_id, starts_at);`,
+  `CREATE INDEX patients_synced_name_idx ON patients_synced (lower(full_name), id);`,
+  `CREATE INDEX patients_synced_search_idx ON patients_synced USING gin (search_text gin_trgm_ops);`,
+  `CREATE INDEX doctor_hours_synced_doctor_idx ON doctor_hours_synced (doctor_id, weekday);`,
+  // Overlay tables: local, not yet confirmed versions of rows (the outbox writes them).
+  createTable('appointments_overlay', appointments, ['  local_deleted boolean NOT NULL DEFAULT false', '  local_updated_at timestamptz NOT NULL DEFAULT now()']),
+  createTable('patients_overlay', patients, [
+    '  local_deleted boolean NOT NULL DEFAULT false',
+    '  local_updated_at timestamptz NOT NULL DEFAULT now()',
+    `  search_text text GENERATED ALWAYS AS (lower(full_name || ' ' || coalesce(mrn, '') || ' ' || coalesce(phone, '') || ' ' || regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'))) STORED`,
+  ]),
+  `CREATE INDEX appointments_overlay_starts_id_idx ON appointments_overlay (starts_at, id);`,
+  // What the UI reads.
+  mergedView('appointments', appointments, 's.deleted_at IS NULL'),
+  mergedView('patients', patients, 's.deleted_at IS NULL', ['search_text']),
+  `CREATE VIEW doctors AS SELECT ${doctors.columns.join(', ')} FROM doctors_synced;`,
+  `CREATE VIEW doctor_hours AS SELECT ${doctor_hours.columns.join(', ')} FROM doctor_hours_synced;`,
+  `CREATE VIEW doctor_specialization_names AS
+     SELECT ds.doctor_id, s.name FROM doctor_specializations_synced ds
+       JOIN specializations_synced s ON s.id = ds.specialization_id;`,
+  // Small key/value facts about this replica (clinic time zone, first sync finished, ...).
+  `CREATE TABLE local_meta (key text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());`,
+].join('\n\n');
+
+export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [{ version: 1, name: 'synced tables, overlays, views', sql: v1 }];
+
+export const LOCAL_SCHEMA_VERSION = LOCAL_MIGRATIONS[LOCAL_MIGRATIONS.length - 1]!.version;
