@@ -1,6 +1,8 @@
 import type { Config } from './config.js';
 import type { Pool } from './db/pool.js';
 import type { Logger } from './logger.js';
+import type { ReplicationSampler } from './observability/sampler.js';
+import type { ShapeStatus } from '../src/lib/shared/admin-sync.js';
 
 /** What the HTTP app needs from the outside world; built by index.ts, or by a test. */
 export interface AppDeps {
@@ -11,4 +13,8 @@ export interface AppDeps {
   databaseUrl: string;
   /** Readiness of parts beyond the pool (e.g. replication); all must be true for /readyz. */
   readiness?: Record<string, () => boolean>;
+  /** Samples replication for the admin page's chart and the lag metrics (started by server.ts). */
+  replicationSampler?: ReplicationSampler;
+  /** The sync service's report of its shapes, for GET /api/admin/sync and /metrics. */
+  syncStatus?: () => ShapeStatus[] | Promise<ShapeStatus[]>;
 }

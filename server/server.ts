@@ -11,6 +11,8 @@ import { openDatabase } from './db/open.js';
 import { createPool } from './db/pool.js';
 import { isClientBuilt } from './http/static-app.js';
 import type { Logger } from './logger.js';
+import { flushErrorTracking, initErrorTracking } from './observability/error-tracking.js';
+import { ReplicationSampler } from './observability/sampler.js';
 import { seedDemoIfEmpty } from './seed/demo.js';
 
 export interface RunningServer {
@@ -43,7 +45,12 @@ export async function startServer(
     }
     const pool = createPool(db.url);
     stops.push(() => pool.end());
-    const deps: AppDeps = { config, pool, logger, databaseUrl: db.url, readiness: {} };
+    initErrorTracking(config, logger);
+    stops.push(() => flushErrorTracking());
+    const replicationSampler = new ReplicationSampler({ pool, slotName: config.syncSlotName, logger });
+    replicationSampler.start();
+    stops.push(() => replicationSampler.stop());
+    const deps: AppDeps = { config, pool, logger, databaseUrl: db.url, readiness: {}, replicationSampler };
     const app = createApp(deps);
     const server = http.createServer(app);
     // Long-polls hold ~20 s: keep idle sockets a little longer than that.
