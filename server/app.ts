@@ -11,6 +11,10 @@ import { createDevicesRouter } from './devices/routes.js';
 import { createDoctorsRouter } from './doctors/routes.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { createHealthRouter } from './http/health.js';
+import { unhandledErrorReporter } from './observability/error-tracking.js';
+import { httpLogging } from './observability/http-logging.js';
+import { httpObserver } from './observability/http-observer.js';
+import { createMetricsRouter } from './observability/routes.js';
 import { cors, originCheck, securityHeaders } from './http/security.js';
 import { createStaticAppRouter } from './http/static-app.js';
 import { createPatientsRouter } from './patients/routes.js';
@@ -23,12 +27,15 @@ export function createApp(deps: AppDeps): express.Express {
   // One proxy hop (a TLS terminator) may set X-Forwarded-For; req.ip is then the client's.
   app.set('trust proxy', 'loopback');
 
+  app.use(httpLogging(deps.logger));
+  app.use(httpObserver());
   app.use(securityHeaders(deps.config));
   app.use(cors(deps.config));
   app.use(createHealthRouter(deps));
   app.use(express.json({ limit: '64kb', strict: false }));
   app.use(loadSession(deps));
   app.use(originCheck(deps.config));
+  app.use(createMetricsRouter(deps));
 
   app.use('/v1', createSyncRouter(deps));
   app.use('/api/auth', createAuthRouter(deps));
@@ -42,6 +49,6 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(createStaticAppRouter());
   app.use(notFoundHandler);
-  app.use(createErrorHandler((err, req) => deps.logger.error({ err, method: req.method, path: req.path }, 'unhandled error')));
+  app.use(createErrorHandler(unhandledErrorReporter(deps.logger)));
   return app;
 }
