@@ -11,6 +11,7 @@ import { createDevicesRouter } from './devices/routes.js';
 import { createDoctorsRouter } from './doctors/routes.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { createHealthRouter } from './http/health.js';
+import { rateLimits } from './http/rate-limit.js';
 import { unhandledErrorReporter } from './observability/error-tracking.js';
 import { httpLogging } from './observability/http-logging.js';
 import { httpObserver } from './observability/http-observer.js';
@@ -34,6 +35,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(createHealthRouter(deps));
   app.use(express.json({ limit: '64kb', strict: false }));
   app.use(loadSession(deps));
+  app.use(rateLimits(deps));
   app.use(originCheck(deps.config));
   app.use(createMetricsRouter(deps));
 

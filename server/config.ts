@@ -43,6 +43,7 @@ const envSchema = z.object({
   RATE_LIMIT_SYNC_PER_HOUR: positiveInt.default(20_000),
   RATE_LIMIT_LOGIN_FAILURES: positiveInt.default(10),
   RATE_LIMIT_STORE: z.enum(['memory', 'postgres']).default('memory'),
+  RATE_LIMIT_MAX_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   METRICS_TOKEN: z.string().min(16).optional(),
   SENTRY_DSN: z.string().url().optional(),
   SESSION_DAYS: positiveInt.default(30),
@@ -73,6 +74,8 @@ export type Config = Readonly<{
     syncPerHour: number;
     loginFailures: number;
     store: 'memory' | 'postgres';
+    /** Longest delay express-slow-down adds before a cap is reached. */
+    maxDelayMs: number;
   }>;
   metricsToken: string | undefined;
   sentryDsn: string | undefined;
@@ -126,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       syncPerHour: e.RATE_LIMIT_SYNC_PER_HOUR,
       loginFailures: e.RATE_LIMIT_LOGIN_FAILURES,
       store: e.RATE_LIMIT_STORE,
+      maxDelayMs: e.RATE_LIMIT_MAX_DELAY_MS,
     }),
     metricsToken: e.METRICS_TOKEN,
     sentryDsn: e.SENTRY_DSN,

@@ -1,12 +1,17 @@
 import { Router } from 'express';
+import { createAuditRouter } from '../audit/routes.js';
+import { requireRole } from '../auth/middleware.js';
 import type { AppDeps } from '../deps.js';
+import { createSyncStatusRouter } from './sync-status.js';
 
 /**
  * /api/admin: admin-only screens' data. Each part lives in its own feature folder and is
  * mounted here: the audit trail (server/audit/routes.ts) and fleet sync status
  * (server/admin/sync-status.ts).
  */
-export function createAdminRouter(_deps: AppDeps): Router {
+export function createAdminRouter(deps: AppDeps): Router {
   const router = Router();
+  router.use('/audit', requireRole('admin'), createAuditRouter(deps));
+  router.use(createSyncStatusRouter(deps));
   return router;
 }

@@ -2,7 +2,9 @@
 // row commits (or rolls back) together with the change it describes.
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
+import pg from 'pg';
 import type { Queryable } from '../db/pool.js';
+import { withTransaction } from '../db/transaction.js';
 
 export interface AuditEntry {
   actorId: string | null;
@@ -11,10 +13,9 @@ export interface AuditEntry {
   entityId?: string | null;
   ip?: string | null;
   userAgent?: string | null;
+  /** What changed. Never passwords, hashes or tokens. */
   details?: Record<string, unknown>;
 }
-
-const CHAIN_LOCK = 727_002; // advisory lock id: one appender at a time, so the chain never forks
 
 /** The request's actor and origin, for audit rows. */
 export function auditContext(req: Request): Pick<AuditEntry, 'actorId' | 'ip' | 'userAgent'> {
@@ -65,32 +66,64 @@ export function auditRowHash(prevHash: string | null, row: AuditRowForHash): str
     .digest('hex');
 }
 
+// PostgreSQL text and jsonb refuse NUL characters; a stray one in user input must not make
+// the audited write fail.
+const stripNul = (s: string) => s.replaceAll('\u0000', '');
+const cleanText = (s: string | null | undefined) => (s == null ? null : stripNul(s));
+
 /**
- * Takes a transaction-scoped advisory lock (held to commit), reads the chain's head and
- * inserts the next row. Keep this the last statement of a transaction: the lock serializes
- * audited writers only from here to commit.
+ * The details exactly as jsonb will hold them (Dates become ISO strings, undefined and
+ * functions vanish, NULs are dropped), so the hash computed here is the one verify recomputes.
+ */
+function storableDetails(details: Record<string, unknown> | undefined): unknown {
+  const json = JSON.stringify(details ?? {}, (_k, v: unknown) => (typeof v === 'string' ? stripNul(v) : v));
+  return JSON.parse(json);
+}
+
+/**
+ * Locks the chain's head row (held to commit), reads it and inserts the next row. Keep this
+ * the last statement of a transaction: audited writers are serialized from here to commit.
+ * Ids are drawn while the lock is held, so id order is chain order.
  */
 export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-  const head = await tx.query<{ hash: string }>('SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1');
+  // Given the pool (an audited read outside any write), the head lock still needs a
+  // transaction to be held in: make one.
+  if (tx instanceof pg.Pool) return withTransaction(tx, (client) => appendAudit(client, entry));
+  const head = await tx.query<{ hash: string | null }>('SELECT hash FROM audit_chain_head FOR UPDATE');
   const prevHash = head.rows[0]?.hash ?? null;
   const { rows } = await tx.query<{ id: string; at: Date }>(
-    `SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id, clock_timestamp() AS at`,
+    // Millisecond precision: exactly what a JS Date carries, so the stored value is the hashed one.
+    `SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id,
+            date_trunc('milliseconds', clock_timestamp()) AS at`,
   );
   const row: AuditRowForHash = {
-    id: rows[0]!.id,
+    id: String(rows[0]!.id),
     actor_id: entry.actorId,
-    action: entry.action,
-    entity: entry.entity,
-    entity_id: entry.entityId ?? null,
+    action: stripNul(entry.action),
+    entity: stripNul(entry.entity),
+    entity_id: cleanText(entry.entityId),
     at: rows[0]!.at,
-    ip: entry.ip ?? null,
-    user_agent: entry.userAgent ?? null,
-    details: entry.details ?? {},
+    ip: cleanText(entry.ip),
+    user_agent: cleanText(entry.userAgent),
+    details: storableDetails(entry.details),
   };
+  const hash = auditRowHash(prevHash, row);
   await tx.query(
     `INSERT INTO audit_log (id, actor_id, action, entity, entity_id, at, ip, user_agent, details, prev_hash, hash)
      OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-    [row.id, row.actor_id, row.action, row.entity, row.entity_id, row.at, row.ip, row.user_agent, JSON.stringify(row.details), prevHash, auditRowHash(prevHash, row)],
+    [
+      row.id,
+      row.actor_id,
+      row.action,
+      row.entity,
+      row.entity_id,
+      row.at,
+      row.ip,
+      row.user_agent,
+      JSON.stringify(row.details),
+      prevHash,
+      hash,
+    ],
   );
+  await tx.query('UPDATE audit_chain_head SET last_id = $1, hash = $2', [row.id, hash]);
 }

@@ -12,12 +12,15 @@ export function loadSession(deps: AppDeps): RequestHandler {
     const token = readSessionToken(req);
     if (!token) return next();
     const session = await validateSessionToken(deps.pool, token, policy);
-    if (session) {
-      req.user = session.user;
-      req.sessionId = session.id;
-      // Refresh the cookie's expiry so the browser keeps it as long as the server does.
-      setSessionCookie(res, deps.config, token, session.expiresAt);
-    }
+    // Expired, revoked or forged: the request is simply anonymous. The cookie is not cleared
+    // here: a request that started with a dead cookie could otherwise wipe the fresh one a
+    // concurrent login in another tab has just set.
+    if (!session) return next();
+    req.user = session.user;
+    req.sessionId = session.id;
+    // Only a renewal resends the cookie (with the new expiry): a Set-Cookie on every answer
+    // would make long-poll and other cacheable answers uncacheable.
+    if (session.renewed) setSessionCookie(res, deps.config, token, session.expiresAt);
     next();
   };
 }

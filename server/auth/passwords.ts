@@ -22,3 +22,9 @@ export function dummyPasswordHash(): Promise<string> {
   dummyHash ??= hashPassword('not-a-real-password-just-for-timing');
   return dummyHash;
 }
+
+/** True when a stored hash was made with other parameters than OPTIONS (rehash on login). */
+export function needsRehash(passwordHash: string): boolean {
+  const { memoryCost, timeCost, parallelism } = OPTIONS;
+  return !passwordHash.startsWith(`$argon2id$v=19$m=${memoryCost},t=${timeCost},p=${parallelism}$`);
+}

@@ -33,6 +33,8 @@ export interface ValidatedSession {
   id: string;
   user: SessionUser;
   expiresAt: Date;
+  /** The expiry moved forward: the cookie must be sent again with the new date. */
+  renewed: boolean;
 }
 
 /**
@@ -69,14 +71,20 @@ export async function validateSessionToken(
     return null;
   }
   let expiresAt = row.expires_at;
-  if (expiresAt.getTime() - now < (policy.days - 1) * DAY_MS) {
-    const cap = row.created_at.getTime() + policy.maxDays * DAY_MS;
-    expiresAt = new Date(Math.min(now + policy.days * DAY_MS, cap));
+  let renewed = false;
+  const cap = row.created_at.getTime() + policy.maxDays * DAY_MS;
+  const target = Math.min(now + policy.days * DAY_MS, cap);
+  // Renew at most once a day (a day's worth of sliding is all that can be gained), and never
+  // past the absolute cap.
+  if (target - expiresAt.getTime() >= DAY_MS) {
+    expiresAt = new Date(target);
+    renewed = true;
     await db.query('UPDATE sessions SET expires_at = $2 WHERE id = $1', [id, expiresAt]);
   }
   return {
     id,
     expiresAt,
+    renewed,
     user: { id: row.user_id, email: row.email, full_name: row.full_name, role: row.role, doctor_id: row.doctor_id },
   };
 }
@@ -85,6 +93,16 @@ export async function invalidateSession(db: Queryable, sessionId: string): Promi
   await db.query('DELETE FROM sessions WHERE id = $1', [sessionId]);
 }
 
-export async function invalidateUserSessions(db: Queryable, userId: string): Promise<void> {
-  await db.query('DELETE FROM sessions WHERE user_id = $1', [userId]);
+/** Ends every session of a user, except `keepSessionId` (the one changing its own password). */
+export async function invalidateUserSessions(db: Queryable, userId: string, keepSessionId?: string): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM sessions WHERE user_id = $1 AND id IS DISTINCT FROM $2', [
+    userId,
+    keepSessionId ?? null,
+  ]);
+  return rowCount ?? 0;
+}
+
+/** Drops a user's sessions that have expired; run at login so the table doesn't only grow. */
+export async function deleteExpiredSessions(db: Queryable, userId: string): Promise<void> {
+  await db.query('DELETE FROM sessions WHERE user_id = $1 AND expires_at <= now()', [userId]);
 }
