@@ -7,10 +7,31 @@ import type { Request, RequestHandler, Response } from 'express';
 import { bookingOutcomes, httpDuration, rateLimitHits } from './metrics.js';
 import { recordRejectedWrite } from './rejected-writes.js';
 
+const ROUTE_BASE = Symbol('routeBase');
+type Tracked = Request & { [ROUTE_BASE]?: string };
+
+/**
+ * Remembers the mount path at the moment the router matches a route: Express resets
+ * req.baseUrl when an error leaves the router, so at 'finish' it may be gone.
+ */
+function trackRouteBase(req: Tracked) {
+  let route: unknown;
+  Object.defineProperty(req, 'route', {
+    configurable: true,
+    enumerable: true,
+    get: () => route,
+    set(value: unknown) {
+      route = value;
+      req[ROUTE_BASE] = req.baseUrl ?? '';
+    },
+  });
+}
+
 /** The matched route pattern ('/api/appointments/:id/cancel'), never the raw URL. */
 export function routeLabel(req: Request): string {
   const pattern = req.route?.path;
-  if (typeof pattern === 'string') return ((req.baseUrl ?? '') + pattern).replace(/(.)\/$/, '$1');
+  if (typeof pattern === 'string')
+    return (((req as Tracked)[ROUTE_BASE] ?? req.baseUrl ?? '') + pattern).replace(/(.)\/$/, '$1');
   const p = req.originalUrl.split('?', 1)[0] ?? '';
   return p.startsWith('/api/') || p.startsWith('/v1/') ? 'unmatched' : 'static';
 }
@@ -23,8 +44,8 @@ function countBooking(req: Request, res: Response, route: string) {
   if (req.method !== 'POST' || !BOOKING_ROUTE.test(route)) return;
   const status = res.statusCode;
   const code = (res.locals.errorCode as string | undefined) ?? String(status);
-  // The booking code may set res.locals.idempotentReplay on an answer replayed from its key.
-  if (res.locals.idempotentReplay) bookingOutcomes.inc({ outcome: 'replayed', reason: '' });
+  // An answer replayed from its idempotency key is not a new booking.
+  if (res.getHeader('idempotent-replayed') === 'true') bookingOutcomes.inc({ outcome: 'replayed', reason: '' });
   else if (status === 201) bookingOutcomes.inc({ outcome: 'created', reason: '' });
   else if (status === 409 && (code === 'slot_conflict' || code === 'patient_conflict'))
     bookingOutcomes.inc({ outcome: 'conflict', reason: code });
@@ -49,6 +70,7 @@ function isRejectedWrite(req: Request, status: number, route: string): boolean {
 export function httpObserver(): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
+    trackRouteBase(req);
     // Remember the error code of an error body, so outcomes can name their reason.
     const json = res.json.bind(res);
     res.json = (body: unknown) => {

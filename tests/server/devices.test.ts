@@ -34,9 +34,15 @@ async function adminDevice(deviceId: string) {
 /** Moves a device's clock back: as if its last heartbeat / sync happened `minutes` ago. */
 async function age(deviceId: string, { seenMinutes, syncedMinutes }: { seenMinutes?: number; syncedMinutes?: number }) {
   if (seenMinutes !== undefined)
-    await db.pool.query(`UPDATE devices SET last_seen_at = now() - make_interval(mins => $2) WHERE id = $1`, [deviceId, seenMinutes]);
+    await db.pool.query(`UPDATE devices SET last_seen_at = now() - make_interval(mins => $2) WHERE id = $1`, [
+      deviceId,
+      seenMinutes,
+    ]);
   if (syncedMinutes !== undefined)
-    await db.pool.query(`UPDATE devices SET last_synced_at = now() - make_interval(mins => $2) WHERE id = $1`, [deviceId, syncedMinutes]);
+    await db.pool.query(`UPDATE devices SET last_synced_at = now() - make_interval(mins => $2) WHERE id = $1`, [
+      deviceId,
+      syncedMinutes,
+    ]);
 }
 
 beforeAll(async () => {
@@ -106,7 +112,9 @@ describe('POST /api/devices/heartbeat', () => {
   it('clamps a last-synced time from a clock in the future to the server time', async () => {
     const hb = heartbeat({ last_synced_at: new Date(Date.now() + 86_400_000).toISOString() });
     await clients.receptionist!.post('/api/devices/heartbeat', hb);
-    const { rows } = await db.pool.query('SELECT last_synced_at <= now() AS ok FROM devices WHERE id = $1', [hb.device_id]);
+    const { rows } = await db.pool.query('SELECT last_synced_at <= now() AS ok FROM devices WHERE id = $1', [
+      hb.device_id,
+    ]);
     expect(rows[0].ok).toBe(true);
   });
 });
@@ -189,7 +197,8 @@ describe('devices on GET /api/admin/sync', () => {
   });
 
   it('lists 60 devices in one answer, counted by state', async () => {
-    for (let i = 0; i < 60; i++) await clients.receptionist!.post('/api/devices/heartbeat', heartbeat({ outbox_pending: i % 3 === 0 ? 1 : 0 }));
+    for (let i = 0; i < 60; i++)
+      await clients.receptionist!.post('/api/devices/heartbeat', heartbeat({ outbox_pending: i % 3 === 0 ? 1 : 0 }));
     const res = await clients.admin!.get('/api/admin/sync');
     expect(res.body.devices.length).toBeGreaterThanOrEqual(60);
     const counts = res.body.device_counts;
