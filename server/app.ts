@@ -11,6 +11,7 @@ import { createDevicesRouter } from './devices/routes.js';
 import { createDoctorsRouter } from './doctors/routes.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { createHealthRouter } from './http/health.js';
+import { createOpenApiRouter } from './http/openapi.js';
 import { rateLimits } from './http/rate-limit.js';
 import { unhandledErrorReporter } from './observability/error-tracking.js';
 import { httpLogging } from './observability/http-logging.js';
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api/appointments', createAppointmentsRouter(deps));
   app.use('/api/devices', createDevicesRouter(deps));
   app.use('/api/admin', createAdminRouter(deps));
+  app.use('/api', createOpenApiRouter());
   app.use('/api', notFoundHandler);
 
   app.use(createStaticAppRouter());

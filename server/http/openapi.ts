@@ -1,0 +1,129 @@
+// The OpenAPI 3.1 description of the clinic-data and appointment API, generated from the
+// same zod schemas the server validates with and the client imports (z.toJSONSchema), so it
+// can't drift from what the server accepts. Served behind a session like every API route:
+// the contract is no secret (API.md is in the repository), but nothing under /api is public
+// except login, and keeping that rule simple is worth more than an anonymous spec.
+import { Router } from 'express';
+import { z } from 'zod';
+import { SESSION_COOKIE } from '../auth/cookies.js';
+import { requireUser } from '../auth/middleware.js';
+import * as appointments from '../../src/lib/shared/appointment-schemas.js';
+import * as doctors from '../../src/lib/shared/doctor-schemas.js';
+import { pageSchema } from '../../src/lib/shared/pagination-schemas.js';
+import * as patients from '../../src/lib/shared/patient-schemas.js';
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
+  Appointment: { schema: appointments.appointmentSchema, io: 'output' },
+  AppointmentWriteResult: { schema: appointments.appointmentWriteResultSchema, io: 'output' },
+  AppointmentPage: { schema: pageSchema(appointments.appointmentSchema), io: 'output' },
+  CreateAppointment: { schema: appointments.createAppointmentSchema, io: 'input' },
+  RescheduleAppointment: { schema: appointments.rescheduleAppointmentSchema, io: 'input' },
+  CancelAppointment: { schema: appointments.cancelAppointmentSchema, io: 'input' },
+  StatusChange: { schema: appointments.statusChangeSchema, io: 'input' },
+  UpdateAppointment: { schema: appointments.updateAppointmentSchema, io: 'input' },
+  ConflictDetails: { schema: appointments.conflictDetailsSchema, io: 'output' },
+  Doctor: { schema: doctors.doctorSchema, io: 'output' },
+  DoctorPage: { schema: pageSchema(doctors.doctorSchema), io: 'output' },
+  CreateDoctor: { schema: doctors.createDoctorSchema, io: 'input' },
+  UpdateDoctor: { schema: doctors.updateDoctorSchema, io: 'input' },
+  Availability: { schema: doctors.availabilitySchema, io: 'output' },
+  Patient: { schema: patients.patientSchema, io: 'output' },
+  PatientPage: { schema: pageSchema(patients.patientSchema), io: 'output' },
+  CreatePatient: { schema: patients.createPatientSchema, io: 'input' },
+  UpdatePatient: { schema: patients.updatePatientSchema, io: 'input' },
+  Error: {
+    schema: z.object({
+      error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
+    }),
+    io: 'output',
+  },
+};
+
+/** Query parameters from an object schema, one entry per key. */
+function queryParameters(schema: z.ZodObject): Json[] {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, Json>; required?: string[] };
+  return Object.entries(json.properties).map(([name, s]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: s }));
+}
+
+const idPath = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const idempotencyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', format: 'uuid' } };
+const jsonBody = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });
+const answer = (status: string, name: string | null, description: string) => ({
+  [status]: name ? { description, content: { 'application/json': { schema: ref(name) } } } : { description },
+});
+const errors = (...statuses: string[]) =>
+  Object.assign({}, ...statuses.map((s) => answer(s, 'Error', 'error body; see `error.code`')));
+
+function op(summary: string, options: { parameters?: Json[]; body?: string; responses: Json }): Json {
+  return { summary, ...(options.parameters ? { parameters: options.parameters } : {}), ...(options.body ? { requestBody: jsonBody(options.body) } : {}), responses: { ...options.responses, ...errors('401', '422') } };
+}
+
+function paths(): Json {
+  const write = (summary: string, body: string | undefined, status: string, result: string | null, extra: string[] = []) =>
+    op(summary, { parameters: [idPath, idempotencyHeader], body, responses: { ...answer(status, result, 'done'), ...errors('404', '409', ...extra) } });
+  return {
+    '/api/appointments': {
+      get: op('List appointments (newest first)', { parameters: queryParameters(appointments.appointmentListQuerySchema), responses: answer('200', 'AppointmentPage', 'a page') }),
+      post: op('Book (the body id is the idempotency key)', { body: 'CreateAppointment', responses: { ...answer('201', 'AppointmentWriteResult', 'booked'), ...errors('403', '409') } }),
+    },
+    '/api/appointments/{id}': {
+      get: op('One appointment', { parameters: [idPath], responses: { ...answer('200', 'Appointment', '{appointment}'), ...errors('404') } }),
+      patch: write('Edit reason, clinical notes, urgency (version required)', 'UpdateAppointment', '200', 'AppointmentWriteResult', ['403']),
+      delete: write('Soft delete (admin); the txid is in the X-Txid header', undefined, '204', null, ['403']),
+    },
+    '/api/appointments/{id}/reschedule': {
+      post: op('Reschedule into a new appointment (new_id is the idempotency key)', { parameters: [idPath], body: 'RescheduleAppointment', responses: { ...answer('201', 'AppointmentWriteResult', 'rescheduled'), ...errors('403', '404', '409') } }),
+    },
+    '/api/appointments/{id}/cancel': { post: write('Cancel', 'CancelAppointment', '200', 'AppointmentWriteResult') },
+    '/api/appointments/{id}/status': { post: write('Change status (state machine)', 'StatusChange', '200', 'AppointmentWriteResult') },
+    '/api/doctors': {
+      get: op('List doctors', { parameters: queryParameters(doctors.doctorListQuerySchema), responses: answer('200', 'DoctorPage', 'a page') }),
+      post: op('Create a doctor (admin)', { body: 'CreateDoctor', responses: { ...answer('201', null, '{doctor, txid}'), ...errors('403', '409') } }),
+    },
+    '/api/doctors/{id}': {
+      get: op('One doctor', { parameters: [idPath], responses: { ...answer('200', null, '{doctor}'), ...errors('404') } }),
+      patch: write('Edit a doctor (admin)', 'UpdateDoctor', '200', null, ['403']),
+    },
+    '/api/doctors/{id}/availability': {
+      get: op('Free slots of a clinic day', { parameters: [idPath, ...queryParameters(doctors.availabilityQuerySchema)], responses: { ...answer('200', 'Availability', 'free slots'), ...errors('404') } }),
+    },
+    '/api/patients': {
+      get: op('List / search patients', { parameters: queryParameters(patients.patientListQuerySchema), responses: answer('200', 'PatientPage', 'a page') }),
+      post: op('Create a patient', { body: 'CreatePatient', responses: { ...answer('201', null, '{patient, txid}'), ...errors('403', '409') } }),
+    },
+    '/api/patients/{id}': {
+      get: op('One patient', { parameters: [idPath], responses: { ...answer('200', null, '{patient}'), ...errors('404') } }),
+      patch: write('Edit a patient', 'UpdatePatient', '200', null, ['403']),
+    },
+  };
+}
+
+let cached: Json | undefined;
+export function openApiDocument(): Json {
+  cached ??= {
+    openapi: '3.1.0',
+    info: { title: 'Clinic appointments API', version: '1', description: 'Clinic data and appointments; see docs/booking.md.' },
+    servers: [{ url: '/' }],
+    components: {
+      schemas: Object.fromEntries(
+        Object.entries(COMPONENTS).map(([name, c]) => [name, z.toJSONSchema(c.schema, { io: c.io, unrepresentable: 'any', target: 'draft-2020-12' })]),
+      ),
+      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } },
+    },
+    security: [{ session: [] }],
+    paths: paths(),
+  };
+  return cached;
+}
+
+export function createOpenApiRouter(): Router {
+  const router = Router();
+  router.get('/openapi.json', requireUser, (_req, res) => {
+    res.json(openApiDocument());
+  });
+  return router;
+}
