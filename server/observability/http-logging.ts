@@ -46,6 +46,12 @@ export function httpLogging(logger: Logger): RequestHandler {
       if (PROBES.has(pathOf(req.url))) return 'debug';
       return 'info';
     },
+    // The real error is logged once by the error handler ('unhandled error'); pino-http's own
+    // placeholder error ("failed with status code 500") would only add a misleading stack.
+    customErrorObject: (_req: IncomingMessage, _res: ServerResponse, _err: Error, value: Record<string, unknown>) => {
+      const { err: _placeholder, ...rest } = value;
+      return rest;
+    },
     customSuccessMessage: () => 'request completed',
     customErrorMessage: () => 'request failed',
   });

@@ -47,8 +47,10 @@ const SLOT_SQL = `
          s.confirmed_flush_lsn::text AS confirmed_flush_lsn, s.restart_lsn::text AS restart_lsn,
          pg_current_wal_lsn()::text AS current_wal_lsn,
          pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS current_wal_position,
-         greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn), 0)::bigint AS lag_bytes,
-         greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn), 0)::bigint AS retained_wal_bytes,
+         CASE WHEN s.confirmed_flush_lsn IS NOT NULL
+              THEN greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn), 0)::bigint END AS lag_bytes,
+         CASE WHEN s.restart_lsn IS NOT NULL
+              THEN greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn), 0)::bigint END AS retained_wal_bytes,
          s.wal_status, s.safe_wal_size,
          extract(epoch FROM r.flush_lag)::float8 AS flush_lag_seconds,
          clock_timestamp() AS read_at
