@@ -14,6 +14,7 @@ import type { Logger } from './logger.js';
 import { flushErrorTracking, initErrorTracking } from './observability/error-tracking.js';
 import { ReplicationSampler } from './observability/sampler.js';
 import { seedDemoIfEmpty } from './seed/demo.js';
+import { startSyncService } from './sync/start.js';
 
 export interface RunningServer {
   url: string;
@@ -51,6 +52,11 @@ export async function startServer(
     replicationSampler.start();
     stops.push(() => replicationSampler.stop());
     const deps: AppDeps = { config, pool, logger, databaseUrl: db.url, readiness: {}, replicationSampler };
+    if (!config.syncUpstreamUrl) {
+      // The sync service consumes replication and serves /v1/shape (proxy mode uses upstream).
+      const sync = await startSyncService(deps);
+      stops.push(() => sync.stop());
+    }
     const app = createApp(deps);
     const server = http.createServer(app);
     // Long-polls hold ~20 s: keep idle sockets a little longer than that.

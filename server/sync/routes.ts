@@ -1,8 +1,109 @@
-import { Router } from 'express';
+// /v1/shape and /v1/health in the app: the Electric shape protocol behind our sessions. The
+// server builds each shape from the user's role (shape-rules.ts); with SYNC_UPSTREAM_URL the
+// same requests go to an upstream Electric-compatible service instead (proxy.ts).
+import { Router, type Request, type Response } from 'express';
+import { requireRole, requireUser } from '../auth/middleware.js';
+import { appendAudit, auditContext } from '../audit/log.js';
+import { withTransaction } from '../db/transaction.js';
 import type { AppDeps } from '../deps.js';
+import { forbidden } from '../http/errors.js';
+import { parseShapeRequest, ProtocolError, queryOf, sendBadRequest } from './protocol.js';
+import { proxyShape } from './proxy.js';
+import { serveShape } from './serve.js';
+import type { SyncService } from './service.js';
+import { buildUserShape, ShapeRequestError, SYNCED_TABLES } from './shape-rules.js';
 
-/** GET/DELETE /v1/shape and /v1/health: the Electric shape protocol. */
-export function createSyncRouter(_deps: AppDeps): Router {
+declare module '../deps.js' {
+  interface AppDeps {
+    /** The running sync service (absent in proxy mode or when a test runs without it). */
+    sync?: SyncService;
+  }
+}
+
+const PATIENT_DATA = new Set(['patients', 'appointments']);
+const ALLOW = 'GET, HEAD, DELETE, OPTIONS';
+
+export function createSyncRouter(deps: AppDeps): Router {
   const router = Router();
+  router.options('/shape', (_req, res) => {
+    res.set({ allow: ALLOW, 'access-control-allow-methods': ALLOW });
+    res.status(204).end();
+  });
+  router.get('/health', (_req, res) => {
+    const active = deps.config.syncUpstreamUrl ? true : !!deps.sync?.streaming;
+    res.set('cache-control', 'no-store');
+    res.status(active ? 200 : 503).json({ status: active ? 'active' : 'starting' });
+  });
+  router.get('/shape', requireUser, (req, res) => getShape(deps, req, res));
+  router.delete('/shape', requireRole('admin'), (req, res) => deleteShape(deps, req, res));
   return router;
+}
+
+async function getShape(deps: AppDeps, req: Request, res: Response) {
+  res.vary('Cookie');
+  let r;
+  try {
+    r = parseShapeRequest(queryOf(req));
+  } catch (err) {
+    if (err instanceof ProtocolError) return sendBadRequest(res, err.field, err.message);
+    throw err;
+  }
+  if (r.schema !== 'public' || !(SYNCED_TABLES as readonly string[]).includes(r.table)) {
+    const info = deps.sync ? await deps.sync.tableInfo(r.schema, r.table) : null;
+    if (info || !deps.sync) throw forbidden(`You may not sync ${r.schema}.${r.table}.`);
+    return sendBadRequest(res, 'table', `Table "${r.schema}"."${r.table}" does not exist.`);
+  }
+  const service = deps.sync;
+  const info = service ? await service.tableInfo(r.schema, r.table) : null;
+  let def;
+  try {
+    if (!info && !deps.config.syncUpstreamUrl) throw new ShapeRequestError(400, 'table', 'Unknown table.');
+    def = buildUserShape(req.user!, info ?? (await upstreamInfo(deps, r.table)), r.client, deps.config.clinicTimeZone);
+  } catch (err) {
+    if (!(err instanceof ShapeRequestError)) throw err;
+    if (err.status === 403) throw forbidden(err.message);
+    return sendBadRequest(res, err.field, err.message);
+  }
+  if (r.offset.lsn < 0n && PATIENT_DATA.has(r.table)) await auditSubscription(deps, req, r.table, def.whereText, def.columns);
+  if (deps.config.syncUpstreamUrl) return proxyShape(deps, req, res, r, def);
+  if (!service) {
+    res.set('retry-after', '1');
+    return void res.status(503).json({ message: 'The sync service is not running.' });
+  }
+  await serveShape(service, req, res, r, info!, def);
+}
+
+/** In proxy mode there is no local service: read the column catalog from our own pool. */
+async function upstreamInfo(deps: AppDeps, table: string) {
+  const { loadTableInfo } = await import('./table-info.js');
+  const info = await loadTableInfo(deps.pool, 'public', table);
+  if (!info) throw new ShapeRequestError(400, 'table', 'Unknown table.');
+  return info;
+}
+
+async function auditSubscription(deps: AppDeps, req: Request, table: string, where: string, columns: string[]) {
+  await withTransaction(deps.pool, (tx) =>
+    appendAudit(tx, {
+      ...auditContext(req),
+      action: 'sync.subscribe',
+      entity: table,
+      details: { where, columns },
+    }),
+  );
+}
+
+async function deleteShape(deps: AppDeps, req: Request, res: Response) {
+  const q = queryOf(req);
+  const table = q.get('table');
+  const handle = q.get('handle');
+  if (!table && !handle) return sendBadRequest(res, 'table', "can't be blank when handle is not given");
+  const service = deps.sync;
+  if (service) {
+    for (const s of service.registry.all()) {
+      const name = s.runtime.shape.table;
+      const tableHit = !table || table === name || table === `public.${name}`;
+      if (tableHit && (!handle || s.handle === handle)) await service.deleteShape(s);
+    }
+  }
+  res.status(202).end();
 }

@@ -1,0 +1,139 @@
+// The HTTP side of the shape protocol, shared by the app's /v1/shape and the standalone
+// service: request parsing, the 200/304/400/409 answers and their headers (SYNC-PROTOCOL.md).
+import type { Request, Response } from 'express';
+import { parseOffset, type Offset } from './offsets.js';
+import { nextCursor } from './shape-reader.js';
+import type { ClientShapeParams } from './shape-rules.js';
+
+export class ProtocolError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ShapeRequest {
+  schema: string;
+  table: string;
+  offset: Offset;
+  handle: string | undefined;
+  live: boolean;
+  cursor: string | undefined;
+  client: ClientShapeParams;
+  raw: URLSearchParams;
+}
+
+export function queryOf(req: Request): URLSearchParams {
+  const i = req.originalUrl.indexOf('?');
+  return new URLSearchParams(i < 0 ? '' : req.originalUrl.slice(i + 1));
+}
+
+/** `name`, `schema.name`, `"Quoted Name"` → [schema, name] by PostgreSQL identifier rules. */
+export function parseTableName(text: string): [string, string] {
+  const parts: string[] = [];
+  const re = /\s*(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))\s*(\.|$)/y;
+  let m: RegExpExecArray | null;
+  let pos = 0;
+  while (pos < text.length && (m = re.exec(text))) {
+    parts.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!.toLowerCase());
+    pos = re.lastIndex;
+    if (m[3] === '') break;
+  }
+  if (pos !== text.length || parts.length < 1 || parts.length > 2) throw new ProtocolError('table', 'Invalid table name');
+  return parts.length === 2 ? [parts[0]!, parts[1]!] : ['public', parts[0]!];
+}
+
+export function parseColumns(text: string): string[] {
+  const cols: string[] = [];
+  const re = /\s*(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))\s*(,|$)/y;
+  let m: RegExpExecArray | null;
+  let pos = 0;
+  while (pos < text.length && (m = re.exec(text))) {
+    cols.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!.toLowerCase());
+    pos = re.lastIndex;
+    if (m[3] === '') break;
+  }
+  if (pos !== text.length || !cols.length) throw new ProtocolError('columns', 'Invalid column list');
+  return cols;
+}
+
+const MAX_PARAM_LENGTH = 8192;
+
+export function parseShapeRequest(q: URLSearchParams): ShapeRequest {
+  const tableText = q.get('table');
+  if (!tableText) throw new ProtocolError('table', "can't be blank");
+  const [schema, table] = parseTableName(tableText);
+  const offsetText = q.get('offset');
+  if (offsetText === null) throw new ProtocolError('offset', "can't be blank");
+  const offset = parseOffset(offsetText);
+  if (!offset) throw new ProtocolError('offset', 'has invalid format');
+  const isStart = offset.lsn < 0n;
+  const handle = isStart ? undefined : q.get('handle') ?? undefined;
+  if (!isStart && !handle) throw new ProtocolError('handle', "can't be blank when offset != -1");
+  const live = q.has('live') && q.get('live') !== 'false';
+  if (live && isStart) throw new ProtocolError('live', "can't be true when offset == -1");
+  if (live && (q.get('live_sse') === 'true' || q.get('experimental_live_sse') === 'true')) {
+    throw new ProtocolError('live_sse', 'server-sent events are not supported by this server; use long-polling');
+  }
+  const log = q.get('log');
+  if (log && log !== 'full') throw new ProtocolError('log', 'only log=full is supported');
+  const replica = q.get('replica') ?? 'default';
+  if (replica !== 'default' && replica !== 'full') throw new ProtocolError('replica', 'must be default or full');
+  const params: Record<string, string> = {};
+  for (const [key, value] of q) {
+    const m = /^params\[(\d{1,4})\]$/.exec(key);
+    if (!m) continue;
+    if (value.length > MAX_PARAM_LENGTH) throw new ProtocolError('params', `is longer than ${MAX_PARAM_LENGTH} characters`);
+    params[String(Number(m[1]))] = value;
+  }
+  const where = q.get('where') ?? undefined;
+  const columnsText = q.get('columns');
+  return {
+    schema,
+    table,
+    offset,
+    handle,
+    live,
+    cursor: q.get('cursor') ?? undefined,
+    client: { where, params, columns: columnsText ? parseColumns(columnsText) : undefined, replica },
+    raw: q,
+  };
+}
+
+export function sendBadRequest(res: Response, field: string, message: string): void {
+  res.set({ 'cache-control': 'no-store', 'surrogate-control': 'no-store' });
+  res.status(400).json({ message: 'Invalid request', errors: { [field]: [message] } });
+}
+
+export function sendMustRefetch(res: Response, handle: string | undefined): void {
+  if (handle) res.set('electric-handle', handle);
+  res.set('cache-control', `public, max-age=${handle ? 60 : 1}, must-revalidate`);
+  res.status(409).type('application/json').send('[{"headers":{"control":"must-refetch"}}]');
+}
+
+export interface Answer {
+  handle: string;
+  requestOffset: string;
+  offset: string;
+  body: string;
+  upToDate: boolean;
+  hasData: boolean;
+  schema: string;
+}
+
+export function sendAnswer(req: Request, res: Response, r: ShapeRequest, a: Answer, longPollMs: number): void {
+  res.set({ 'electric-handle': a.handle, 'electric-offset': a.offset, 'electric-has-data': String(a.hasData) });
+  if (a.upToDate) res.set('electric-up-to-date', '');
+  if (r.live) res.set('electric-cursor', nextCursor(r.cursor, longPollMs));
+  else res.set('electric-schema', a.schema);
+  if (r.offset.lsn < 0n) res.set('cache-control', 'public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746');
+  else if (r.live) res.set('cache-control', 'public, max-age=5, stale-while-revalidate=5');
+  else res.set('cache-control', 'public, max-age=60, stale-while-revalidate=300');
+  // A response without changes gets a unique etag: it must never revalidate as "same".
+  const etag = `"${a.handle}:${a.requestOffset}:${a.offset}${a.hasData ? '' : `:${process.hrtime.bigint()}`}"`;
+  res.set('etag', etag);
+  if (req.get('if-none-match') === etag) return void res.status(304).end();
+  res.status(200).type('application/json').send(a.body);
+}

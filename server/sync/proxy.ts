@@ -1,0 +1,56 @@
+// SYNC_UPSTREAM_URL: /v1/shape forwards to an Electric-compatible service (Electric behind a
+// CDN, or our standalone mode), with the role's where/columns set here on the server. Only
+// protocol parameters pass through from the client.
+import type { Request, Response } from 'express';
+import type { AppDeps } from '../deps.js';
+import type { ShapeRequest } from './protocol.js';
+import type { ShapeDef } from './shape-def.js';
+
+const PROTOCOL_PARAMS = ['live', 'handle', 'offset', 'cursor', 'expired_handle', 'log', 'cache-buster'];
+const DROP_HEADERS = new Set(['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+
+export function upstreamUrl(base: string, r: ShapeRequest, def: ShapeDef, secret: string | undefined): URL {
+  const url = new URL('/v1/shape', base);
+  url.searchParams.set('table', `${def.schema}.${def.table}`);
+  for (const p of PROTOCOL_PARAMS) {
+    const v = r.raw.get(p);
+    if (v !== null) url.searchParams.set(p, v);
+  }
+  if (def.whereText) url.searchParams.set('where', def.whereText);
+  for (const [n, v] of Object.entries(def.params)) url.searchParams.set(`params[${n}]`, v);
+  url.searchParams.set('columns', def.columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(','));
+  if (def.replica !== 'default') url.searchParams.set('replica', def.replica);
+  if (secret) url.searchParams.set('secret', secret);
+  return url;
+}
+
+export async function proxyShape(deps: AppDeps, req: Request, res: Response, r: ShapeRequest, def: ShapeDef): Promise<void> {
+  if (def.membership) {
+    // Expressed as a subquery, which upstream Electric evaluates (our standalone mode does not).
+    def = {
+      ...def,
+      whereText: `${def.whereText ? `${def.whereText} AND ` : ''}id IN (SELECT patient_id FROM appointments WHERE doctor_id = '${def.membership.doctorId}' AND deleted_at IS NULL)`,
+    };
+  }
+  const url = upstreamUrl(deps.config.syncUpstreamUrl!, r, def, deps.config.syncSecret);
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  const headers: Record<string, string> = {};
+  const inm = req.get('if-none-match');
+  if (inm) headers['if-none-match'] = inm;
+  let upstream: globalThis.Response;
+  try {
+    upstream = await fetch(url, { headers, signal: abort.signal });
+  } catch (err) {
+    if (abort.signal.aborted) return;
+    deps.logger.warn({ err }, 'sync upstream unreachable');
+    res.set('retry-after', '5');
+    return void res.status(503).json({ message: 'The sync upstream is unreachable; try again.' });
+  }
+  upstream.headers.forEach((value, name) => {
+    if (!DROP_HEADERS.has(name.toLowerCase())) res.setHeader(name, value);
+  });
+  res.vary('Cookie');
+  res.status(upstream.status);
+  res.end(Buffer.from(await upstream.arrayBuffer()));
+}

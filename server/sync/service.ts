@@ -1,0 +1,279 @@
+// The sync service: consumes replication, keeps every shape's log, and answers shape reads.
+// A long-lived thing with start()/stop(); routes.ts speaks HTTP on top of it.
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../logger.js';
+import { convertTransaction, type ShapeRuntime } from './convert.js';
+import { isVisibleInSnapshot } from './offsets.js';
+import { ensureSlot, ReplicationConsumer, type ReplicatedTransaction } from './replication.js';
+import { definitionKey, type CompiledShape, type ShapeDef } from './shape-def.js';
+import { newHandle, newShapeState, ShapeRegistry, type ShapeState } from './shape-registry.js';
+import * as store from './store.js';
+import { loadTableInfo, type TableInfo } from './table-info.js';
+
+export interface SyncServiceOptions {
+  pool: Pool;
+  databaseUrl: string;
+  slotName: string;
+  publication: string;
+  logger: Logger;
+  longPollMs: number;
+  /** A response ends once its entries reach this many bytes (Electric: 10 MiB). */
+  chunkBytes?: number;
+  /** Shapes nobody requested for this many days are dropped with their logs. */
+  idleShapeDays?: number;
+}
+
+const BATCH_TXS = 500;
+
+export class SyncService {
+  readonly registry = new ShapeRegistry();
+  readonly options: Required<SyncServiceOptions>;
+  private consumer: ReplicationConsumer;
+  private queue: ReplicatedTransaction[] = [];
+  private lastQueuedLsn = 0n;
+  private processing: Promise<void> | undefined;
+  private tables = new Map<string, Promise<TableInfo | null>>();
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Commit LSN of the newest transaction stored (global_last_seen_lsn). */
+  processedLsn = 0n;
+  lastError: string | null = null;
+
+  constructor(options: SyncServiceOptions) {
+    this.options = { chunkBytes: 10 * 1024 * 1024, idleShapeDays: 14, ...options };
+    this.consumer = new ReplicationConsumer({
+      databaseUrl: options.databaseUrl,
+      slotName: options.slotName,
+      publication: options.publication,
+      logger: options.logger,
+      onTransaction: (tx) => this.enqueue(tx),
+      isIdle: () => this.queue.length === 0 && !this.processing,
+    });
+  }
+
+  get streaming(): boolean {
+    return this.consumer.streaming;
+  }
+
+  async start(): Promise<void> {
+    const { pool, slotName } = this.options;
+    const created = await ensureSlot(pool, slotName);
+    if (created) await store.purgeShapes(pool, slotName);
+    this.processedLsn = await store.loadProcessedLsn(pool, slotName);
+    this.lastQueuedLsn = this.processedLsn;
+    for (const stored of await store.loadShapes(pool, slotName)) {
+      const info = await this.tableInfo(stored.definition.schema, stored.definition.table);
+      if (!info) {
+        await store.deleteShape(pool, stored.id);
+        continue;
+      }
+      const state = newShapeState(stored.id, stored.handle, stored.defKey, { ...stored.definition, info });
+      Object.assign(state, {
+        status: 'ready',
+        snapshotRows: stored.snapshotRows,
+        logRows: stored.logRows,
+        logBytes: stored.logBytes,
+        lastLsn: stored.lastLsn,
+        lastOp: stored.lastOp,
+        lastChangeAt: stored.lastChangeAt,
+      });
+      state.runtime.members = stored.members;
+      this.registry.add(state);
+    }
+    this.consumer.start(this.processedLsn);
+    this.expiryTimer = setInterval(() => void this.expireIdle(), 60 * 60 * 1000);
+    this.expiryTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.expiryTimer);
+    for (const s of this.registry.all()) this.registry.wake(s);
+    await this.consumer.stop();
+    await this.processing;
+  }
+
+  tableInfo(schema: string, table: string): Promise<TableInfo | null> {
+    const key = `${schema}.${table}`;
+    let info = this.tables.get(key);
+    if (!info) {
+      info = loadTableInfo(this.options.pool, schema, table);
+      this.tables.set(key, info);
+      info.catch(() => this.tables.delete(key));
+    }
+    return info;
+  }
+
+  /** The current shape of a definition, creating it (and its snapshot) when there is none. */
+  async shapeFor(def: ShapeDef, info: TableInfo): Promise<ShapeState> {
+    const defKey = definitionKey(def);
+    const existing = this.registry.byDef.get(defKey);
+    if (existing) return existing;
+    const compiled: CompiledShape = { ...def, info };
+    await store.validateShapeSql(this.options.pool, compiled);
+    const again = this.registry.byDef.get(defKey);
+    if (again) return again;
+    const handle = newHandle();
+    const id = await store.insertShape(this.options.pool, this.options.slotName, handle, defKey, def);
+    const state = newShapeState(id, handle, defKey, compiled);
+    this.registry.add(state);
+    state.ready = this.takeSnapshot(state);
+    state.ready.catch(() => {});
+    return state;
+  }
+
+  private async takeSnapshot(state: ShapeState): Promise<void> {
+    try {
+      const result = await store.storeSnapshot(this.options.pool, state.id, state.runtime.shape);
+      await this.serialized(async () => {
+        state.runtime.members = result.members;
+        state.snapshotRows = result.rows;
+        state.lastOp = result.rows;
+        state.snapshotFilter = { snapshot: result.snapshot, untilLsn: result.walLsn };
+        const pending = state.pending;
+        state.pending = [];
+        state.status = 'ready';
+        if (pending.length) await this.storeBatch(pending.filter((tx) => tx.lsn <= this.processedLsn), [state], false);
+      });
+    } catch (err) {
+      this.options.logger.error({ err, handle: state.handle }, 'shape snapshot failed');
+      this.registry.remove(state);
+      await store.deleteShape(this.options.pool, state.id).catch(() => {});
+      throw err;
+    }
+  }
+
+  async deleteShape(state: ShapeState): Promise<void> {
+    this.registry.remove(state);
+    await store.deleteShape(this.options.pool, state.id);
+  }
+
+  markUsed(state: ShapeState): void {
+    this.used.add(state.id);
+  }
+  private used = new Set<number>();
+
+  private async expireIdle() {
+    const ids = [...this.used];
+    this.used.clear();
+    await store.touchShapes(this.options.pool, ids).catch(() => {});
+    const expired = await store.expireIdleShapes(this.options.pool, this.options.slotName, this.options.idleShapeDays).catch(() => []);
+    for (const id of expired) {
+      const s = this.registry.byId.get(id);
+      if (s) this.registry.remove(s);
+    }
+  }
+
+  // ---- replication → logs ----
+
+  private enqueue(tx: ReplicatedTransaction) {
+    // After a reconnect PostgreSQL resends from the confirmed position: skip what we have.
+    if (tx.lsn <= this.lastQueuedLsn) return;
+    this.lastQueuedLsn = tx.lsn;
+    this.queue.push(tx);
+    if (!this.processing) this.processing = this.drain();
+  }
+
+  /** Runs fn when no batch is being stored (shape activation must not interleave with one). */
+  private async serialized(fn: () => Promise<void>) {
+    while (this.processing) await this.processing;
+    this.processing = fn().finally(() => {
+      this.processing = undefined;
+      if (this.queue.length && !this.stopped) this.processing = this.drain();
+    });
+    await this.processing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length && !this.stopped) {
+      const batch = this.queue.slice(0, BATCH_TXS);
+      try {
+        await this.processTransactions(batch);
+        this.queue.splice(0, batch.length);
+        this.lastError = null;
+      } catch (err) {
+        // Nothing was stored: rebuild the in-memory membership from the database and retry.
+        this.lastError = (err as Error).message;
+        this.options.logger.error({ err }, 'storing replicated changes failed; retrying');
+        await this.reloadMembers().catch(() => {});
+        await new Promise((r) => setTimeout(r, 1000).unref());
+      }
+    }
+    this.processing = undefined;
+  }
+
+  private async processTransactions(txs: ReplicatedTransaction[]) {
+    const fresh = txs.filter((tx) => tx.lsn > this.processedLsn);
+    for (const tx of fresh) {
+      for (const table of tx.truncated) this.invalidateTable(table);
+    }
+    const creating = this.registry.all().filter((s) => s.status === 'creating');
+    for (const s of creating) s.pending.push(...fresh.filter((tx) => touches(tx, s.runtime)));
+    const ready = this.registry.all().filter((s) => s.status === 'ready');
+    await this.storeBatch(fresh, ready, true);
+    const last = txs[txs.length - 1]!;
+    this.consumer.confirm(last.endLsn);
+  }
+
+  /** Converts transactions for the given shapes and stores them (advancing the LSN if asked). */
+  private async storeBatch(txs: ReplicatedTransaction[], shapes: ShapeState[], advance: boolean) {
+    if (!txs.length) return;
+    const batches: store.ShapeBatch[] = [];
+    const fetchRows = (shape: CompiledShape, ids: string[]) => store.fetchRowsById(this.options.pool, shape, ids);
+    for (const s of shapes) {
+      const batch: store.ShapeBatch = { shapeId: s.id, entries: [], memberChanges: new Map() };
+      for (const tx of txs) {
+        if (!touches(tx, s.runtime) || this.seenBySnapshot(s, tx)) continue;
+        const result = await convertTransaction(s.runtime, tx, fetchRows);
+        batch.entries.push(...result.entries);
+        for (const [m, n] of result.memberChanges) batch.memberChanges.set(m, n);
+      }
+      if (batch.entries.length || batch.memberChanges.size) batches.push(batch);
+    }
+    const newLsn = advance ? txs[txs.length - 1]!.lsn : this.processedLsn;
+    await store.appendBatch(this.options.pool, this.options.slotName, batches, newLsn);
+    this.processedLsn = newLsn;
+    const now = new Date();
+    for (const b of batches) {
+      const s = this.registry.byId.get(b.shapeId);
+      if (!s || !b.entries.length) continue;
+      const last = b.entries[b.entries.length - 1]!;
+      s.logRows += b.entries.length;
+      s.logBytes += b.entries.reduce((n, e) => n + e.body.length, 0);
+      s.lastLsn = last.lsn;
+      s.lastOp = last.op;
+      s.lastChangeAt = now;
+      this.registry.wake(s);
+    }
+  }
+
+  private seenBySnapshot(s: ShapeState, tx: ReplicatedTransaction): boolean {
+    const f = s.snapshotFilter;
+    if (!f) return false;
+    if (tx.lsn > f.untilLsn) {
+      s.snapshotFilter = undefined;
+      return false;
+    }
+    return isVisibleInSnapshot(tx.xid, f.snapshot);
+  }
+
+  private invalidateTable(qualified: string) {
+    for (const s of this.registry.all()) {
+      const shape = s.runtime.shape;
+      const hit = `${shape.schema}.${shape.table}` === qualified || (shape.membership && qualified === 'public.appointments');
+      if (hit) void this.deleteShape(s).catch(() => {});
+    }
+  }
+
+  private async reloadMembers() {
+    for (const stored of await store.loadShapes(this.options.pool, this.options.slotName)) {
+      const s = this.registry.byId.get(stored.id);
+      if (s) s.runtime.members = stored.members;
+    }
+  }
+}
+
+function touches(tx: ReplicatedTransaction, rt: ShapeRuntime): boolean {
+  const { schema, table, membership } = rt.shape;
+  return tx.changes.some((c) => (c.schema === schema && c.table === table) || (!!membership && c.table === 'appointments' && c.schema === 'public'));
+}

@@ -1,0 +1,107 @@
+// Answers one shape read: the entries after the client's offset, up to a chunk, and
+// `up-to-date` when it reached the end of the log; a live read at the end waits for the
+// next change or the long-poll timeout.
+import { isDeleted, type ShapeState } from './shape-registry.js';
+import type { SyncService } from './service.js';
+import { compareOffsets, formatOffset, type Offset } from './offsets.js';
+import * as store from './store.js';
+
+export interface ReadAnswer {
+  body: string;
+  offset: string;
+  upToDate: boolean;
+  hasData: boolean;
+}
+
+const LIVE_CURSOR_EPOCH = Date.UTC(2024, 9, 9);
+
+/** Electric's cursor: the end of the current long-poll window, never repeating the client's. */
+export function nextCursor(clientCursor: string | undefined, longPollMs: number): string {
+  const seconds = Math.max(1, Math.round(longPollMs / 1000));
+  const next = Math.ceil((Date.now() - LIVE_CURSOR_EPOCH) / 1000 / seconds) * seconds;
+  const previous = Number(clientCursor);
+  if (Number.isFinite(previous) && next <= previous) return String(previous + 1 + Math.floor(Math.random() * 3600));
+  return String(next);
+}
+
+/** True when the offset can't belong to this shape's log (beyond what was ever processed). */
+export function isOutOfBounds(service: SyncService, state: ShapeState, offset: Offset): boolean {
+  if (offset.lsn < 0n) return false;
+  if (offset.lsn === 0n) return offset.op !== Infinity && offset.op > state.snapshotRows;
+  return offset.lsn > service.processedLsn && compareOffsets(offset, { lsn: state.lastLsn, op: state.lastOp }) > 0;
+}
+
+async function readOnce(service: SyncService, state: ShapeState, offset: Offset): Promise<ReadAnswer> {
+  const globalBefore = service.processedLsn;
+  const inSnapshot = offset.lsn < 0n || (offset.lsn === 0n && offset.op < state.snapshotRows);
+  const { entries } = await store.readLog(service.options.pool, state.id, offset, service.options.chunkBytes, inSnapshot);
+  const lastEntry = entries[entries.length - 1];
+  const reachedEnd = !inSnapshot && (!lastEntry || compareOffsets(lastEntry, { lsn: state.lastLsn, op: state.lastOp }) >= 0);
+  const parts = entries.map((e) => e.body);
+  let global = globalBefore;
+  if (lastEntry && lastEntry.lsn > global) global = lastEntry.lsn;
+  const upToDate = reachedEnd && offset.lsn >= 0n;
+  if (upToDate) parts.push(JSON.stringify({ headers: { control: 'up-to-date', global_last_seen_lsn: global.toString() } }));
+  const end = lastEntry ? { lsn: lastEntry.lsn, op: lastEntry.op } : offset;
+  return { body: `[${parts.join(',')}]`, offset: formatOffset(end), upToDate, hasData: entries.length > 0 };
+}
+
+/** Reads shared by every request at the same offset until the log grows (one query per wake-up). */
+function sharedRead(service: SyncService, state: ShapeState, offset: Offset): Promise<ReadAnswer> {
+  const key = formatOffset(offset);
+  let read = state.readCache.get(key) as Promise<ReadAnswer> | undefined;
+  if (!read) {
+    read = readOnce(service, state, offset);
+    state.readCache.set(key, read);
+    read.catch(() => state.readCache.delete(key));
+  }
+  return read;
+}
+
+export async function readShape(
+  service: SyncService,
+  state: ShapeState,
+  offset: Offset,
+  live: boolean,
+  signal: AbortSignal,
+): Promise<ReadAnswer> {
+  const first = await sharedRead(service, state, offset);
+  if (!live || first.hasData || isDeleted(state)) return first;
+  // The log may have grown while the read ran; waiting now would miss that wake-up.
+  const seen = parseEnd(first.offset);
+  if (seen && compareOffsets({ lsn: state.lastLsn, op: state.lastOp }, seen) > 0 && state.lastLsn > 0n) {
+    return sharedRead(service, state, offset);
+  }
+  const woken = await waitForChange(service, state, signal);
+  if (!woken || isDeleted(state)) return first.upToDate ? withFreshGlobal(first, service) : first;
+  return sharedRead(service, state, offset);
+}
+
+function parseEnd(text: string): Offset | undefined {
+  const [lsn, op] = text.split('_');
+  if (op === undefined) return undefined;
+  return { lsn: BigInt(lsn!), op: op === 'inf' ? Infinity : Number(op) };
+}
+
+function withFreshGlobal(answer: ReadAnswer, service: SyncService): ReadAnswer {
+  const global = service.processedLsn.toString();
+  return { ...answer, body: answer.body.replace(/"global_last_seen_lsn":"\d+"/, `"global_last_seen_lsn":"${global}"`) };
+}
+
+function waitForChange(service: SyncService, state: ShapeState, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    state.liveRequests++;
+    const done = (woken: boolean) => {
+      clearTimeout(timer);
+      state.waiters.delete(onWake);
+      signal.removeEventListener('abort', onAbort);
+      state.liveRequests--;
+      resolve(woken);
+    };
+    const onWake = () => done(true);
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(false), service.options.longPollMs);
+    state.waiters.add(onWake);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

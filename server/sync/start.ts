@@ -1,0 +1,23 @@
+// Starts the sync service for an app: deps.sync, readiness.replication and deps.syncStatus.
+import type { AppDeps } from '../deps.js';
+import { SyncService, type SyncServiceOptions } from './service.js';
+import { shapeReports } from './status.js';
+
+export const PUBLICATION = 'clinic_sync';
+
+export async function startSyncService(deps: AppDeps, overrides: Partial<SyncServiceOptions> = {}): Promise<SyncService> {
+  const service = new SyncService({
+    pool: deps.pool,
+    databaseUrl: deps.databaseUrl,
+    slotName: deps.config.syncSlotName,
+    publication: PUBLICATION,
+    logger: deps.logger,
+    longPollMs: deps.config.syncLongPollMs,
+    ...overrides,
+  });
+  await service.start();
+  deps.sync = service;
+  deps.readiness = { ...deps.readiness, replication: () => service.streaming };
+  deps.syncStatus = () => shapeReports(service);
+  return service;
+}

@@ -1,0 +1,271 @@
+// PostgreSQL persistence of shape logs (migrations/0030). Why PostgreSQL and not files in
+// DATA_DIR: a batch of entries, the membership counts and the processed LSN commit in one
+// transaction, so after any crash the logs and the slot position agree exactly; backups
+// carry the logs; and each test database is isolated for free.
+import pg from 'pg';
+import type { Pool } from '../db/pool.js';
+import type { LogEntry } from './convert.js';
+import { DISPLAY_SETTINGS, type Row } from './replication.js';
+import type { CompiledShape, ShapeDef } from './shape-def.js';
+import { lsnFromText, parseSnapshot, type Offset, type XidSnapshot } from './offsets.js';
+import { toSql } from './where-eval.js';
+
+export interface StoredShape {
+  id: number;
+  handle: string;
+  defKey: string;
+  definition: ShapeDef;
+  snapshotRows: number;
+  logRows: number;
+  logBytes: number;
+  lastLsn: bigint;
+  lastOp: number;
+  lastChangeAt: Date | null;
+}
+
+const MAX_OP = 2 ** 31 - 1;
+
+export async function loadProcessedLsn(pool: Pool, slot: string): Promise<bigint> {
+  await pool.query('INSERT INTO sync_state (slot_name) VALUES ($1) ON CONFLICT DO NOTHING', [slot]);
+  const { rows } = await pool.query<{ processed_lsn: string }>('SELECT processed_lsn::text FROM sync_state WHERE slot_name = $1', [slot]);
+  return BigInt(rows[0]!.processed_lsn);
+}
+
+/** Forgets every shape of the slot (the slot was recreated: old offsets mean nothing). */
+export async function purgeShapes(pool: Pool, slot: string): Promise<void> {
+  await pool.query('DELETE FROM sync_shapes WHERE slot_name = $1', [slot]);
+  await pool.query('UPDATE sync_state SET processed_lsn = 0, updated_at = now() WHERE slot_name = $1', [slot]);
+}
+
+export async function loadShapes(pool: Pool, slot: string): Promise<Array<StoredShape & { members: Map<string, number> }>> {
+  // Shapes whose snapshot never finished are useless: drop them.
+  await pool.query(`DELETE FROM sync_shapes WHERE slot_name = $1 AND state = 'creating'`, [slot]);
+  const { rows } = await pool.query(
+    `SELECT id, handle, def_key, definition, snapshot_rows, log_rows, log_bytes, last_lsn::text, last_op, last_change_at
+       FROM sync_shapes WHERE slot_name = $1 AND state = 'ready' ORDER BY id`,
+    [slot],
+  );
+  const members = await pool.query<{ shape_id: string; member: string; n: number }>(
+    'SELECT m.shape_id, m.member, m.n FROM sync_shape_members m JOIN sync_shapes s ON s.id = m.shape_id WHERE s.slot_name = $1',
+    [slot],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    handle: r.handle,
+    defKey: r.def_key,
+    definition: r.definition,
+    snapshotRows: r.snapshot_rows,
+    logRows: r.log_rows,
+    logBytes: Number(r.log_bytes),
+    lastLsn: BigInt(r.last_lsn),
+    lastOp: r.last_op,
+    lastChangeAt: r.last_change_at,
+    members: new Map(members.rows.filter((m) => Number(m.shape_id) === Number(r.id)).map((m) => [m.member, m.n])),
+  }));
+}
+
+export async function insertShape(pool: Pool, slot: string, handle: string, defKey: string, def: ShapeDef): Promise<number> {
+  const { rows } = await pool.query<{ id: string }>(
+    `INSERT INTO sync_shapes (handle, def_key, definition, slot_name) VALUES ($1, $2, $3, $4) RETURNING id`,
+    [handle, defKey, JSON.stringify(def), slot],
+  );
+  return Number(rows[0]!.id);
+}
+
+export async function deleteShape(pool: Pool, id: number): Promise<void> {
+  await pool.query('DELETE FROM sync_shapes WHERE id = $1', [id]);
+}
+
+async function setDisplaySettings(client: pg.PoolClient) {
+  for (const [name, value] of Object.entries(DISPLAY_SETTINGS)) await client.query('SELECT set_config($1, $2, true)', [name, value]);
+}
+
+/** SQL selecting the shape's rows as ready-to-serve JSON insert messages. */
+function snapshotSelect(shape: CompiledShape, bind: (v: string) => string): string {
+  const table = `${pg.escapeIdentifier(shape.schema)}.${pg.escapeIdentifier(shape.table)}`;
+  const quotePart = (s: string) => `"${s.replace(/\./g, '..').replace(/\//g, '//')}"`;
+  const keyParts = shape.info.keyColumns
+    .map((c) => `coalesce('/"' || replace(${pg.escapeIdentifier(c)}::text, '/', '//') || '"', '/_')`)
+    .join(' || ');
+  const key = `${bind(`${quotePart(shape.schema)}.${quotePart(shape.table)}`)}::text || ${keyParts}`;
+  const value = `json_build_object(${shape.columns.map((c) => `${bind(c)}::text, ${pg.escapeIdentifier(c)}::text`).join(', ')})`;
+  const headers = `json_build_object('operation', 'insert', 'relation', json_build_array(${bind(shape.schema)}::text, ${bind(shape.table)}::text))`;
+  const conditions: string[] = [];
+  if (shape.where) conditions.push(toSql(shape.where, {}, bind));
+  if (shape.membership) {
+    conditions.push(`"id" IN (SELECT patient_id FROM appointments WHERE doctor_id = ${bind(shape.membership.doctorId)}::uuid AND deleted_at IS NULL)`);
+  }
+  const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+  return `SELECT json_build_object('key', ${key}, 'value', ${value}, 'headers', ${headers})::text AS body FROM ${table} ${where}`;
+}
+
+function binder() {
+  const values: string[] = [];
+  return { values, bind: (v: string) => { values.push(v); return `$${values.length}`; } };
+}
+
+/** Checks a shape's SQL against the database (types, operators) without reading rows. */
+export async function validateShapeSql(pool: Pool, shape: CompiledShape): Promise<void> {
+  const b = binder();
+  await pool.query(`${snapshotSelect(shape, b.bind)} LIMIT 0`, b.values);
+}
+
+/**
+ * Takes the shape's snapshot and stores it as log entries at LSN 0, all in one REPEATABLE
+ * READ transaction whose pg_current_snapshot() tells which replicated transactions it saw.
+ */
+export async function storeSnapshot(
+  pool: Pool,
+  id: number,
+  shape: CompiledShape,
+): Promise<{ snapshot: XidSnapshot; walLsn: bigint; rows: number; members: Map<string, number> }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    // The insert position bounds every commit this snapshot can see.
+    const snap = await client.query<{ s: string; lsn: string }>('SELECT pg_current_snapshot()::text AS s, pg_current_wal_insert_lsn()::text AS lsn');
+    await setDisplaySettings(client);
+    const b = binder();
+    const idParam = b.bind(String(id));
+    const insert = await client.query(
+      `INSERT INTO sync_shape_log (shape_id, lsn, op, body)
+       SELECT ${idParam}::bigint, 0, (row_number() OVER ()) - 1, body FROM (${snapshotSelect(shape, b.bind)}) s`,
+      b.values,
+    );
+    const rows = insert.rowCount ?? 0;
+    const snapshot = parseSnapshot(snap.rows[0]!.s);
+    const end = { headers: { control: 'snapshot-end', xmin: String(snapshot.xmin), xmax: String(snapshot.xmax), xip_list: snapshot.xip.map(String) } };
+    await client.query('INSERT INTO sync_shape_log (shape_id, lsn, op, body) VALUES ($1, 0, $2, $3)', [id, rows, JSON.stringify(end)]);
+    const members = new Map<string, number>();
+    if (shape.membership) {
+      const m = await client.query<{ member: string; n: number }>(
+        `INSERT INTO sync_shape_members (shape_id, member, n)
+         SELECT $1, patient_id::text, count(*) FROM appointments WHERE doctor_id = $2 AND deleted_at IS NULL GROUP BY patient_id
+         RETURNING member, n`,
+        [id, shape.membership.doctorId],
+      );
+      for (const r of m.rows) members.set(r.member, r.n);
+    }
+    await client.query(
+      `UPDATE sync_shapes SET state = 'ready', snapshot_xmin = $2, snapshot_xmax = $3, snapshot_xip = $4, snapshot_rows = $5,
+              last_lsn = 0, last_op = $5 WHERE id = $1`,
+      [id, String(snapshot.xmin), String(snapshot.xmax), snapshot.xip.map(String), rows],
+    );
+    await client.query('COMMIT');
+    return { snapshot, walLsn: lsnFromText(snap.rows[0]!.lsn), rows, members };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Reads a shape's current rows by id (move-ins of subquery shapes), with the snapshot seen. */
+export async function fetchRowsById(pool: Pool, shape: CompiledShape, ids: string[]): Promise<{ rows: Row[]; snapshot: XidSnapshot }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const snap = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
+    await setDisplaySettings(client);
+    const cols = shape.info.columns.map((c) => `${pg.escapeIdentifier(c.name)}::text AS ${pg.escapeIdentifier(c.name)}`).join(', ');
+    const table = `${pg.escapeIdentifier(shape.schema)}.${pg.escapeIdentifier(shape.table)}`;
+    const { rows } = await client.query<Row>(`SELECT ${cols} FROM ${table} WHERE id = ANY($1::uuid[]) ORDER BY id`, [ids]);
+    await client.query('COMMIT');
+    return { rows, snapshot: parseSnapshot(snap.rows[0]!.s) };
+  } finally {
+    client.release();
+  }
+}
+
+export interface ShapeBatch {
+  shapeId: number;
+  entries: LogEntry[];
+  memberChanges: Map<string, number>;
+}
+
+/** Stores a batch of entries and member counts together with the processed LSN. */
+export async function appendBatch(pool: Pool, slot: string, batches: ShapeBatch[], processedLsn: bigint): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const ids: number[] = [], lsns: string[] = [], ops: number[] = [], bodies: string[] = [];
+    for (const b of batches) {
+      for (const e of b.entries) { ids.push(b.shapeId); lsns.push(e.lsn.toString()); ops.push(e.op); bodies.push(e.body); }
+    }
+    if (ids.length) {
+      await client.query(
+        `INSERT INTO sync_shape_log (shape_id, lsn, op, body)
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[])`,
+        [ids, lsns, ops, bodies],
+      );
+    }
+    for (const b of batches) {
+      if (b.entries.length) {
+        const last = b.entries[b.entries.length - 1]!;
+        const bytes = b.entries.reduce((n, e) => n + e.body.length, 0);
+        await client.query(
+          `UPDATE sync_shapes SET log_rows = log_rows + $2, log_bytes = log_bytes + $3, last_lsn = $4, last_op = $5, last_change_at = now() WHERE id = $1`,
+          [b.shapeId, b.entries.length, bytes, last.lsn.toString(), last.op],
+        );
+      }
+      for (const [member, n] of b.memberChanges) {
+        if (n > 0) {
+          await client.query(
+            `INSERT INTO sync_shape_members (shape_id, member, n) VALUES ($1, $2, $3) ON CONFLICT (shape_id, member) DO UPDATE SET n = EXCLUDED.n`,
+            [b.shapeId, member, n],
+          );
+        } else {
+          await client.query('DELETE FROM sync_shape_members WHERE shape_id = $1 AND member = $2', [b.shapeId, member]);
+        }
+      }
+    }
+    await client.query('UPDATE sync_state SET processed_lsn = $2, updated_at = now() WHERE slot_name = $1', [slot, processedLsn.toString()]);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+export interface ReadResult {
+  entries: Array<{ lsn: bigint; op: number; body: string }>;
+}
+
+/** Entries after `from`, up to about `maxBytes`; `snapshotOnly` stops at the end of the snapshot. */
+export async function readLog(pool: Pool, shapeId: number, from: Offset, maxBytes: number, snapshotOnly: boolean): Promise<ReadResult> {
+  const entries: ReadResult['entries'] = [];
+  let bytes = 0;
+  let cursor = { lsn: from.lsn < 0n ? -1n : from.lsn, op: from.op === Infinity ? MAX_OP : from.op };
+  for (;;) {
+    const { rows } = await pool.query<{ lsn: string; op: number; body: string }>(
+      `SELECT lsn::text, op, body FROM sync_shape_log
+        WHERE shape_id = $1 AND (lsn, op) > ($2::bigint, $3::int) ${snapshotOnly ? 'AND lsn = 0' : ''}
+        ORDER BY lsn, op LIMIT 2000`,
+      [shapeId, cursor.lsn.toString(), cursor.op],
+    );
+    for (const r of rows) {
+      entries.push({ lsn: BigInt(r.lsn), op: r.op, body: r.body });
+      bytes += r.body.length + 1;
+    }
+    if (rows.length < 2000 || bytes >= maxBytes) return { entries };
+    const last = entries[entries.length - 1]!;
+    cursor = { lsn: last.lsn, op: last.op };
+  }
+}
+
+/** Marks use of a shape (retention drops shapes nobody asked for in a long time). */
+export async function touchShapes(pool: Pool, ids: number[]): Promise<void> {
+  if (ids.length) await pool.query('UPDATE sync_shapes SET last_used_at = now() WHERE id = ANY($1::bigint[])', [ids]);
+}
+
+/** Shapes nobody has requested for `days`: removed with their logs. */
+export async function expireIdleShapes(pool: Pool, slot: string, days: number): Promise<number[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `DELETE FROM sync_shapes WHERE slot_name = $1 AND last_used_at < now() - make_interval(days => $2) RETURNING id`,
+    [slot, days],
+  );
+  return rows.map((r) => Number(r.id));
+}
