@@ -111,6 +111,32 @@ describe('the chain', () => {
   });
 });
 
+describe('what is audited', () => {
+  it('reads and writes of patient data, with actor, ip and user agent, in chain', async () => {
+    const before = (await db.pool.query<{ n: number }>('SELECT coalesce(max(id), 0)::int AS n FROM audit_log')).rows[0]!.n;
+    const patient = fx.patients[1]!;
+    expect((await admin.get(`/api/patients/${patient}`)).status).toBe(200);
+    expect((await admin.get('/api/patients?search=Patient')).status).toBe(200);
+    const created = await admin.post('/api/patients', { full_name: 'Audited Person', date_of_birth: '1970-01-01' });
+    expect(created.status).toBe(201);
+    const { rows } = await db.pool.query(
+      `SELECT action, entity, entity_id, actor_id, ip, user_agent FROM audit_log WHERE id > $1 ORDER BY id`,
+      [before],
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({ entity: 'patient', entity_id: patient, action: expect.stringMatching(/read/) }),
+      expect.objectContaining({ entity: 'patient', action: expect.stringMatching(/list/) }),
+      expect.objectContaining({ entity: 'patient', entity_id: created.body.patient.id, action: expect.stringMatching(/create/) }),
+    ]);
+    for (const row of rows) {
+      expect(row.actor_id).toBe(fx.users.admin.id);
+      expect(row.ip).toMatch(/127\.0\.0\.1/);
+      expect(row.user_agent).toBeTruthy();
+    }
+    expect((await verifyAuditChain(db.pool)).ok).toBe(true);
+  });
+});
+
 describe('append-only', () => {
   it('the trigger refuses UPDATE, DELETE and TRUNCATE, even for a superuser', async () => {
     for (const sql of ['UPDATE audit_log SET action = action', 'DELETE FROM audit_log', 'TRUNCATE audit_log']) {

@@ -1,5 +1,7 @@
 // Admin user routes: list, create, update; validation naming fields; audit rows; the last
 // admin can't be removed.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
@@ -167,5 +169,45 @@ describe('PATCH /api/users/:id', () => {
     const res = await self.patch(`/api/users/${created.body.user.id}`, { password: 'another twelve chars' });
     expect(res.status).toBe(200);
     expect((await self.get('/api/auth/me')).status).toBe(200);
+  });
+});
+
+describe('npm run user:create', () => {
+  const ROOT = path.resolve(import.meta.dirname, '../..');
+  function userCreate(args: string[], stdin: string): Promise<{ code: number | null; output: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'server/cli/user-create.ts', ...args], {
+        cwd: ROOT,
+        env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'silent' },
+      });
+      let output = '';
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      child.on('exit', (code) => resolve({ code, output }));
+      child.stdin.end(stdin);
+    });
+  }
+
+  it('creates an admin with the password from stdin, audited, who can log in', async () => {
+    const res = await userCreate(['--email', 'first.admin@test.clinic', '--role', 'admin', '--name', 'First Admin', '--password-stdin'], 'a first admin password\n');
+    expect(res.output).toContain('Created admin first.admin@test.clinic');
+    expect(res.code).toBe(0);
+    const c = new ApiClient(server.url);
+    const login = await c.login('first.admin@test.clinic', 'a first admin password');
+    expect(login.body.user.role).toBe('admin');
+    const audit = await db.pool.query(`SELECT actor_id, user_agent FROM audit_log WHERE action = 'create' AND entity_id = $1`, [login.body.user.id]);
+    expect(audit.rows).toEqual([{ actor_id: null, user_agent: 'npm run user:create' }]);
+  });
+
+  it('names the bad option and exits non-zero', async () => {
+    const short = await userCreate(['--email', 'x@test.clinic', '--role', 'admin', '--name', 'X', '--password-stdin'], 'short\n');
+    expect(short.code).toBe(1);
+    expect(short.output).toContain('password: must be at least 12 characters');
+    const badRole = await userCreate(['--email', fx.users.admin.email, '--role', 'boss', '--name', 'X', '--password-stdin'], 'long enough password\n');
+    expect(badRole.code).toBe(1);
+    expect(badRole.output).toContain('--role');
+    const noTty = await userCreate(['--email', 'y@test.clinic', '--role', 'admin', '--name', 'Y'], '');
+    expect(noTty.code).toBe(1);
+    expect(noTty.output).toContain('--password-stdin');
   });
 });
