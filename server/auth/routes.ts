@@ -38,7 +38,7 @@ async function auditLoginFailure(deps: AppDeps, req: Request, user: LoginRow | u
   const reason = !user ? 'unknown_email' : user.active ? 'wrong_password' : 'inactive';
   await appendAudit(deps.pool, {
     ...auditContext(req),
-    action: 'login_failed',
+    action: 'auth.login_failed',
     entity: 'user',
     entityId: user?.id ?? null,
     details: { reason },
@@ -66,7 +66,7 @@ export function createAuthRouter(deps: AppDeps): Router {
       if (newHash) await tx.query('UPDATE users SET password_hash = $2 WHERE id = $1', [user.id, newHash]);
       await deleteExpiredSessions(tx, user.id);
       const created = await createSession(tx, user.id, policy);
-      await appendAudit(tx, { ...auditContext(req), actorId: user.id, action: 'login', entity: 'user', entityId: user.id });
+      await appendAudit(tx, { ...auditContext(req), actorId: user.id, action: 'auth.login', entity: 'user', entityId: user.id });
       return created;
     });
     setSessionCookie(res, deps.config, session.token, session.expiresAt);
@@ -78,7 +78,7 @@ export function createAuthRouter(deps: AppDeps): Router {
   router.post('/logout', requireUser, async (req, res) => {
     await withTransaction(deps.pool, async (tx) => {
       await invalidateSession(tx, req.sessionId!);
-      await appendAudit(tx, { ...auditContext(req), action: 'logout', entity: 'user', entityId: req.user!.id });
+      await appendAudit(tx, { ...auditContext(req), action: 'auth.logout', entity: 'user', entityId: req.user!.id });
     });
     clearSessionCookie(res, deps.config);
     res.status(204).end();

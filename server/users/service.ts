@@ -48,7 +48,7 @@ export async function createUser(pool: Pool, input: CreateUserInput, actor: Audi
       const user = rows[0]!;
       await appendAudit(tx, {
         ...actor,
-        action: 'create',
+        action: 'user.create',
         entity: 'user',
         entityId: user.id,
         details: { email: user.email, full_name: user.full_name, role: user.role, doctor_id: user.doctor_id },
@@ -112,7 +112,7 @@ export async function updateUser(
       }
       await appendAudit(tx, {
         ...actor,
-        action: 'update',
+        action: 'user.update',
         entity: 'user',
         entityId: userId,
         details: { changes: userChanges(before, after), password_changed: !!passwordHash, sessions_ended: sessionsEnded },

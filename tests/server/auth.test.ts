@@ -94,7 +94,7 @@ describe('login', () => {
       'SELECT action, actor_id, entity_id, details::text AS details FROM audit_log WHERE id > $1 ORDER BY id',
       [before.rows[0]!.n ?? 0],
     );
-    expect(rows.map((r) => r.action)).toEqual(['login_failed', 'login']);
+    expect(rows.map((r) => r.action)).toEqual(['auth.login_failed', 'auth.login']);
     expect(rows[0].entity_id).toBe(fx.users.clinicianA.id);
     expect(rows[1].actor_id).toBe(fx.users.clinicianA.id);
     for (const r of rows) {

@@ -83,7 +83,7 @@ describe('POST /api/users', () => {
     expect(res.body.user.password_hash).toBeUndefined();
     await new ApiClient(server.url).login('created@test.clinic', input.password);
     const audit = await db.pool.query(
-      `SELECT actor_id, details::text AS details FROM audit_log WHERE entity = 'user' AND entity_id = $1 AND action = 'create'`,
+      `SELECT actor_id, details::text AS details FROM audit_log WHERE entity = 'user' AND entity_id = $1 AND action = 'user.create'`,
       [res.body.user.id],
     );
     expect(audit.rows).toHaveLength(1);
@@ -128,7 +128,7 @@ describe('PATCH /api/users/:id', () => {
     expect(res.status).toBe(200);
     expect(res.body.user).toMatchObject({ role: 'receptionist', doctor_id: null, full_name: 'Renamed' });
     const audit = await db.pool.query(
-      `SELECT details FROM audit_log WHERE entity = 'user' AND entity_id = $1 AND action = 'update'`,
+      `SELECT details FROM audit_log WHERE entity = 'user' AND entity_id = $1 AND action = 'user.update'`,
       [id],
     );
     expect(audit.rows[0].details.changes).toEqual({
@@ -195,7 +195,7 @@ describe('npm run user:create', () => {
     const c = new ApiClient(server.url);
     const login = await c.login('first.admin@test.clinic', 'a first admin password');
     expect(login.body.user.role).toBe('admin');
-    const audit = await db.pool.query(`SELECT actor_id, user_agent FROM audit_log WHERE action = 'create' AND entity_id = $1`, [login.body.user.id]);
+    const audit = await db.pool.query(`SELECT actor_id, user_agent FROM audit_log WHERE action = 'user.create' AND entity_id = $1`, [login.body.user.id]);
     expect(audit.rows).toEqual([{ actor_id: null, user_agent: 'npm run user:create' }]);
   });
 
