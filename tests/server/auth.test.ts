@@ -23,6 +23,8 @@ afterAll(async () => {
 const client = () => new ApiClient(server.url);
 const tokenOf = (c: ApiClient) => c.cookie.split('=')[1]!;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+/** The session row's id: the hash of the token's id part. */
+const sessionId = (token: string) => sha256(token.split('.')[0]!);
 
 async function signedIn(email: string) {
   const c = client();
@@ -49,7 +51,7 @@ describe('login', () => {
       doctor_id: null,
     });
     const cookie = res.headers.get('set-cookie')!;
-    expect(cookie).toMatch(/^clinic_session=[a-z2-7]{32};/);
+    expect(cookie).toMatch(/^clinic_session=[a-z2-7]{32}\.[a-z2-7]{32};/);
     expect(cookie).toMatch(/; HttpOnly/);
     expect(cookie).toMatch(/; SameSite=Lax/);
     expect(cookie).toMatch(/; Path=\//);
@@ -63,13 +65,22 @@ describe('login', () => {
     expect((await c.get('/api/auth/me')).status).toBe(200);
   });
 
-  it('stores only the SHA-256 of the token', async () => {
+  it('stores only SHA-256 hashes of the token, and checks its secret part', async () => {
     const c = await signedIn(fx.users.receptionist.email);
     const token = tokenOf(c);
-    const { rows } = await db.pool.query('SELECT id FROM sessions WHERE id = $1', [sha256(token)]);
-    expect(rows).toHaveLength(1);
-    const raw = await db.pool.query(`SELECT 1 FROM sessions s WHERE row_to_json(s)::text LIKE '%' || $1 || '%'`, [token]);
+    const [idPart, secretPart] = token.split('.') as [string, string];
+    const { rows } = await db.pool.query(`SELECT encode(secret_hash, 'hex') AS secret FROM sessions WHERE id = $1`, [sha256(idPart)]);
+    expect(rows).toEqual([{ secret: sha256(secretPart) }]);
+    const raw = await db.pool.query(
+      `SELECT 1 FROM sessions s WHERE row_to_json(s)::text LIKE '%' || $1 || '%' OR row_to_json(s)::text LIKE '%' || $2 || '%'`,
+      [idPart, secretPart],
+    );
     expect(raw.rows).toHaveLength(0);
+    // The right id with a wrong secret is no session; the real token still is.
+    const forged = client();
+    forged.cookie = `clinic_session=${idPart}.${'a'.repeat(32)}`;
+    expect((await forged.get('/api/auth/me')).status).toBe(401);
+    expect((await c.get('/api/auth/me')).status).toBe(200);
   });
 
   it('gives the same 401 for an unknown email, a wrong password and a deactivated user', async () => {
@@ -127,7 +138,7 @@ describe('me and logout', () => {
     expect(anon.status).toBe(401);
     expect(anon.body.error.code).toBe('unauthenticated');
     const forged = client();
-    forged.cookie = 'clinic_session=' + 'a'.repeat(32);
+    forged.cookie = 'clinic_session=' + 'a'.repeat(32) + '.' + 'b'.repeat(32);
     expect((await forged.get('/api/auth/me')).status).toBe(401);
   });
 
@@ -137,7 +148,7 @@ describe('me and logout', () => {
     const res = await c.post('/api/auth/logout');
     expect(res.status).toBe(204);
     expect(res.headers.get('set-cookie')).toMatch(/clinic_session=;.*Expires=Thu, 01 Jan 1970/);
-    const { rows } = await db.pool.query('SELECT 1 FROM sessions WHERE id = $1', [sha256(token)]);
+    const { rows } = await db.pool.query('SELECT 1 FROM sessions WHERE id = $1', [sessionId(token)]);
     expect(rows).toHaveLength(0);
     const replay = client();
     replay.cookie = `clinic_session=${token}`;
@@ -148,7 +159,7 @@ describe('me and logout', () => {
 describe('expiry', () => {
   it('an expired session is refused and deleted', async () => {
     const c = await signedIn(fx.users.receptionist.email);
-    const id = sha256(tokenOf(c));
+    const id = sessionId(tokenOf(c));
     await db.pool.query(`UPDATE sessions SET created_at = now() - interval '2 days', expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
     expect((await c.get('/api/auth/me')).status).toBe(401);
     expect((await db.pool.query('SELECT 1 FROM sessions WHERE id = $1', [id])).rows).toHaveLength(0);
@@ -156,14 +167,14 @@ describe('expiry', () => {
 
   it('a session older than the absolute cap is refused even if recently renewed', async () => {
     const c = await signedIn(fx.users.receptionist.email);
-    const id = sha256(tokenOf(c));
+    const id = sessionId(tokenOf(c));
     await db.pool.query(`UPDATE sessions SET created_at = now() - interval '91 days' WHERE id = $1`, [id]);
     expect((await c.get('/api/auth/me')).status).toBe(401);
   });
 
   it('slides the expiry forward at most once a day, resending the cookie only then', async () => {
     const c = await signedIn(fx.users.receptionist.email);
-    const id = sha256(tokenOf(c));
+    const id = sessionId(tokenOf(c));
     const fresh = await c.get('/api/auth/me');
     expect(fresh.headers.get('set-cookie')).toBeNull();
     await db.pool.query(
@@ -172,7 +183,7 @@ describe('expiry', () => {
     );
     const renewed = await c.get('/api/auth/me');
     expect(renewed.status).toBe(200);
-    expect(renewed.headers.get('set-cookie')).toMatch(/^clinic_session=[a-z2-7]{32};.*Expires=/);
+    expect(renewed.headers.get('set-cookie')).toMatch(/^clinic_session=[a-z2-7]{32}\.[a-z2-7]{32};.*Expires=/);
     const { rows } = await db.pool.query<{ days: number }>(
       `SELECT (extract(epoch FROM expires_at - now()) / 86400)::float8 AS days FROM sessions WHERE id = $1`,
       [id],
