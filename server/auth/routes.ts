@@ -66,7 +66,13 @@ export function createAuthRouter(deps: AppDeps): Router {
       if (newHash) await tx.query('UPDATE users SET password_hash = $2 WHERE id = $1', [user.id, newHash]);
       await deleteExpiredSessions(tx, user.id);
       const created = await createSession(tx, user.id, policy);
-      await appendAudit(tx, { ...auditContext(req), actorId: user.id, action: 'auth.login', entity: 'user', entityId: user.id });
+      await appendAudit(tx, {
+        ...auditContext(req),
+        actorId: user.id,
+        action: 'auth.login',
+        entity: 'user',
+        entityId: user.id,
+      });
       return created;
     });
     setSessionCookie(res, deps.config, session.token, session.expiresAt);

@@ -10,7 +10,9 @@ await runCli(async () => {
     const report = await verifyAuditChain(pool);
     console.log(JSON.stringify(report));
     if (!report.ok) {
-      console.error(`The audit chain is broken at row ${report.first_bad_id} (${report.checked} rows before it verify).`);
+      console.error(
+        `The audit chain is broken at row ${report.first_bad_id} (${report.checked} rows before it verify).`,
+      );
       process.exitCode = 2;
     } else {
       console.error(`The audit chain is intact: ${report.checked} rows verified.`);

@@ -23,7 +23,8 @@ async function readFirstLine(): Promise<string> {
 /** Prompts on the terminal without echoing what is typed (readline writes to a muted stream). */
 function promptHidden(question: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    if (!process.stdin.isTTY) return reject(new Error('No terminal to prompt on: pipe the password in with --password-stdin.'));
+    if (!process.stdin.isTTY)
+      return reject(new Error('No terminal to prompt on: pipe the password in with --password-stdin.'));
     process.stderr.write(question);
     const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
     const rl = createInterface({ input: process.stdin, output: muted, terminal: true });
@@ -62,7 +63,8 @@ await runCli(async () => {
     password,
   });
   if (!parsed.success) {
-    const flag = (path: string) => ({ full_name: '--name', doctor_id: '--doctor-id', password: 'password' })[path] ?? `--${path}`;
+    const flag = (path: string) =>
+      ({ full_name: '--name', doctor_id: '--doctor-id', password: 'password' })[path] ?? `--${path}`;
     throw new Error(parsed.error.issues.map((i) => `${flag(i.path.join('.'))}: ${i.message}`).join('\n'));
   }
   const { db } = await openForCli();

@@ -60,5 +60,7 @@ export class PostgresRateLimitStore implements Store {
 
 /** A fresh store for one limiter (express-rate-limit refuses to share a store between limiters). */
 export function createRateLimitStore(deps: AppDeps, prefix: string): Store {
-  return deps.config.rateLimits.store === 'postgres' ? new PostgresRateLimitStore(deps.pool, `${prefix}:`) : new MemoryStore();
+  return deps.config.rateLimits.store === 'postgres'
+    ? new PostgresRateLimitStore(deps.pool, `${prefix}:`)
+    : new MemoryStore();
 }

@@ -32,9 +32,15 @@ function limitExceeded(name: LimiterName, property: string): Options['handler'] 
     const seconds = Math.max(1, Math.ceil((resetAt - Date.now()) / 1000));
     res.locals.rateLimiter = name; // read by the metrics observer
     next(
-      new HttpError(429, 'rate_limited', 'Too many requests; try again later.', { retry_after_seconds: seconds }, {
-        'Retry-After': String(seconds),
-      }),
+      new HttpError(
+        429,
+        'rate_limited',
+        'Too many requests; try again later.',
+        { retry_after_seconds: seconds },
+        {
+          'Retry-After': String(seconds),
+        },
+      ),
     );
   };
 }
@@ -49,7 +55,13 @@ export function capDelay(used: number, delayAfter: number, cap: number, maxDelay
 function cappedBudget(
   deps: AppDeps,
   name: LimiterName,
-  opts: { cap: number; windowMs: number; key: (req: Request) => string; applies: (req: Request) => boolean; slow: boolean },
+  opts: {
+    cap: number;
+    windowMs: number;
+    key: (req: Request) => string;
+    applies: (req: Request) => boolean;
+    slow: boolean;
+  },
 ): RequestHandler[] {
   const { maxDelayMs } = deps.config.rateLimits;
   const delayAfter = Math.floor(opts.cap * SLOW_DOWN_FROM);
@@ -58,7 +70,10 @@ function cappedBudget(
     keyGenerator: opts.key,
     skip: (req: Request) => !isLimitedPath(req) || !opts.applies(req),
     passOnStoreError: true,
-    logger: { error: (err: unknown, msg?: string) => deps.logger.error({ err }, msg), warn: (err: unknown, msg?: string) => deps.logger.warn({ err }, msg) },
+    logger: {
+      error: (err: unknown, msg?: string) => deps.logger.error({ err }, msg),
+      warn: (err: unknown, msg?: string) => deps.logger.warn({ err }, msg),
+    },
   };
   const property = `rateLimit_${name}`;
   const cap = rateLimit({
@@ -130,7 +145,11 @@ export interface LoginAttemptLimiter {
  * slowed down from the 3rd. Every attempt counts until one succeeds, which resets the count.
  * `emailOf` names the account (the body's email at login, the user's own when changing it).
  */
-export function loginAttemptLimiter(deps: AppDeps, scope: string, emailOf: (req: Request) => unknown): LoginAttemptLimiter {
+export function loginAttemptLimiter(
+  deps: AppDeps,
+  scope: string,
+  emailOf: (req: Request) => unknown,
+): LoginAttemptLimiter {
   const { loginFailures, maxDelayMs } = deps.config.rateLimits;
   const keyFor = (req: Request, email: unknown) =>
     `${clientIp(req)}|${typeof email === 'string' ? email.trim().toLowerCase().slice(0, 254) : ''}`;

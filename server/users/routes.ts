@@ -59,7 +59,9 @@ export function createUsersRouter(deps: AppDeps): Router {
       [...params, q.page_size, (q.page - 1) * q.page_size],
     );
     // Past the last page the window count is missing: count separately then.
-    const count = rows[0]?.total ?? (await deps.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM users ${where}`, params)).rows[0]!.n;
+    const count =
+      rows[0]?.total ??
+      (await deps.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM users ${where}`, params)).rows[0]!.n;
     const results = rows.map(({ total: _total, ...user }) => user);
     res.json(pageEnvelope(req, q.page, q.page_size, count, results));
   });
@@ -80,7 +82,9 @@ export function createUsersRouter(deps: AppDeps): Router {
   router.patch('/:id', async (req, res) => {
     const id = userIdParam(req.params.id);
     const input = parseInput(updateUserSchema, req.body);
-    const user = await updateUser(deps.pool, id, input, auditContext(req), { keepSessionId: id === req.user!.id ? req.sessionId : undefined });
+    const user = await updateUser(deps.pool, id, input, auditContext(req), {
+      keepSessionId: id === req.user!.id ? req.sessionId : undefined,
+    });
     res.json({ user });
   });
 

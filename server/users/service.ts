@@ -15,7 +15,8 @@ import {
   type UserRecord,
 } from '../../src/lib/shared/auth-schemas.js';
 
-export const USER_COLUMNS = 'id, email, full_name, role, doctor_id, active, password_changed_at, created_at, updated_at';
+export const USER_COLUMNS =
+  'id, email, full_name, role, doctor_id, active, password_changed_at, created_at, updated_at';
 
 /** Who acts, for the audit row; actorId null for the command line. */
 export type AuditActor = Pick<AuditEntry, 'actorId' | 'ip' | 'userAgent'>;
@@ -85,7 +86,9 @@ export async function updateUser(
   const passwordHash = input.password ? await hashPassword(input.password) : null;
   try {
     return await withRetriedTransaction(pool, async (tx) => {
-      const current = await tx.query<UserRecord>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [userId]);
+      const current = await tx.query<UserRecord>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [
+        userId,
+      ]);
       const before = current.rows[0];
       if (!before) throw notFound('User');
       const role = input.role ?? before.role;
@@ -115,7 +118,11 @@ export async function updateUser(
         action: 'user.update',
         entity: 'user',
         entityId: userId,
-        details: { changes: userChanges(before, after), password_changed: !!passwordHash, sessions_ended: sessionsEnded },
+        details: {
+          changes: userChanges(before, after),
+          password_changed: !!passwordHash,
+          sessions_ended: sessionsEnded,
+        },
       });
       return after;
     });

@@ -65,7 +65,12 @@ describe('the chain', () => {
         i % 2
           ? admin.patch(`/api/users/${fx.users.clinicianB.id}`, { full_name: `Name ${i}` })
           : withTransaction(db.pool, (tx) =>
-              appendAudit(tx, { actorId: fx.users.admin.id, action: 'test', entity: 'concurrency', entityId: String(i) }),
+              appendAudit(tx, {
+                actorId: fx.users.admin.id,
+                action: 'test',
+                entity: 'concurrency',
+                entityId: String(i),
+              }),
             ),
       ),
     );
@@ -102,18 +107,27 @@ describe('the chain', () => {
         actorId: null,
         action: 'test',
         entity: 'details\u0000',
-        details: { when: new Date('2030-01-02T03:04:05.678Z'), text: 'a\u0000b', nested: { z: 1, a: [1, 'x'] }, gone: undefined },
+        details: {
+          when: new Date('2030-01-02T03:04:05.678Z'),
+          text: 'a\u0000b',
+          nested: { z: 1, a: [1, 'x'] },
+          gone: undefined,
+        },
       }),
     );
     const { rows } = await db.pool.query(`SELECT entity, details FROM audit_log ORDER BY id DESC LIMIT 1`);
-    expect(rows[0]).toEqual({ entity: 'details', details: { when: '2030-01-02T03:04:05.678Z', text: 'ab', nested: { z: 1, a: [1, 'x'] } } });
+    expect(rows[0]).toEqual({
+      entity: 'details',
+      details: { when: '2030-01-02T03:04:05.678Z', text: 'ab', nested: { z: 1, a: [1, 'x'] } },
+    });
     expect((await verifyAuditChain(db.pool)).ok).toBe(true);
   });
 });
 
 describe('what is audited', () => {
   it('reads and writes of patient data, with actor, ip and user agent, in chain', async () => {
-    const before = (await db.pool.query<{ n: number }>('SELECT coalesce(max(id), 0)::int AS n FROM audit_log')).rows[0]!.n;
+    const before = (await db.pool.query<{ n: number }>('SELECT coalesce(max(id), 0)::int AS n FROM audit_log')).rows[0]!
+      .n;
     const patient = fx.patients[1]!;
     expect((await admin.get(`/api/patients/${patient}`)).status).toBe(200);
     expect((await admin.get('/api/patients?search=Patient')).status).toBe(200);
@@ -126,7 +140,11 @@ describe('what is audited', () => {
     expect(rows).toEqual([
       expect.objectContaining({ entity: 'patient', entity_id: patient, action: expect.stringMatching(/read/) }),
       expect.objectContaining({ entity: 'patient', action: expect.stringMatching(/list/) }),
-      expect.objectContaining({ entity: 'patient', entity_id: created.body.patient.id, action: expect.stringMatching(/create/) }),
+      expect.objectContaining({
+        entity: 'patient',
+        entity_id: created.body.patient.id,
+        action: expect.stringMatching(/create/),
+      }),
     ]);
     for (const row of rows) {
       expect(row.actor_id).toBe(fx.users.admin.id);
@@ -175,14 +193,20 @@ describe('GET /api/admin/audit', () => {
     }
     const future = await admin.get('/api/admin/audit?from=2999-01-01T00:00:00Z');
     expect(future.body).toEqual({ count: 0, next: null, previous: null, results: [] });
-    const past = await admin.get(`/api/admin/audit?to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    const past = await admin.get(
+      `/api/admin/audit?to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`,
+    );
     expect(past.body.count).toBe(all.body.count);
   });
 
   it('rejects bad filters and non-admins', async () => {
     const bad = await admin.get('/api/admin/audit?actor=me&from=yesterday&colour=red');
     expect(bad.status).toBe(422);
-    expect(bad.body.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(['actor', 'colour', 'from']);
+    expect(bad.body.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual([
+      'actor',
+      'colour',
+      'from',
+    ]);
     const reception = new ApiClient(server.url);
     await reception.login(fx.users.receptionist.email, TEST_PASSWORD);
     expect((await reception.get('/api/admin/audit')).status).toBe(403);

@@ -69,7 +69,9 @@ describe('login', () => {
     const c = await signedIn(fx.users.receptionist.email);
     const token = tokenOf(c);
     const [idPart, secretPart] = token.split('.') as [string, string];
-    const { rows } = await db.pool.query(`SELECT encode(secret_hash, 'hex') AS secret FROM sessions WHERE id = $1`, [sha256(idPart)]);
+    const { rows } = await db.pool.query(`SELECT encode(secret_hash, 'hex') AS secret FROM sessions WHERE id = $1`, [
+      sha256(idPart),
+    ]);
     expect(rows).toEqual([{ secret: sha256(secretPart) }]);
     const raw = await db.pool.query(
       `SELECT 1 FROM sessions s WHERE row_to_json(s)::text LIKE '%' || $1 || '%' OR row_to_json(s)::text LIKE '%' || $2 || '%'`,
@@ -160,7 +162,10 @@ describe('expiry', () => {
   it('an expired session is refused and deleted', async () => {
     const c = await signedIn(fx.users.receptionist.email);
     const id = sessionId(tokenOf(c));
-    await db.pool.query(`UPDATE sessions SET created_at = now() - interval '2 days', expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
+    await db.pool.query(
+      `UPDATE sessions SET created_at = now() - interval '2 days', expires_at = now() - interval '1 second' WHERE id = $1`,
+      [id],
+    );
     expect((await c.get('/api/auth/me')).status).toBe(401);
     expect((await db.pool.query('SELECT 1 FROM sessions WHERE id = $1', [id])).rows).toHaveLength(0);
   });
@@ -204,22 +209,30 @@ describe('expiry', () => {
 });
 
 describe('revocation', () => {
-  it('changing one\'s own password ends the other sessions and keeps this one', async () => {
+  it("changing one's own password ends the other sessions and keeps this one", async () => {
     await addUser('changer@test.clinic');
     const here = await signedIn('changer@test.clinic');
     const elsewhere = await signedIn('changer@test.clinic');
-    const res = await here.post('/api/auth/password', { current_password: TEST_PASSWORD, new_password: 'a brand new passphrase' });
+    const res = await here.post('/api/auth/password', {
+      current_password: TEST_PASSWORD,
+      new_password: 'a brand new passphrase',
+    });
     expect(res.status).toBe(204);
     expect((await here.get('/api/auth/me')).status).toBe(200);
     expect((await elsewhere.get('/api/auth/me')).status).toBe(401);
-    expect((await client().post('/api/auth/login', { email: 'changer@test.clinic', password: TEST_PASSWORD })).status).toBe(401);
+    expect(
+      (await client().post('/api/auth/login', { email: 'changer@test.clinic', password: TEST_PASSWORD })).status,
+    ).toBe(401);
     await client().login('changer@test.clinic', 'a brand new passphrase');
   });
 
   it('refuses a wrong current password or a short new one', async () => {
     await addUser('careful@test.clinic');
     const c = await signedIn('careful@test.clinic');
-    const wrong = await c.post('/api/auth/password', { current_password: 'nope nope nope', new_password: 'a brand new passphrase' });
+    const wrong = await c.post('/api/auth/password', {
+      current_password: 'nope nope nope',
+      new_password: 'a brand new passphrase',
+    });
     expect(wrong.status).toBe(422);
     expect(wrong.body.error.details.issues[0].path).toBe('current_password');
     const short = await c.post('/api/auth/password', { current_password: TEST_PASSWORD, new_password: 'short' });
@@ -245,7 +258,9 @@ describe('revocation', () => {
     const admin = await signedIn(fx.users.admin.email);
     expect((await admin.patch(`/api/users/${id}`, { active: false })).status).toBe(200);
     expect((await c.get('/api/auth/me')).status).toBe(401);
-    expect((await client().post('/api/auth/login', { email: 'leaver@test.clinic', password: TEST_PASSWORD })).status).toBe(401);
+    expect(
+      (await client().post('/api/auth/login', { email: 'leaver@test.clinic', password: TEST_PASSWORD })).status,
+    ).toBe(401);
   });
 
   it('a role change applies to the next request of an open session', async () => {

@@ -114,7 +114,8 @@ describe('failed logins', () => {
     const s = await serve({ RATE_LIMIT_LOGIN_FAILURES: '2' });
     const c = new ApiClient(s.url);
     await c.login(fx.users.clinicianA.email, TEST_PASSWORD);
-    const guess = () => c.post('/api/auth/password', { current_password: 'guess guess guess', new_password: 'whatever whatever' });
+    const guess = () =>
+      c.post('/api/auth/password', { current_password: 'guess guess guess', new_password: 'whatever whatever' });
     expect((await guess()).status).toBe(422);
     expect((await guess()).status).toBe(422);
     expectRateLimited(await guess());

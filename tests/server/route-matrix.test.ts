@@ -47,7 +47,8 @@ interface Row {
   freshSession?: boolean;
 }
 
-const future = (slot: number) => new Date(Date.UTC(2031, 0, 6 + 7 * Math.floor(slot / 16), 8) + (slot % 16) * 30 * 60_000);
+const future = (slot: number) =>
+  new Date(Date.UTC(2031, 0, 6 + 7 * Math.floor(slot / 16), 8) + (slot % 16) * 30 * 60_000);
 
 const ROWS: Row[] = [
   // Operations and the app shell
@@ -60,15 +61,30 @@ const ROWS: Row[] = [
   // Auth
   {
     route: 'POST /api/auth/login',
-    call: ({ fx }) => ({ path: '/api/auth/login', body: { email: fx.users.receptionist.email, password: TEST_PASSWORD } }),
+    call: ({ fx }) => ({
+      path: '/api/auth/login',
+      body: { email: fx.users.receptionist.email, password: TEST_PASSWORD },
+    }),
     expect: { anon: 200, admin: 200, receptionist: 200, clinicianA: 200 },
   },
-  { route: 'POST /api/auth/logout', call: () => ({ path: '/api/auth/logout' }), expect: { ...staff, admin: 204, receptionist: 204, clinicianA: 204 }, freshSession: true },
-  { route: 'GET /api/auth/me', call: () => ({ path: '/api/auth/me' }), expect: { ...staff, admin: 200, receptionist: 200, clinicianA: 200 } },
+  {
+    route: 'POST /api/auth/logout',
+    call: () => ({ path: '/api/auth/logout' }),
+    expect: { ...staff, admin: 204, receptionist: 204, clinicianA: 204 },
+    freshSession: true,
+  },
+  {
+    route: 'GET /api/auth/me',
+    call: () => ({ path: '/api/auth/me' }),
+    expect: { ...staff, admin: 200, receptionist: 200, clinicianA: 200 },
+  },
   {
     // A wrong current password: 422 shows the route ran for the caller without changing anything.
     route: 'POST /api/auth/password',
-    call: () => ({ path: '/api/auth/password', body: { current_password: 'not the password', new_password: 'irrelevant here' } }),
+    call: () => ({
+      path: '/api/auth/password',
+      body: { current_password: 'not the password', new_password: 'irrelevant here' },
+    }),
     expect: { anon: 401, admin: 422, receptionist: 422, clinicianA: 422 },
   },
 
@@ -78,11 +94,20 @@ const ROWS: Row[] = [
     route: 'POST /api/users',
     call: () => ({
       path: '/api/users',
-      body: { email: `m${randomUUID().slice(0, 8)}@test.clinic`, full_name: 'Matrix', role: 'receptionist', password: 'long enough password' },
+      body: {
+        email: `m${randomUUID().slice(0, 8)}@test.clinic`,
+        full_name: 'Matrix',
+        role: 'receptionist',
+        password: 'long enough password',
+      },
     }),
     expect: { ...adminOnly, admin: 201 },
   },
-  { route: 'GET /api/users/:id', call: ({ fx }) => ({ path: `/api/users/${fx.users.clinicianB.id}` }), expect: { ...adminOnly, admin: 200 } },
+  {
+    route: 'GET /api/users/:id',
+    call: ({ fx }) => ({ path: `/api/users/${fx.users.clinicianB.id}` }),
+    expect: { ...adminOnly, admin: 200 },
+  },
   {
     route: 'PATCH /api/users/:id',
     call: async (ctx) => ({ path: `/api/users/${await ctx.newUser()}`, body: { full_name: 'Renamed' } }),
@@ -97,27 +122,54 @@ const ROWS: Row[] = [
     call: ({ fx }) => ({ path: `/api/doctors/${fx.doctorB}/availability?date=2031-01-06&duration=30` }),
     expect: staff,
   },
-  { route: 'POST /api/doctors', call: () => ({ path: '/api/doctors', body: { full_name: 'Dr. Matrix' } }), expect: adminOnly },
-  { route: 'PATCH /api/doctors/:id', call: ({ fx }) => ({ path: `/api/doctors/${fx.doctorB}`, body: { full_name: 'Dr. Bob Baker' } }), expect: adminOnly },
+  {
+    route: 'POST /api/doctors',
+    call: () => ({ path: '/api/doctors', body: { full_name: 'Dr. Matrix' } }),
+    expect: adminOnly,
+  },
+  {
+    route: 'PATCH /api/doctors/:id',
+    call: ({ fx }) => ({ path: `/api/doctors/${fx.doctorB}`, body: { full_name: 'Dr. Bob Baker' } }),
+    expect: adminOnly,
+  },
 
   // Patients
   { route: 'GET /api/patients', call: () => ({ path: '/api/patients' }), expect: staff },
-  { route: 'GET /api/patients/:id', call: ({ patientB }) => ({ path: `/api/patients/${patientB}` }), expect: notTheClinicians },
+  {
+    route: 'GET /api/patients/:id',
+    call: ({ patientB }) => ({ path: `/api/patients/${patientB}` }),
+    expect: notTheClinicians,
+  },
   {
     route: 'POST /api/patients',
     call: () => ({ path: '/api/patients', body: { full_name: 'Matrix Patient', date_of_birth: '1990-05-05' } }),
     expect: frontDesk,
   },
-  { route: 'PATCH /api/patients/:id', call: ({ patientB }) => ({ path: `/api/patients/${patientB}`, body: { phone: '+1 555 0100' } }), expect: frontDesk },
+  {
+    route: 'PATCH /api/patients/:id',
+    call: ({ patientB }) => ({ path: `/api/patients/${patientB}`, body: { phone: '+1 555 0100' } }),
+    expect: frontDesk,
+  },
 
   // Appointments: every row is doctor B's
   { route: 'GET /api/appointments', call: () => ({ path: '/api/appointments' }), expect: staff },
-  { route: 'GET /api/appointments/:id', call: ({ appointmentB }) => ({ path: `/api/appointments/${appointmentB}` }), expect: notTheClinicians },
+  {
+    route: 'GET /api/appointments/:id',
+    call: ({ appointmentB }) => ({ path: `/api/appointments/${appointmentB}` }),
+    expect: notTheClinicians,
+  },
   {
     route: 'POST /api/appointments',
     call: ({ fx, patientB }) => ({
       path: '/api/appointments',
-      body: { id: randomUUID(), patient_id: patientB, doctor_id: fx.doctorB, starts_at: '2032-02-02T10:00:00Z', duration_minutes: 30, urgency: 'routine' },
+      body: {
+        id: randomUUID(),
+        patient_id: patientB,
+        doctor_id: fx.doctorB,
+        starts_at: '2032-02-02T10:00:00Z',
+        duration_minutes: 30,
+        urgency: 'routine',
+      },
     }),
     expect: { ...staff, clinicianA: 403 },
   },
@@ -131,17 +183,26 @@ const ROWS: Row[] = [
   },
   {
     route: 'POST /api/appointments/:id/cancel',
-    call: async (ctx) => ({ path: `/api/appointments/${await ctx.newAppointmentB()}/cancel`, body: { reason: 'matrix' } }),
+    call: async (ctx) => ({
+      path: `/api/appointments/${await ctx.newAppointmentB()}/cancel`,
+      body: { reason: 'matrix' },
+    }),
     expect: notTheClinicians,
   },
   {
     route: 'POST /api/appointments/:id/status',
-    call: async (ctx) => ({ path: `/api/appointments/${await ctx.newAppointmentB()}/status`, body: { status: 'confirmed' } }),
+    call: async (ctx) => ({
+      path: `/api/appointments/${await ctx.newAppointmentB()}/status`,
+      body: { status: 'confirmed' },
+    }),
     expect: notTheClinicians,
   },
   {
     route: 'PATCH /api/appointments/:id',
-    call: async (ctx) => ({ path: `/api/appointments/${await ctx.newAppointmentB()}`, body: { reason: 'matrix', version: 1 } }),
+    call: async (ctx) => ({
+      path: `/api/appointments/${await ctx.newAppointmentB()}`,
+      body: { reason: 'matrix', version: 1 },
+    }),
     expect: notTheClinicians,
   },
   {
@@ -155,12 +216,23 @@ const ROWS: Row[] = [
     route: 'POST /api/devices/heartbeat',
     call: () => ({
       path: '/api/devices/heartbeat',
-      body: { device_id: randomUUID(), app_version: '0.1.0', online: true, outbox_pending: 0, outbox_rejected: 0, last_synced_at: null },
+      body: {
+        device_id: randomUUID(),
+        app_version: '0.1.0',
+        online: true,
+        outbox_pending: 0,
+        outbox_rejected: 0,
+        last_synced_at: null,
+      },
     }),
     expect: staff,
   },
   { route: 'GET /api/admin/audit', call: () => ({ path: '/api/admin/audit' }), expect: { ...adminOnly, admin: 200 } },
-  { route: 'GET /api/admin/audit/verify', call: () => ({ path: '/api/admin/audit/verify' }), expect: { ...adminOnly, admin: 200 } },
+  {
+    route: 'GET /api/admin/audit/verify',
+    call: () => ({ path: '/api/admin/audit/verify' }),
+    expect: { ...adminOnly, admin: 200 },
+  },
   { route: 'GET /api/admin/sync', call: () => ({ path: '/api/admin/sync' }), expect: adminOnly },
 
   // Sync (this server runs without the replication service: role checks only)
@@ -265,8 +337,14 @@ describe('route × role matrix', () => {
   it('has a row for every route the app serves, and no row for a route it does not', () => {
     const routes = registeredRoutes(createApp(server.deps)).filter((r) => !STATIC_ROUTES.has(r));
     const rows = new Set(ROWS.map((r) => r.route));
-    expect(routes.filter((r) => !rows.has(r)), 'routes without a matrix row').toEqual([]);
-    expect([...rows].filter((r) => !routes.includes(r)), 'rows for routes that do not exist').toEqual([]);
+    expect(
+      routes.filter((r) => !rows.has(r)),
+      'routes without a matrix row',
+    ).toEqual([]);
+    expect(
+      [...rows].filter((r) => !routes.includes(r)),
+      'rows for routes that do not exist',
+    ).toEqual([]);
   });
 
   for (const row of ROWS) {

@@ -157,7 +157,9 @@ describe('request hygiene', () => {
       await admin.patch('/api/users/00000000-0000-4000-8000-00000000000z', { active: false }),
       await admin.get("/api/admin/audit?entity=' OR 1=1 --"),
       await admin.request('POST', '/api/users', '\u0000\u0001', { 'content-type': 'application/json' }),
-      await admin.request('POST', '/api/auth/login', 'email=x', { 'content-type': 'application/x-www-form-urlencoded' }),
+      await admin.request('POST', '/api/auth/login', 'email=x', {
+        'content-type': 'application/x-www-form-urlencoded',
+      }),
     ];
     for (const res of bodies) {
       expect(res.status).toBeLessThan(500);

@@ -79,7 +79,12 @@ describe('POST /api/users', () => {
     const input = newUser({ email: 'Created@Test.Clinic' });
     const res = await admin.post('/api/users', input);
     expect(res.status).toBe(201);
-    expect(res.body.user).toMatchObject({ email: 'Created@Test.Clinic', role: 'receptionist', active: true, doctor_id: null });
+    expect(res.body.user).toMatchObject({
+      email: 'Created@Test.Clinic',
+      role: 'receptionist',
+      active: true,
+      doctor_id: null,
+    });
     expect(res.body.user.password_hash).toBeUndefined();
     await new ApiClient(server.url).login('created@test.clinic', input.password);
     const audit = await db.pool.query(
@@ -112,7 +117,9 @@ describe('POST /api/users', () => {
   });
 
   it('links a new clinician to a free doctor', async () => {
-    const doctor = await db.pool.query<{ id: string }>(`INSERT INTO doctors (full_name) VALUES ('Dr. Free') RETURNING id`);
+    const doctor = await db.pool.query<{ id: string }>(
+      `INSERT INTO doctors (full_name) VALUES ('Dr. Free') RETURNING id`,
+    );
     const res = await admin.post('/api/users', newUser({ role: 'clinician', doctor_id: doctor.rows[0]!.id }));
     expect(res.status).toBe(201);
     expect(res.body.user.doctor_id).toBe(doctor.rows[0]!.id);
@@ -121,7 +128,9 @@ describe('POST /api/users', () => {
 
 describe('PATCH /api/users/:id', () => {
   it('changes role and name, drops the doctor link when leaving the clinician role, and audits the change', async () => {
-    const doctor = await db.pool.query<{ id: string }>(`INSERT INTO doctors (full_name) VALUES ('Dr. Moved') RETURNING id`);
+    const doctor = await db.pool.query<{ id: string }>(
+      `INSERT INTO doctors (full_name) VALUES ('Dr. Moved') RETURNING id`,
+    );
     const created = await admin.post('/api/users', newUser({ role: 'clinician', doctor_id: doctor.rows[0]!.id }));
     const id = created.body.user.id;
     const res = await admin.patch(`/api/users/${id}`, { role: 'receptionist', full_name: 'Renamed' });
@@ -176,10 +185,14 @@ describe('npm run user:create', () => {
   const ROOT = path.resolve(import.meta.dirname, '../..');
   function userCreate(args: string[], stdin: string): Promise<{ code: number | null; output: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'server/cli/user-create.ts', ...args], {
-        cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'silent' },
-      });
+      const child = spawn(
+        process.execPath,
+        [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'server/cli/user-create.ts', ...args],
+        {
+          cwd: ROOT,
+          env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'silent' },
+        },
+      );
       let output = '';
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
@@ -189,21 +202,33 @@ describe('npm run user:create', () => {
   }
 
   it('creates an admin with the password from stdin, audited, who can log in', async () => {
-    const res = await userCreate(['--email', 'first.admin@test.clinic', '--role', 'admin', '--name', 'First Admin', '--password-stdin'], 'a first admin password\n');
+    const res = await userCreate(
+      ['--email', 'first.admin@test.clinic', '--role', 'admin', '--name', 'First Admin', '--password-stdin'],
+      'a first admin password\n',
+    );
     expect(res.output).toContain('Created admin first.admin@test.clinic');
     expect(res.code).toBe(0);
     const c = new ApiClient(server.url);
     const login = await c.login('first.admin@test.clinic', 'a first admin password');
     expect(login.body.user.role).toBe('admin');
-    const audit = await db.pool.query(`SELECT actor_id, user_agent FROM audit_log WHERE action = 'user.create' AND entity_id = $1`, [login.body.user.id]);
+    const audit = await db.pool.query(
+      `SELECT actor_id, user_agent FROM audit_log WHERE action = 'user.create' AND entity_id = $1`,
+      [login.body.user.id],
+    );
     expect(audit.rows).toEqual([{ actor_id: null, user_agent: 'npm run user:create' }]);
   });
 
   it('names the bad option and exits non-zero', async () => {
-    const short = await userCreate(['--email', 'x@test.clinic', '--role', 'admin', '--name', 'X', '--password-stdin'], 'short\n');
+    const short = await userCreate(
+      ['--email', 'x@test.clinic', '--role', 'admin', '--name', 'X', '--password-stdin'],
+      'short\n',
+    );
     expect(short.code).toBe(1);
     expect(short.output).toContain('password: must be at least 12 characters');
-    const badRole = await userCreate(['--email', fx.users.admin.email, '--role', 'boss', '--name', 'X', '--password-stdin'], 'long enough password\n');
+    const badRole = await userCreate(
+      ['--email', fx.users.admin.email, '--role', 'boss', '--name', 'X', '--password-stdin'],
+      'long enough password\n',
+    );
     expect(badRole.code).toBe(1);
     expect(badRole.output).toContain('--role');
     const noTty = await userCreate(['--email', 'y@test.clinic', '--role', 'admin', '--name', 'Y'], '');
