@@ -1,10 +1,9 @@
 // Appointments over HTTP: parse, authorize, hand over to the service inside runWrite (one
 // transaction, idempotent, audited). Reads are audited too: they return patient data.
 import { Router, type Request } from 'express';
-import { appendAudit, auditContext } from '../audit/log.js';
 import { requireRole, requireUser } from '../auth/middleware.js';
 import type { AppDeps } from '../deps.js';
-import { withTransaction } from '../db/transaction.js';
+import { auditedRead } from '../http/audited-read.js';
 import { notFound } from '../http/errors.js';
 import { idempotencyKeyHeader, runWrite } from '../http/idempotency.js';
 import { pageEnvelope } from '../http/pagination.js';
@@ -42,27 +41,27 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
     const query = parseInput(appointmentListQuerySchema, req.query);
     const { page, page_size: size, ...filters } = query;
     const actor = actorOf(req);
-    const { count, results } = await withTransaction(pool, async (tx) => {
-      const found = await listAppointmentsPage(tx, viewerOf(actor), filters, size, (page - 1) * size);
-      await appendAudit(tx, {
-        ...auditContext(req),
-        action: 'appointment.list',
-        entity: 'appointment',
-        details: { query: req.query, ids: found.results.map((r) => r.id) },
-      });
-      return found;
-    });
+    const { count, results } = await auditedRead(
+      pool,
+      req,
+      (tx) => listAppointmentsPage(tx, viewerOf(actor), filters, size, (page - 1) * size),
+      (found) => ({ action: 'appointment.list', entity: 'appointment', details: { query: req.query, ids: found.results.map((r) => r.id) } }),
+    );
     res.json(pageEnvelope(req, page, size, count, results));
   });
 
   router.get('/:id', async (req, res) => {
     const id = appointmentId(req);
-    const appointment = await withTransaction(pool, async (tx) => {
-      const row = await findAppointment(tx, viewerOf(actorOf(req)), id);
-      if (!row) throw notFound('Appointment');
-      await appendAudit(tx, { ...auditContext(req), action: 'appointment.read', entity: 'appointment', entityId: id });
-      return row;
-    });
+    const appointment = await auditedRead(
+      pool,
+      req,
+      async (tx) => {
+        const row = await findAppointment(tx, viewerOf(actorOf(req)), id);
+        if (!row) throw notFound('Appointment');
+        return row;
+      },
+      () => ({ action: 'appointment.read', entity: 'appointment', entityId: id }),
+    );
     res.json({ appointment });
   });
 

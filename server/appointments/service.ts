@@ -1,5 +1,5 @@
 // Booking and rescheduling: lock the parents (doctors in id order, then the patient), check
-// working hours and overlaps, write. The exclusion constraints stay behind the check: if one
+// overlaps and working hours, write. The exclusion constraints stay behind the check: if one
 // fires anyway (a write that bypassed the lock), it becomes the same 409 as the check's.
 import type { PoolClient } from '../db/pool.js';
 import { constraintName, SQLSTATE, sqlState } from '../db/sqlstate.js';
@@ -41,18 +41,26 @@ interface SlotRequest {
   urgency: Urgency;
 }
 
-/** Hours (unless emergency), then the doctor's and the patient's overlaps: the parents are locked. */
-async function checkSlot(tx: PoolClient, slot: SlotRequest, timeZone: string): Promise<void> {
-  const endsAt = new Date(slot.startsAt.getTime() + slot.durationMinutes * MINUTE);
+const endOf = (slot: SlotRequest) => new Date(slot.startsAt.getTime() + slot.durationMinutes * MINUTE);
+
+/**
+ * The doctor's row is locked: is the slot free? Checked first so that the many losers of a
+ * contended slot hold the doctor's lock for one statement only.
+ */
+async function checkDoctorFree(tx: PoolClient, slot: SlotRequest): Promise<void> {
+  if ((await overlapping(tx, 'doctor_id', slot.doctorId, slot.startsAt, endOf(slot))).length > 0) {
+    throw new SlotTakenError(slot.doctorId, slot.startsAt, endOf(slot), slot.durationMinutes);
+  }
+}
+
+/** Working hours (emergencies are exempt), then the patient's own overlaps (their row is locked). */
+async function checkHoursAndPatient(tx: PoolClient, slot: SlotRequest, timeZone: string): Promise<void> {
   if (slot.urgency !== 'emergency') {
     const hours = await doctorHours(tx, slot.doctorId);
-    if (!withinWorkingHours(slot.startsAt, endsAt, hours, timeZone)) throw outsideWorkingHours();
+    if (!withinWorkingHours(slot.startsAt, endOf(slot), hours, timeZone)) throw outsideWorkingHours();
   }
-  if ((await overlapping(tx, 'doctor_id', slot.doctorId, slot.startsAt, endsAt)).length > 0) {
-    throw new SlotTakenError(slot.doctorId, slot.startsAt, endsAt, slot.durationMinutes);
-  }
-  if ((await overlapping(tx, 'patient_id', slot.patientId, slot.startsAt, endsAt)).length > 0) {
-    throw new PatientBusyError(slot.patientId, slot.startsAt, endsAt);
+  if ((await overlapping(tx, 'patient_id', slot.patientId, slot.startsAt, endOf(slot))).length > 0) {
+    throw new PatientBusyError(slot.patientId, slot.startsAt, endOf(slot));
   }
 }
 
@@ -90,10 +98,11 @@ export async function bookAppointment(
 ): Promise<WriteAnswer> {
   assertMayBookFor(actor, input.doctor_id);
   if (!(await lockDoctors(tx, [input.doctor_id])).has(input.doctor_id)) throw unknownReference('doctor_id');
-  if (!(await lockPatient(tx, input.patient_id))) throw unknownReference('patient_id');
   const startsAt = new Date(input.starts_at);
   const slot = { doctorId: input.doctor_id, patientId: input.patient_id, startsAt, durationMinutes: input.duration_minutes, urgency: input.urgency };
-  await checkSlot(tx, slot, timeZone);
+  await checkDoctorFree(tx, slot);
+  if (!(await lockPatient(tx, input.patient_id))) throw unknownReference('patient_id');
+  await checkHoursAndPatient(tx, slot, timeZone);
   await insertChecked(tx, {
     id: input.id,
     patient_id: input.patient_id,
@@ -145,7 +154,9 @@ export async function rescheduleAppointment(
   await updateAppointment(tx, oldId, { status: 'rescheduled' });
   const startsAt = new Date(input.starts_at);
   const durationMinutes = input.duration_minutes ?? old.duration_minutes;
-  await checkSlot(tx, { doctorId, patientId: old.patient_id, startsAt, durationMinutes, urgency: old.urgency }, timeZone);
+  const slot = { doctorId, patientId: old.patient_id, startsAt, durationMinutes, urgency: old.urgency };
+  await checkDoctorFree(tx, slot);
+  await checkHoursAndPatient(tx, slot, timeZone);
   await insertChecked(tx, {
     id: input.new_id,
     patient_id: old.patient_id,

@@ -2,11 +2,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { appendAudit, auditContext } from '../audit/log.js';
 import { requireRole, requireUser } from '../auth/middleware.js';
 import type { AppDeps } from '../deps.js';
 import { constraintName, SQLSTATE, sqlState } from '../db/sqlstate.js';
-import { withTransaction } from '../db/transaction.js';
+import { auditedRead } from '../http/audited-read.js';
 import { conflict, notFound } from '../http/errors.js';
 import { idempotencyKeyHeader, idempotencyMismatch, runWrite } from '../http/idempotency.js';
 import { pageEnvelope } from '../http/pagination.js';
@@ -47,27 +46,27 @@ export function createPatientsRouter(deps: AppDeps): Router {
 
   router.get('/', async (req, res) => {
     const { page, page_size: size, search } = parseInput(patientListQuerySchema, req.query);
-    const found = await withTransaction(pool, async (tx) => {
-      const result = await listPatientsPage(tx, scopeOf(req), search || undefined, size, (page - 1) * size);
-      await appendAudit(tx, {
-        ...auditContext(req),
-        action: 'patient.list',
-        entity: 'patient',
-        details: { search: search ?? null, ids: result.results.map((p) => p.id) },
-      });
-      return result;
-    });
+    const found = await auditedRead(
+      pool,
+      req,
+      (tx) => listPatientsPage(tx, scopeOf(req), search || undefined, size, (page - 1) * size),
+      (result) => ({ action: 'patient.list', entity: 'patient', details: { search: search ?? null, ids: result.results.map((p) => p.id) } }),
+    );
     res.json(pageEnvelope(req, page, size, found.count, found.results));
   });
 
   router.get('/:id', async (req, res) => {
     const id = patientId(req);
-    const patient = await withTransaction(pool, async (tx) => {
-      const row = await findPatient(tx, scopeOf(req), id);
-      if (!row) throw notFound('Patient');
-      await appendAudit(tx, { ...auditContext(req), action: 'patient.read', entity: 'patient', entityId: id });
-      return row;
-    });
+    const patient = await auditedRead(
+      pool,
+      req,
+      async (tx) => {
+        const row = await findPatient(tx, scopeOf(req), id);
+        if (!row) throw notFound('Patient');
+        return row;
+      },
+      () => ({ action: 'patient.read', entity: 'patient', entityId: id }),
+    );
     res.json({ patient });
   });
 

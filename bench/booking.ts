@@ -1,0 +1,169 @@
+// npm run bench:booking — the booking API under load, on this machine.
+// Starts the real server (embedded PostgreSQL in a fresh temporary DATA_DIR) as a child
+// process, loads `npm run seed` data, then measures from this process with autocannon:
+//   (a) uncontended bookings across many doctors and slots at 50 connections;
+//   (b) 1,000 concurrent attempts on one slot: time until all are answered;
+//   (c) a page of 50 from the list, and one doctor's day: p50/p95.
+// Prints a table and writes the figures, with the machine, to bench/results/booking-<date>.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { runLoad, type LoadFigures } from './booking-load.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const DATA = { doctors: 20, patients: 20_000, appointments: 50_000 };
+const PASSWORD = 'bench-password-123';
+const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+function run(script: string, args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TSX, script, ...args], { cwd: ROOT, env, stdio: ['pipe', 'inherit', 'inherit'] });
+    child.stdin!.end(stdin ?? '');
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${script} exited with ${code}`))));
+  });
+}
+
+async function waitForHealth(url: string, server: ChildProcess): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (server.exitCode !== null) throw new Error('the server exited during startup');
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('the server did not become healthy');
+}
+
+/** Booking n: a distinct (doctor, slot) in 2031+, 15-minute slots Mon–Fri 08:00–17:00 UTC. */
+function uncontendedBooking(n: number, doctors: string[], patients: string[]) {
+  const doctor = doctors[n % doctors.length]!;
+  const slot = Math.floor(n / doctors.length);
+  const day = Math.floor(slot / 36);
+  const week = Math.floor(day / 5);
+  const start = Date.UTC(2031, 0, 6 + week * 7 + (day % 5), 8, 15 * (slot % 36));
+  return {
+    id: randomUUID(),
+    doctor_id: doctor,
+    patient_id: patients[n % patients.length]!,
+    starts_at: new Date(start).toISOString(),
+    duration_minutes: 15,
+    urgency: 'routine',
+  };
+}
+
+async function main() {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-'));
+  await chmod(dataDir, 0o755);
+  const [port, pgPort] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: '',
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    EMBEDDED_PG_PORT: String(pgPort),
+    PUBLIC_ORIGIN: url,
+    SEED_DEMO: 'false',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_USER_PER_HOUR: '100000000',
+    RATE_LIMIT_ANON_PER_HOUR: '100000000',
+  };
+  const server = spawn(process.execPath, [TSX, 'server/index.ts'], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    await waitForHealth(url, server);
+    console.error('seeding…');
+    await run('server/cli/seed.ts', ['--doctors', String(DATA.doctors), '--patients', String(DATA.patients), '--appointments', String(DATA.appointments)], env);
+    await run('server/cli/user-create.ts', ['--email', 'bench@bench.clinic', '--role', 'receptionist', '--name', 'Bench', '--password-stdin'], env, `${PASSWORD}\n`);
+    const db = new pg.Client({ connectionString: `postgres://postgres:clinic-local@127.0.0.1:${pgPort}/clinic` });
+    await db.connect();
+    await db.query('ANALYZE');
+    const doctors = (await db.query<{ id: string }>('SELECT id FROM doctors ORDER BY id')).rows.map((r) => r.id);
+    const patients = (await db.query<{ id: string }>('SELECT id FROM patients ORDER BY id')).rows.map((r) => r.id);
+    const busyDay = (await db.query<{ day: string }>(
+      `SELECT date_trunc('day', starts_at)::date::text AS day FROM appointments WHERE doctor_id = $1
+        GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`,
+      [doctors[0]],
+    )).rows[0]!.day;
+
+    const login = await fetch(`${url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: url },
+      body: JSON.stringify({ email: 'bench@bench.clinic', password: PASSWORD }),
+    });
+    if (!login.ok) throw new Error(`login failed: ${login.status}`);
+    const headers = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: url, 'content-type': 'application/json' };
+
+    let n = 0;
+    const book = () => ({ path: '/api/appointments', body: uncontendedBooking(n++, doctors, patients) });
+    console.error('warming up…');
+    await runLoad({ url, connections: 10, duration: 3, headers, method: 'POST', next: book });
+    console.error('(a) uncontended bookings, 50 connections, 15 s…');
+    const uncontended = await runLoad({ url, connections: 50, duration: 15, headers, method: 'POST', next: book });
+
+    console.error('(b) 1,000 concurrent attempts on one slot…');
+    const slot = new Date(Date.UTC(2035, 0, 8, 10, 0)).toISOString(); // a Monday, far from (a)'s slots
+    let p = 0;
+    const contended = await runLoad({
+      url,
+      connections: 1000,
+      amount: 1000,
+      headers,
+      method: 'POST',
+      next: () => ({ path: '/api/appointments', body: { id: randomUUID(), doctor_id: doctors[1], patient_id: patients[p++ % patients.length], starts_at: slot, duration_minutes: 30, urgency: 'routine' } }),
+    });
+    const rowsInSlot = Number((await db.query(`SELECT count(*) FROM appointments WHERE doctor_id = $1 AND starts_at = $2`, [doctors[1], slot])).rows[0].count);
+
+    console.error('(c) reads…');
+    const listPage = await runLoad({ url, connections: 10, duration: 10, headers, next: () => ({ path: '/api/appointments?page_size=50' }) });
+    const dayPath = `/api/appointments?doctor_id=${doctors[0]}&from=${busyDay}T00:00:00Z&to=${busyDay}T23:59:59Z&page_size=50`;
+    const doctorDay = await runLoad({ url, connections: 10, duration: 10, headers, next: () => ({ path: dayPath }) });
+    const appointments = Number((await db.query('SELECT count(*) FROM appointments')).rows[0].count);
+    await db.end();
+
+    const report = {
+      benchmark: 'booking',
+      date: new Date().toISOString(),
+      machine: { load_average_1m_at_end: Math.round(os.loadavg()[0]! * 100) / 100, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+      data: { ...DATA, appointments_after_run: appointments },
+      uncontended_bookings_50_connections: uncontended,
+      contended_1000_on_one_slot: { ...contended, rows_in_slot: rowsInSlot },
+      list_page_of_50_10_connections: listPage,
+      doctor_day_10_connections: doctorDay,
+    };
+    printTable(report as unknown as Record<string, unknown>);
+    await mkdir(path.join(ROOT, 'bench/results'), { recursive: true });
+    const file = path.join(ROOT, 'bench/results', `booking-${report.date.replace(/[:.]/g, '-')}.json`);
+    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nwritten to ${path.relative(ROOT, file)}`);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function printTable(report: Record<string, unknown>) {
+  const m = report.machine as Record<string, unknown>;
+  console.log(`\nbooking benchmark — ${report.date} — ${m.cpus} × ${m.cpu_model}, Node ${m.node}`);
+  console.log('scenario                               requests   req/s   p50 ms   p95 ms   p99 ms   seconds   statuses');
+  for (const [name, value] of Object.entries(report)) {
+    if (typeof value !== 'object' || value === null || !('latencyMs' in value)) continue;
+    const f = value as LoadFigures;
+    console.log(
+      `${name.padEnd(38)} ${String(f.requests).padStart(8)} ${String(f.perSecond).padStart(7)} ${String(f.latencyMs.p50).padStart(8)} ${String(f.latencyMs.p95).padStart(8)} ${String(f.latencyMs.p99).padStart(8)} ${String(f.seconds).padStart(9)}   ${JSON.stringify(f.statuses)}`,
+    );
+  }
+}
+
+await main();
