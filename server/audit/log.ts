@@ -108,9 +108,14 @@ export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<voi
     details: storableDetails(entry.details),
   };
   const hash = auditRowHash(prevHash, row);
+  // The row and the new head in one statement: one round trip less while the head is locked.
   await tx.query(
-    `INSERT INTO audit_log (id, actor_id, action, entity, entity_id, at, ip, user_agent, details, prev_hash, hash)
-     OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    `WITH appended AS (
+       INSERT INTO audit_log (id, actor_id, action, entity, entity_id, at, ip, user_agent, details, prev_hash, hash)
+       OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       RETURNING id, hash
+     )
+     UPDATE audit_chain_head SET last_id = appended.id, hash = appended.hash FROM appended`,
     [
       row.id,
       row.actor_id,
@@ -125,5 +130,4 @@ export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<voi
       hash,
     ],
   );
-  await tx.query('UPDATE audit_chain_head SET last_id = $1, hash = $2', [row.id, hash]);
 }
