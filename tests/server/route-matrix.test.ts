@@ -1,249 +1,15 @@
-// Every route of the app × every kind of caller: anonymous, admin, receptionist, and the
-// clinician of doctor A acting on doctor B's data. One row per route; a route the app serves
-// without a row here fails the coverage test, so a new route can't ship without its roles.
-//
-// Expectations: an exact status, or
-//   'ok'   – got past the role and ownership checks: 2xx, or a 4xx from the route's own
-//            rules (409, 422 ...), never 401/403/404 and never a 5xx;
-//   'open' – needs no session: anything but 401/403 (a stopped service may answer 503).
+// Every route of the app × every kind of caller (the table is in route-matrix.rows.ts). A
+// route the app serves without a row fails the coverage test, so a new route can't ship
+// without its roles. The server runs with the sync service, so shape requests are real.
 import { randomUUID } from 'node:crypto';
 import type express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
-import { ApiClient, startTestServer, type ApiResponse, type TestServer } from '../setup/server.js';
-
-type Who = 'anon' | 'admin' | 'receptionist' | 'clinicianA';
-type Expect = number | 'ok' | 'open';
-type Expectations = Record<Who, Expect>;
-const WHO: Who[] = ['anon', 'admin', 'receptionist', 'clinicianA'];
-
-const open: Expectations = { anon: 'open', admin: 'open', receptionist: 'open', clinicianA: 'open' };
-const staff: Expectations = { anon: 401, admin: 'ok', receptionist: 'ok', clinicianA: 'ok' };
-const adminOnly: Expectations = { anon: 401, admin: 'ok', receptionist: 403, clinicianA: 403 };
-const frontDesk: Expectations = { anon: 401, admin: 'ok', receptionist: 'ok', clinicianA: 403 };
-/** Rows of doctor B: a clinician of doctor A must not learn they exist. */
-const notTheClinicians: Expectations = { anon: 401, admin: 'ok', receptionist: 'ok', clinicianA: 404 };
-
-interface Ctx {
-  fx: Fixture;
-  patientB: string;
-  appointmentB: string;
-  /** A fresh appointment of doctor B (for writes that change or consume it). */
-  newAppointmentB(): Promise<string>;
-  newUser(): Promise<string>;
-}
-interface Call {
-  path: string;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-interface Row {
-  route: string; // 'METHOD /path/:param' exactly as the app registers it
-  call: (ctx: Ctx) => Call | Promise<Call>;
-  expect: Expectations;
-  /** Log in afresh for this call (the call ends the session). */
-  freshSession?: boolean;
-}
-
-const future = (slot: number) =>
-  new Date(Date.UTC(2031, 0, 6 + 7 * Math.floor(slot / 16), 8) + (slot % 16) * 30 * 60_000);
-
-const ROWS: Row[] = [
-  // Operations and the app shell
-  { route: 'GET /healthz', call: () => ({ path: '/healthz' }), expect: open },
-  { route: 'GET /readyz', call: () => ({ path: '/readyz' }), expect: open },
-  { route: 'GET /app-config.json', call: () => ({ path: '/app-config.json' }), expect: open },
-  { route: 'GET /metrics', call: () => ({ path: '/metrics' }), expect: adminOnly },
-  { route: 'GET /api/openapi.json', call: () => ({ path: '/api/openapi.json' }), expect: staff },
-
-  // Auth
-  {
-    route: 'POST /api/auth/login',
-    call: ({ fx }) => ({
-      path: '/api/auth/login',
-      body: { email: fx.users.receptionist.email, password: TEST_PASSWORD },
-    }),
-    expect: { anon: 200, admin: 200, receptionist: 200, clinicianA: 200 },
-  },
-  {
-    route: 'POST /api/auth/logout',
-    call: () => ({ path: '/api/auth/logout' }),
-    expect: { ...staff, admin: 204, receptionist: 204, clinicianA: 204 },
-    freshSession: true,
-  },
-  {
-    route: 'GET /api/auth/me',
-    call: () => ({ path: '/api/auth/me' }),
-    expect: { ...staff, admin: 200, receptionist: 200, clinicianA: 200 },
-  },
-  {
-    // A wrong current password: 422 shows the route ran for the caller without changing anything.
-    route: 'POST /api/auth/password',
-    call: () => ({
-      path: '/api/auth/password',
-      body: { current_password: 'not the password', new_password: 'irrelevant here' },
-    }),
-    expect: { anon: 401, admin: 422, receptionist: 422, clinicianA: 422 },
-  },
-
-  // Users (admin)
-  { route: 'GET /api/users', call: () => ({ path: '/api/users' }), expect: { ...adminOnly, admin: 200 } },
-  {
-    route: 'POST /api/users',
-    call: () => ({
-      path: '/api/users',
-      body: {
-        email: `m${randomUUID().slice(0, 8)}@test.clinic`,
-        full_name: 'Matrix',
-        role: 'receptionist',
-        password: 'long enough password',
-      },
-    }),
-    expect: { ...adminOnly, admin: 201 },
-  },
-  {
-    route: 'GET /api/users/:id',
-    call: ({ fx }) => ({ path: `/api/users/${fx.users.clinicianB.id}` }),
-    expect: { ...adminOnly, admin: 200 },
-  },
-  {
-    route: 'PATCH /api/users/:id',
-    call: async (ctx) => ({ path: `/api/users/${await ctx.newUser()}`, body: { full_name: 'Renamed' } }),
-    expect: { ...adminOnly, admin: 200 },
-  },
-
-  // Doctors
-  { route: 'GET /api/doctors', call: () => ({ path: '/api/doctors' }), expect: staff },
-  { route: 'GET /api/doctors/:id', call: ({ fx }) => ({ path: `/api/doctors/${fx.doctorB}` }), expect: staff },
-  {
-    route: 'GET /api/doctors/:id/availability',
-    call: ({ fx }) => ({ path: `/api/doctors/${fx.doctorB}/availability?date=2031-01-06&duration=30` }),
-    expect: staff,
-  },
-  {
-    route: 'POST /api/doctors',
-    call: () => ({ path: '/api/doctors', body: { full_name: 'Dr. Matrix' } }),
-    expect: adminOnly,
-  },
-  {
-    route: 'PATCH /api/doctors/:id',
-    call: ({ fx }) => ({ path: `/api/doctors/${fx.doctorB}`, body: { full_name: 'Dr. Bob Baker' } }),
-    expect: adminOnly,
-  },
-
-  // Patients
-  { route: 'GET /api/patients', call: () => ({ path: '/api/patients' }), expect: staff },
-  {
-    route: 'GET /api/patients/:id',
-    call: ({ patientB }) => ({ path: `/api/patients/${patientB}` }),
-    expect: notTheClinicians,
-  },
-  {
-    route: 'POST /api/patients',
-    call: () => ({ path: '/api/patients', body: { full_name: 'Matrix Patient', date_of_birth: '1990-05-05' } }),
-    expect: frontDesk,
-  },
-  {
-    route: 'PATCH /api/patients/:id',
-    call: ({ patientB }) => ({ path: `/api/patients/${patientB}`, body: { phone: '+1 555 0100' } }),
-    expect: frontDesk,
-  },
-
-  // Appointments: every row is doctor B's
-  { route: 'GET /api/appointments', call: () => ({ path: '/api/appointments' }), expect: staff },
-  {
-    route: 'GET /api/appointments/:id',
-    call: ({ appointmentB }) => ({ path: `/api/appointments/${appointmentB}` }),
-    expect: notTheClinicians,
-  },
-  {
-    route: 'POST /api/appointments',
-    call: ({ fx, patientB }) => ({
-      path: '/api/appointments',
-      body: {
-        id: randomUUID(),
-        patient_id: patientB,
-        doctor_id: fx.doctorB,
-        starts_at: '2032-02-02T10:00:00Z',
-        duration_minutes: 30,
-        urgency: 'routine',
-      },
-    }),
-    expect: { ...staff, clinicianA: 403 },
-  },
-  {
-    route: 'POST /api/appointments/:id/reschedule',
-    call: async (ctx) => ({
-      path: `/api/appointments/${await ctx.newAppointmentB()}/reschedule`,
-      body: { new_id: randomUUID(), starts_at: future(900 + Math.floor(Math.random() * 1000)).toISOString() },
-    }),
-    expect: notTheClinicians,
-  },
-  {
-    route: 'POST /api/appointments/:id/cancel',
-    call: async (ctx) => ({
-      path: `/api/appointments/${await ctx.newAppointmentB()}/cancel`,
-      body: { reason: 'matrix' },
-    }),
-    expect: notTheClinicians,
-  },
-  {
-    route: 'POST /api/appointments/:id/status',
-    call: async (ctx) => ({
-      path: `/api/appointments/${await ctx.newAppointmentB()}/status`,
-      body: { status: 'confirmed' },
-    }),
-    expect: notTheClinicians,
-  },
-  {
-    route: 'PATCH /api/appointments/:id',
-    call: async (ctx) => ({
-      path: `/api/appointments/${await ctx.newAppointmentB()}`,
-      body: { reason: 'matrix', version: 1 },
-    }),
-    expect: notTheClinicians,
-  },
-  {
-    route: 'DELETE /api/appointments/:id',
-    call: async (ctx) => ({ path: `/api/appointments/${await ctx.newAppointmentB()}` }),
-    expect: adminOnly,
-  },
-
-  // Devices, admin
-  {
-    route: 'POST /api/devices/heartbeat',
-    call: () => ({
-      path: '/api/devices/heartbeat',
-      body: {
-        device_id: randomUUID(),
-        app_version: '0.1.0',
-        online: true,
-        outbox_pending: 0,
-        outbox_rejected: 0,
-        last_synced_at: null,
-      },
-    }),
-    expect: staff,
-  },
-  { route: 'GET /api/admin/audit', call: () => ({ path: '/api/admin/audit' }), expect: { ...adminOnly, admin: 200 } },
-  {
-    route: 'GET /api/admin/audit/verify',
-    call: () => ({ path: '/api/admin/audit/verify' }),
-    expect: { ...adminOnly, admin: 200 },
-  },
-  { route: 'GET /api/admin/sync', call: () => ({ path: '/api/admin/sync' }), expect: adminOnly },
-
-  // Sync (this server runs without the replication service: role checks only)
-  { route: 'OPTIONS /v1/shape', call: () => ({ path: '/v1/shape' }), expect: open },
-  { route: 'GET /v1/health', call: () => ({ path: '/v1/health' }), expect: open },
-  { route: 'GET /v1/shape', call: () => ({ path: '/v1/shape?table=appointments&offset=-1' }), expect: staff },
-  { route: 'DELETE /v1/shape', call: () => ({ path: '/v1/shape?table=appointments' }), expect: adminOnly },
-];
-
-/** Routes that only serve the built client: outside the API's role model. */
-const STATIC_ROUTES = new Set(['GET /{*splat}']);
+import { ApiClient, type ApiResponse } from '../setup/server.js';
+import { startSyncTestServer, type SyncTestServer } from '../setup/sync.js';
+import { ROWS, STATIC_ROUTES, WHO, future, type Ctx, type Expect, type Row, type Who } from './route-matrix.rows.js';
 
 /** 'METHOD /full/path' of every route registered in an Express app, nested routers included. */
 function registeredRoutes(app: express.Express): string[] {
@@ -265,7 +31,7 @@ function registeredRoutes(app: express.Express): string[] {
 }
 
 let db: TestDatabase;
-let server: TestServer;
+let server: SyncTestServer;
 let ctx: Ctx;
 const cookies: Partial<Record<Who, string>> = {};
 const emails = (fx: Fixture): Record<Exclude<Who, 'anon'>, string> => ({
@@ -277,7 +43,7 @@ const emails = (fx: Fixture): Record<Exclude<Who, 'anon'>, string> => ({
 beforeAll(async () => {
   db = await createTestDatabase();
   const fx = await createFixture(db.pool);
-  server = await startTestServer(db);
+  server = await startSyncTestServer(db, 'route_matrix_test');
   let slot = 0;
   const patientB = fx.patients[0]!;
   const insertAppointment = async () => {
@@ -356,4 +122,26 @@ describe('route × role matrix', () => {
       }
     });
   }
+});
+
+describe("doctor B's rows in the lists and shapes of doctor A's clinician", () => {
+  const idsIn = (res: ApiResponse): string[] =>
+    Array.isArray(res.body)
+      ? res.body.map((m: { value?: { id?: string } }) => m.value?.id).filter(Boolean)
+      : res.body.results.map((r: { id: string }) => r.id);
+  const as = (who: Who) => Object.assign(new ApiClient(server.url), { cookie: cookies[who]! });
+
+  it('are absent for the clinician and present for the receptionist', async () => {
+    for (const path of ['/api/appointments', '/v1/shape?table=appointments&offset=-1']) {
+      const clinician = await as('clinicianA').get(path);
+      const reception = await as('receptionist').get(path);
+      expect(clinician.status).toBe(200);
+      expect(idsIn(reception), path).toContain(ctx.appointmentB);
+      expect(idsIn(clinician), path).not.toContain(ctx.appointmentB);
+    }
+    for (const path of ['/api/patients?page_size=200', '/v1/shape?table=patients&offset=-1']) {
+      expect(idsIn(await as('receptionist').get(path)), path).toContain(ctx.patientB);
+      expect(idsIn(await as('clinicianA').get(path)), path).not.toContain(ctx.patientB);
+    }
+  });
 });
