@@ -29,7 +29,11 @@ const freePort = () =>
 
 function run(script: string, args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX, script, ...args], { cwd: ROOT, env, stdio: ['pipe', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [TSX, script, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['pipe', 'inherit', 'inherit'],
+    });
     child.stdin!.end(stdin ?? '');
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${script} exited with ${code}`))));
   });
@@ -38,7 +42,10 @@ function run(script: string, args: string[], env: NodeJS.ProcessEnv, stdin?: str
 async function waitForHealth(url: string, server: ChildProcess): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (server.exitCode !== null) throw new Error('the server exited during startup');
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -79,22 +86,44 @@ async function main() {
     RATE_LIMIT_USER_PER_HOUR: '100000000',
     RATE_LIMIT_ANON_PER_HOUR: '100000000',
   };
-  const server = spawn(process.execPath, [TSX, 'server/index.ts'], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const server = spawn(process.execPath, [TSX, 'server/index.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   try {
     await waitForHealth(url, server);
     console.error('seeding…');
-    await run('server/cli/seed.ts', ['--doctors', String(DATA.doctors), '--patients', String(DATA.patients), '--appointments', String(DATA.appointments)], env);
-    await run('server/cli/user-create.ts', ['--email', 'bench@bench.clinic', '--role', 'receptionist', '--name', 'Bench', '--password-stdin'], env, `${PASSWORD}\n`);
+    await run(
+      'server/cli/seed.ts',
+      [
+        '--doctors',
+        String(DATA.doctors),
+        '--patients',
+        String(DATA.patients),
+        '--appointments',
+        String(DATA.appointments),
+      ],
+      env,
+    );
+    await run(
+      'server/cli/user-create.ts',
+      ['--email', 'bench@bench.clinic', '--role', 'receptionist', '--name', 'Bench', '--password-stdin'],
+      env,
+      `${PASSWORD}\n`,
+    );
     const db = new pg.Client({ connectionString: `postgres://postgres:clinic-local@127.0.0.1:${pgPort}/clinic` });
     await db.connect();
     await db.query('ANALYZE');
     const doctors = (await db.query<{ id: string }>('SELECT id FROM doctors ORDER BY id')).rows.map((r) => r.id);
     const patients = (await db.query<{ id: string }>('SELECT id FROM patients ORDER BY id')).rows.map((r) => r.id);
-    const busyDay = (await db.query<{ day: string }>(
-      `SELECT date_trunc('day', starts_at)::date::text AS day FROM appointments WHERE doctor_id = $1
+    const busyDay = (
+      await db.query<{ day: string }>(
+        `SELECT date_trunc('day', starts_at)::date::text AS day FROM appointments WHERE doctor_id = $1
         GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`,
-      [doctors[0]],
-    )).rows[0]!.day;
+        [doctors[0]],
+      )
+    ).rows[0]!.day;
 
     const login = await fetch(`${url}/api/auth/login`, {
       method: 'POST',
@@ -102,7 +131,11 @@ async function main() {
       body: JSON.stringify({ email: 'bench@bench.clinic', password: PASSWORD }),
     });
     if (!login.ok) throw new Error(`login failed: ${login.status}`);
-    const headers = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, origin: url, 'content-type': 'application/json' };
+    const headers = {
+      cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+      origin: url,
+      'content-type': 'application/json',
+    };
 
     let n = 0;
     const book = () => ({ path: '/api/appointments', body: uncontendedBooking(n++, doctors, patients) });
@@ -120,12 +153,31 @@ async function main() {
       amount: 1000,
       headers,
       method: 'POST',
-      next: () => ({ path: '/api/appointments', body: { id: randomUUID(), doctor_id: doctors[1], patient_id: patients[p++ % patients.length], starts_at: slot, duration_minutes: 30, urgency: 'routine' } }),
+      next: () => ({
+        path: '/api/appointments',
+        body: {
+          id: randomUUID(),
+          doctor_id: doctors[1],
+          patient_id: patients[p++ % patients.length],
+          starts_at: slot,
+          duration_minutes: 30,
+          urgency: 'routine',
+        },
+      }),
     });
-    const rowsInSlot = Number((await db.query(`SELECT count(*) FROM appointments WHERE doctor_id = $1 AND starts_at = $2`, [doctors[1], slot])).rows[0].count);
+    const rowsInSlot = Number(
+      (await db.query(`SELECT count(*) FROM appointments WHERE doctor_id = $1 AND starts_at = $2`, [doctors[1], slot]))
+        .rows[0].count,
+    );
 
     console.error('(c) reads…');
-    const listPage = await runLoad({ url, connections: 10, duration: 10, headers, next: () => ({ path: '/api/appointments?page_size=50' }) });
+    const listPage = await runLoad({
+      url,
+      connections: 10,
+      duration: 10,
+      headers,
+      next: () => ({ path: '/api/appointments?page_size=50' }),
+    });
     const dayPath = `/api/appointments?doctor_id=${doctors[0]}&from=${busyDay}T00:00:00Z&to=${busyDay}T23:59:59Z&page_size=50`;
     const doctorDay = await runLoad({ url, connections: 10, duration: 10, headers, next: () => ({ path: dayPath }) });
     const appointments = Number((await db.query('SELECT count(*) FROM appointments')).rows[0].count);
@@ -134,7 +186,14 @@ async function main() {
     const report = {
       benchmark: 'booking',
       date: new Date().toISOString(),
-      machine: { load_average_1m_at_end: Math.round(os.loadavg()[0]! * 100) / 100, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+      machine: {
+        load_average_1m_at_end: Math.round(os.loadavg()[0]! * 100) / 100,
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model ?? 'unknown',
+        memory_gb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        platform: `${os.platform()} ${os.release()}`,
+      },
       data: { ...DATA, appointments_after_run: appointments },
       uncontended_bookings_50_connections: uncontended,
       contended_1000_on_one_slot: { ...contended, rows_in_slot: rowsInSlot },
@@ -156,7 +215,9 @@ async function main() {
 function printTable(report: Record<string, unknown>) {
   const m = report.machine as Record<string, unknown>;
   console.log(`\nbooking benchmark — ${report.date} — ${m.cpus} × ${m.cpu_model}, Node ${m.node}`);
-  console.log('scenario                               requests   req/s   p50 ms   p95 ms   p99 ms   seconds   statuses');
+  console.log(
+    'scenario                               requests   req/s   p50 ms   p95 ms   p99 ms   seconds   statuses',
+  );
   for (const [name, value] of Object.entries(report)) {
     if (typeof value !== 'object' || value === null || !('latencyMs' in value)) continue;
     const f = value as LoadFigures;

@@ -11,7 +11,14 @@ import {
 } from '../../src/lib/shared/appointment-schemas.js';
 import { viewerOf, type Actor } from './actor.js';
 import { outsideWorkingHours } from './errors.js';
-import { doctorHours, findAppointment, lockAppointment, updateAppointment, type AppointmentChanges, type AppointmentRow } from './queries.js';
+import {
+  doctorHours,
+  findAppointment,
+  lockAppointment,
+  updateAppointment,
+  type AppointmentChanges,
+  type AppointmentRow,
+} from './queries.js';
 import { withinWorkingHours } from './schedule.js';
 import { answerWith } from './service.js';
 
@@ -25,7 +32,9 @@ async function lockVisible(tx: PoolClient, actor: Actor, id: string): Promise<Ap
 async function assertVersion(tx: PoolClient, actor: Actor, row: AppointmentRow, version: number | undefined) {
   if (version === undefined || version === row.version) return;
   const current = await findAppointment(tx, viewerOf(actor), row.id);
-  throw conflict('version_conflict', 'The appointment was changed by someone else; reload it and try again.', { current });
+  throw conflict('version_conflict', 'The appointment was changed by someone else; reload it and try again.', {
+    current,
+  });
 }
 
 function assertTransition(from: AppointmentStatus, to: AppointmentStatus) {
@@ -92,7 +101,12 @@ export async function updateFields(
   return {
     ...(await answerWith(tx, actor, id, txid, 200)),
     // Which fields changed, never their text: notes are clinical data.
-    audit: { action: 'appointment.update', entity: 'appointment', entityId: id, details: { fields: Object.keys(changes) } },
+    audit: {
+      action: 'appointment.update',
+      entity: 'appointment',
+      entityId: id,
+      details: { fields: Object.keys(changes) },
+    },
   };
 }
 

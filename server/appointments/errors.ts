@@ -34,14 +34,21 @@ export const outsideWorkingHours = () =>
 export const unknownReference = (field: 'doctor_id' | 'patient_id') =>
   validationFailed([{ path: field, message: field === 'doctor_id' ? 'no such active doctor' : 'no such patient' }]);
 
-const intervalJson = (i: Interval) => ({ id: i.id, starts_at: i.starts_at.toISOString(), ends_at: i.ends_at.toISOString() });
+const intervalJson = (i: Interval) => ({
+  id: i.id,
+  starts_at: i.starts_at.toISOString(),
+  ends_at: i.ends_at.toISOString(),
+});
 
 /** Turns a SlotTakenError / PatientBusyError into its 409 with details; other errors pass. */
 export async function explainConflict(pool: Pool, timeZone: string, err: unknown, now = new Date()): Promise<unknown> {
   if (err instanceof SlotTakenError) {
     const conflicts = await overlapping(pool, 'doctor_id', err.doctorId, err.startsAt, err.endsAt);
     const window = suggestionWindow(err.startsAt, timeZone);
-    const [hours, busy] = await Promise.all([doctorHours(pool, err.doctorId), doctorBusy(pool, err.doctorId, window.from, window.to)]);
+    const [hours, busy] = await Promise.all([
+      doctorHours(pool, err.doctorId),
+      doctorBusy(pool, err.doctorId, window.from, window.to),
+    ]);
     const suggestions = suggestSlots(err.startsAt, err.durationMinutes, hours, busy, timeZone, now);
     return conflict('slot_conflict', 'The doctor already has an appointment at that time.', {
       conflicts: conflicts.map(intervalJson),

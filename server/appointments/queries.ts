@@ -85,7 +85,13 @@ export function pageSql(viewer: Viewer, filters: AppointmentFilters, limit: numb
   return { text, values: [...params, limit, offset] };
 }
 
-export async function listAppointmentsPage(db: Queryable, viewer: Viewer, filters: AppointmentFilters, limit: number, offset: number) {
+export async function listAppointmentsPage(
+  db: Queryable,
+  viewer: Viewer,
+  filters: AppointmentFilters,
+  limit: number,
+  offset: number,
+) {
   const { rows } = await db.query<AppointmentRow & { total: number }>(pageSql(viewer, filters, limit, offset));
   const count = rows[0]?.total ?? 0;
   const results = rows.filter((r) => r.id !== null).map(({ total: _total, ...row }) => row as AppointmentRow);
@@ -184,7 +190,17 @@ export async function insertAppointment(tx: PoolClient, a: NewAppointment): Prom
     `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, urgency, reason,
        rescheduled_from, created_by)
      VALUES ($1, $2, $3, $4, $4::timestamptz + make_interval(mins => $5), $5, $6, $7, $8, $9)`,
-    [a.id, a.patient_id, a.doctor_id, a.starts_at, a.duration_minutes, a.urgency, a.reason, a.rescheduled_from, a.created_by],
+    [
+      a.id,
+      a.patient_id,
+      a.doctor_id,
+      a.starts_at,
+      a.duration_minutes,
+      a.urgency,
+      a.reason,
+      a.rescheduled_from,
+      a.created_by,
+    ],
   );
 }
 
@@ -199,7 +215,16 @@ export type AppointmentChanges = Partial<{
   cancellation_reason: string | null;
   deleted_at: 'now';
 }>;
-const CHANGEABLE = ['status', 'urgency', 'reason', 'clinical_notes', 'cancelled_by', 'cancelled_at', 'cancellation_reason', 'deleted_at'] as const;
+const CHANGEABLE = [
+  'status',
+  'urgency',
+  'reason',
+  'clinical_notes',
+  'cancelled_by',
+  'cancelled_at',
+  'cancellation_reason',
+  'deleted_at',
+] as const;
 
 /** Applies changes, bumps version and updated_at. */
 export async function updateAppointment(tx: PoolClient, id: string, changes: AppointmentChanges): Promise<void> {

@@ -45,7 +45,11 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
       pool,
       req,
       (tx) => listAppointmentsPage(tx, viewerOf(actor), filters, size, (page - 1) * size),
-      (found) => ({ action: 'appointment.list', entity: 'appointment', details: { query: req.query, ids: found.results.map((r) => r.id) } }),
+      (found) => ({
+        action: 'appointment.list',
+        entity: 'appointment',
+        details: { query: req.query, ids: found.results.map((r) => r.id) },
+      }),
     );
     res.json(pageEnvelope(req, page, size, count, results));
   });
@@ -109,7 +113,9 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
     const key = idempotencyKeyHeader(req);
     const input = parseInput(updateAppointmentSchema, req.body);
     const actor = actorOf(req);
-    await runWrite(pool, req, res, 'appointment.update', key, (tx, txid) => updateFields(tx, txid, actor, id, input, tz));
+    await runWrite(pool, req, res, 'appointment.update', key, (tx, txid) =>
+      updateFields(tx, txid, actor, id, input, tz),
+    );
   });
 
   router.delete('/:id', requireRole('admin'), async (req, res) => {
@@ -121,4 +127,3 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
 
   return router;
 }
-

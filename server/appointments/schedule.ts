@@ -25,15 +25,21 @@ export function blocksOn(date: string, hours: HoursBlock[], timeZone: string): S
   const weekday = isoWeekday(date);
   return hours
     .filter((h) => h.weekday === weekday)
-    .map((h) => ({ starts_at: zonedToUtc(date, h.start_time, timeZone), ends_at: zonedToUtc(date, h.end_time, timeZone) }));
+    .map((h) => ({
+      starts_at: zonedToUtc(date, h.start_time, timeZone),
+      ends_at: zonedToUtc(date, h.end_time, timeZone),
+    }));
 }
 
 /** True when [startsAt, endsAt) lies inside one working-hours block of its clinic date. */
 export function withinWorkingHours(startsAt: Date, endsAt: Date, hours: HoursBlock[], timeZone: string): boolean {
-  return blocksOn(clinicDate(startsAt, timeZone), hours, timeZone).some((b) => b.starts_at <= startsAt && endsAt <= b.ends_at);
+  return blocksOn(clinicDate(startsAt, timeZone), hours, timeZone).some(
+    (b) => b.starts_at <= startsAt && endsAt <= b.ends_at,
+  );
 }
 
-const overlaps = (a: Busy, startMs: number, endMs: number) => a.starts_at.getTime() < endMs && a.ends_at.getTime() > startMs;
+const overlaps = (a: Busy, startMs: number, endMs: number) =>
+  a.starts_at.getTime() < endMs && a.ends_at.getTime() > startMs;
 
 /** Free slots of `durationMinutes` on one clinic date, on the grid, starting no earlier than notBefore. */
 export function freeSlotsOn(
@@ -48,7 +54,11 @@ export function freeSlotsOn(
   for (const block of blocksOn(date, hours, timeZone)) {
     const blockEnd = block.ends_at.getTime();
     const inBlock = busy.filter((b) => overlaps(b, block.starts_at.getTime(), blockEnd));
-    for (let start = block.starts_at.getTime(); start + durationMinutes * MINUTE <= blockEnd; start += SLOT_STEP_MINUTES * MINUTE) {
+    for (
+      let start = block.starts_at.getTime();
+      start + durationMinutes * MINUTE <= blockEnd;
+      start += SLOT_STEP_MINUTES * MINUTE
+    ) {
       const end = start + durationMinutes * MINUTE;
       if (start < notBefore.getTime() || inBlock.some((b) => overlaps(b, start, end))) continue;
       slots.push({ starts_at: new Date(start), ends_at: new Date(end) });

@@ -99,7 +99,13 @@ export async function bookAppointment(
   assertMayBookFor(actor, input.doctor_id);
   if (!(await lockDoctors(tx, [input.doctor_id])).has(input.doctor_id)) throw unknownReference('doctor_id');
   const startsAt = new Date(input.starts_at);
-  const slot = { doctorId: input.doctor_id, patientId: input.patient_id, startsAt, durationMinutes: input.duration_minutes, urgency: input.urgency };
+  const slot = {
+    doctorId: input.doctor_id,
+    patientId: input.patient_id,
+    startsAt,
+    durationMinutes: input.duration_minutes,
+    urgency: input.urgency,
+  };
   await checkDoctorFree(tx, slot);
   if (!(await lockPatient(tx, input.patient_id))) throw unknownReference('patient_id');
   await checkHoursAndPatient(tx, slot, timeZone);
@@ -120,7 +126,12 @@ export async function bookAppointment(
       action: 'appointment.book',
       entity: 'appointment',
       entityId: input.id,
-      details: { doctor_id: input.doctor_id, patient_id: input.patient_id, starts_at: startsAt.toISOString(), duration_minutes: input.duration_minutes },
+      details: {
+        doctor_id: input.doctor_id,
+        patient_id: input.patient_id,
+        starts_at: startsAt.toISOString(),
+        duration_minutes: input.duration_minutes,
+      },
     },
   };
 }
@@ -148,7 +159,10 @@ export async function rescheduleAppointment(
   const old = await lockAppointment(tx, oldId);
   if (!old) throw notFound('Appointment');
   if (!RESCHEDULABLE_STATUSES.includes(old.status)) {
-    throw conflict('invalid_transition', `A ${old.status} appointment can't be rescheduled.`, { from: old.status, to: 'rescheduled' });
+    throw conflict('invalid_transition', `A ${old.status} appointment can't be rescheduled.`, {
+      from: old.status,
+      to: 'rescheduled',
+    });
   }
   // The old slot is released first, so moving within (or next to) it is not a conflict with itself.
   await updateAppointment(tx, oldId, { status: 'rescheduled' });
@@ -174,7 +188,12 @@ export async function rescheduleAppointment(
       action: 'appointment.reschedule',
       entity: 'appointment',
       entityId: input.new_id,
-      details: { rescheduled_from: oldId, doctor_id: doctorId, starts_at: startsAt.toISOString(), duration_minutes: durationMinutes },
+      details: {
+        rescheduled_from: oldId,
+        doctor_id: doctorId,
+        starts_at: startsAt.toISOString(),
+        duration_minutes: durationMinutes,
+      },
     },
   };
 }

@@ -40,7 +40,12 @@ export async function insertDoctor(tx: PoolClient, id: string, fullName: string,
   return rowCount === 1;
 }
 
-export async function updateDoctorRow(tx: PoolClient, id: string, fullName?: string, active?: boolean): Promise<boolean> {
+export async function updateDoctorRow(
+  tx: PoolClient,
+  id: string,
+  fullName?: string,
+  active?: boolean,
+): Promise<boolean> {
   const { rowCount } = await tx.query(
     `UPDATE doctors SET full_name = COALESCE($2, full_name), active = COALESCE($3, active), updated_at = now()
       WHERE id = $1`,

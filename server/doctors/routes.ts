@@ -17,7 +17,14 @@ import {
 import { addDays, zonedToUtc } from '../../src/lib/shared/time.js';
 import { doctorBusy, doctorHours } from '../appointments/queries.js';
 import { freeSlotsOn } from '../appointments/schedule.js';
-import { findDoctor, insertDoctor, listDoctorsPage, setSpecializations, setWorkingHours, updateDoctorRow } from './queries.js';
+import {
+  findDoctor,
+  insertDoctor,
+  listDoctorsPage,
+  setSpecializations,
+  setWorkingHours,
+  updateDoctorRow,
+} from './queries.js';
 
 const idParam = z.object({ id: z.uuid() });
 function doctorId(req: Request): string {
@@ -34,7 +41,12 @@ export function createDoctorsRouter(deps: AppDeps): Router {
 
   router.get('/', async (req, res) => {
     const { page, page_size: size, active } = parseInput(doctorListQuerySchema, req.query);
-    const { count, results } = await listDoctorsPage(pool, active === undefined ? undefined : active === 'true', size, (page - 1) * size);
+    const { count, results } = await listDoctorsPage(
+      pool,
+      active === undefined ? undefined : active === 'true',
+      size,
+      (page - 1) * size,
+    );
     res.json(pageEnvelope(req, page, size, count, results));
   });
 

@@ -32,18 +32,28 @@ export function idempotencyKeyHeader(req: Request): string | undefined {
 
 /** Fingerprint of what a request asks for: the same key with another fingerprint is refused. */
 function requestHash(req: Request, operation: string): string {
-  const fingerprint = canonicalJson({ operation, params: req.params, actor: req.user?.id ?? null, body: req.body ?? null });
+  const fingerprint = canonicalJson({
+    operation,
+    params: req.params,
+    actor: req.user?.id ?? null,
+    body: req.body ?? null,
+  });
   return createHash('sha256').update(fingerprint).digest('hex');
 }
 
 async function claimKey(tx: PoolClient, key: string, hash: string): Promise<StoredAnswer | null> {
   // A concurrent attempt with the same key blocks here until the first commits or rolls back.
-  const claimed = await tx.query('INSERT INTO idempotency_keys (key, request_hash) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, hash]);
-  if (claimed.rowCount === 1) return null;
-  const { rows } = await tx.query<{ request_hash: string; status: number; body: string | null; headers: Record<string, string> | null }>(
-    'SELECT request_hash, status, body, headers FROM idempotency_keys WHERE key = $1',
-    [key],
+  const claimed = await tx.query(
+    'INSERT INTO idempotency_keys (key, request_hash) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
+    [key, hash],
   );
+  if (claimed.rowCount === 1) return null;
+  const { rows } = await tx.query<{
+    request_hash: string;
+    status: number;
+    body: string | null;
+    headers: Record<string, string> | null;
+  }>('SELECT request_hash, status, body, headers FROM idempotency_keys WHERE key = $1', [key]);
   const row = rows[0]!;
   if (row.request_hash !== hash) throw idempotencyMismatch();
   return { status: row.status, json: row.body, headers: row.headers ?? {} };

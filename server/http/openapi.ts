@@ -45,12 +45,25 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> 
 
 /** Query parameters from an object schema, one entry per key. */
 function queryParameters(schema: z.ZodObject): Json[] {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, Json>; required?: string[] };
-  return Object.entries(json.properties).map(([name, s]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: s }));
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties: Record<string, Json>;
+    required?: string[];
+  };
+  return Object.entries(json.properties).map(([name, s]) => ({
+    name,
+    in: 'query',
+    required: json.required?.includes(name) ?? false,
+    schema: s,
+  }));
 }
 
 const idPath = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const idempotencyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', format: 'uuid' } };
+const idempotencyHeader = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', format: 'uuid' },
+};
 const jsonBody = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });
 const answer = (status: string, name: string | null, description: string) => ({
   [status]: name ? { description, content: { 'application/json': { schema: ref(name) } } } : { description },
@@ -59,44 +72,101 @@ const errors = (...statuses: string[]) =>
   Object.assign({}, ...statuses.map((s) => answer(s, 'Error', 'error body; see `error.code`')));
 
 function op(summary: string, options: { parameters?: Json[]; body?: string; responses: Json }): Json {
-  return { summary, ...(options.parameters ? { parameters: options.parameters } : {}), ...(options.body ? { requestBody: jsonBody(options.body) } : {}), responses: { ...options.responses, ...errors('401', '422') } };
+  return {
+    summary,
+    ...(options.parameters ? { parameters: options.parameters } : {}),
+    ...(options.body ? { requestBody: jsonBody(options.body) } : {}),
+    responses: { ...options.responses, ...errors('401', '422') },
+  };
 }
 
 function paths(): Json {
-  const write = (summary: string, body: string | undefined, status: string, result: string | null, extra: string[] = []) =>
-    op(summary, { parameters: [idPath, idempotencyHeader], body, responses: { ...answer(status, result, 'done'), ...errors('404', '409', ...extra) } });
+  const write = (
+    summary: string,
+    body: string | undefined,
+    status: string,
+    result: string | null,
+    extra: string[] = [],
+  ) =>
+    op(summary, {
+      parameters: [idPath, idempotencyHeader],
+      body,
+      responses: { ...answer(status, result, 'done'), ...errors('404', '409', ...extra) },
+    });
   return {
     '/api/appointments': {
-      get: op('List appointments (newest first)', { parameters: queryParameters(appointments.appointmentListQuerySchema), responses: answer('200', 'AppointmentPage', 'a page') }),
-      post: op('Book (the body id is the idempotency key)', { body: 'CreateAppointment', responses: { ...answer('201', 'AppointmentWriteResult', 'booked'), ...errors('403', '409') } }),
+      get: op('List appointments (newest first)', {
+        parameters: queryParameters(appointments.appointmentListQuerySchema),
+        responses: answer('200', 'AppointmentPage', 'a page'),
+      }),
+      post: op('Book (the body id is the idempotency key)', {
+        body: 'CreateAppointment',
+        responses: { ...answer('201', 'AppointmentWriteResult', 'booked'), ...errors('403', '409') },
+      }),
     },
     '/api/appointments/{id}': {
-      get: op('One appointment', { parameters: [idPath], responses: { ...answer('200', 'Appointment', '{appointment}'), ...errors('404') } }),
-      patch: write('Edit reason, clinical notes, urgency (version required)', 'UpdateAppointment', '200', 'AppointmentWriteResult', ['403']),
+      get: op('One appointment', {
+        parameters: [idPath],
+        responses: { ...answer('200', 'Appointment', '{appointment}'), ...errors('404') },
+      }),
+      patch: write(
+        'Edit reason, clinical notes, urgency (version required)',
+        'UpdateAppointment',
+        '200',
+        'AppointmentWriteResult',
+        ['403'],
+      ),
       delete: write('Soft delete (admin); the txid is in the X-Txid header', undefined, '204', null, ['403']),
     },
     '/api/appointments/{id}/reschedule': {
-      post: op('Reschedule into a new appointment (new_id is the idempotency key)', { parameters: [idPath], body: 'RescheduleAppointment', responses: { ...answer('201', 'AppointmentWriteResult', 'rescheduled'), ...errors('403', '404', '409') } }),
+      post: op('Reschedule into a new appointment (new_id is the idempotency key)', {
+        parameters: [idPath],
+        body: 'RescheduleAppointment',
+        responses: { ...answer('201', 'AppointmentWriteResult', 'rescheduled'), ...errors('403', '404', '409') },
+      }),
     },
     '/api/appointments/{id}/cancel': { post: write('Cancel', 'CancelAppointment', '200', 'AppointmentWriteResult') },
-    '/api/appointments/{id}/status': { post: write('Change status (state machine)', 'StatusChange', '200', 'AppointmentWriteResult') },
+    '/api/appointments/{id}/status': {
+      post: write('Change status (state machine)', 'StatusChange', '200', 'AppointmentWriteResult'),
+    },
     '/api/doctors': {
-      get: op('List doctors', { parameters: queryParameters(doctors.doctorListQuerySchema), responses: answer('200', 'DoctorPage', 'a page') }),
-      post: op('Create a doctor (admin)', { body: 'CreateDoctor', responses: { ...answer('201', null, '{doctor, txid}'), ...errors('403', '409') } }),
+      get: op('List doctors', {
+        parameters: queryParameters(doctors.doctorListQuerySchema),
+        responses: answer('200', 'DoctorPage', 'a page'),
+      }),
+      post: op('Create a doctor (admin)', {
+        body: 'CreateDoctor',
+        responses: { ...answer('201', null, '{doctor, txid}'), ...errors('403', '409') },
+      }),
     },
     '/api/doctors/{id}': {
-      get: op('One doctor', { parameters: [idPath], responses: { ...answer('200', null, '{doctor}'), ...errors('404') } }),
+      get: op('One doctor', {
+        parameters: [idPath],
+        responses: { ...answer('200', null, '{doctor}'), ...errors('404') },
+      }),
       patch: write('Edit a doctor (admin)', 'UpdateDoctor', '200', null, ['403']),
     },
     '/api/doctors/{id}/availability': {
-      get: op('Free slots of a clinic day', { parameters: [idPath, ...queryParameters(doctors.availabilityQuerySchema)], responses: { ...answer('200', 'Availability', 'free slots'), ...errors('404') } }),
+      get: op('Free slots of a clinic day', {
+        parameters: [idPath, ...queryParameters(doctors.availabilityQuerySchema)],
+        responses: { ...answer('200', 'Availability', 'free slots'), ...errors('404') },
+      }),
     },
     '/api/patients': {
-      get: op('List / search patients', { parameters: queryParameters(patients.patientListQuerySchema), responses: answer('200', 'PatientPage', 'a page') }),
-      post: op('Create a patient', { body: 'CreatePatient', responses: { ...answer('201', null, '{patient, txid}'), ...errors('403', '409') } }),
+      get: op('List / search patients', {
+        parameters: queryParameters(patients.patientListQuerySchema),
+        responses: answer('200', 'PatientPage', 'a page'),
+      }),
+      post: op('Create a patient', {
+        body: 'CreatePatient',
+        responses: { ...answer('201', null, '{patient, txid}'), ...errors('403', '409') },
+      }),
     },
     '/api/patients/{id}': {
-      get: op('One patient', { parameters: [idPath], responses: { ...answer('200', null, '{patient}'), ...errors('404') } }),
+      get: op('One patient', {
+        parameters: [idPath],
+        responses: { ...answer('200', null, '{patient}'), ...errors('404') },
+      }),
       patch: write('Edit a patient', 'UpdatePatient', '200', null, ['403']),
     },
   };
@@ -106,11 +176,18 @@ let cached: Json | undefined;
 export function openApiDocument(): Json {
   cached ??= {
     openapi: '3.1.0',
-    info: { title: 'Clinic appointments API', version: '1', description: 'Clinic data and appointments; see docs/booking.md.' },
+    info: {
+      title: 'Clinic appointments API',
+      version: '1',
+      description: 'Clinic data and appointments; see docs/booking.md.',
+    },
     servers: [{ url: '/' }],
     components: {
       schemas: Object.fromEntries(
-        Object.entries(COMPONENTS).map(([name, c]) => [name, z.toJSONSchema(c.schema, { io: c.io, unrepresentable: 'any', target: 'draft-2020-12' })]),
+        Object.entries(COMPONENTS).map(([name, c]) => [
+          name,
+          z.toJSONSchema(c.schema, { io: c.io, unrepresentable: 'any', target: 'draft-2020-12' }),
+        ]),
       ),
       securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } },
     },

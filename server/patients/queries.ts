@@ -24,7 +24,13 @@ function conditions(doctorId: string | null, search: string | undefined) {
   return { where: where.join(' AND '), params };
 }
 
-export async function listPatientsPage(db: Queryable, doctorId: string | null, search: string | undefined, limit: number, offset: number) {
+export async function listPatientsPage(
+  db: Queryable,
+  doctorId: string | null,
+  search: string | undefined,
+  limit: number,
+  offset: number,
+) {
   const { where, params } = conditions(doctorId, search);
   const n = params.length;
   const { rows } = await db.query<Patient & { total: number }>(
@@ -42,10 +48,10 @@ export async function listPatientsPage(db: Queryable, doctorId: string | null, s
 
 export async function findPatient(db: Queryable, doctorId: string | null, id: string): Promise<Patient | undefined> {
   const { where, params } = conditions(doctorId, undefined);
-  const { rows } = await db.query<Patient>(`SELECT ${PATIENT_COLUMNS} FROM patients p WHERE ${where} AND p.id = $${params.length + 1}`, [
-    ...params,
-    id,
-  ]);
+  const { rows } = await db.query<Patient>(
+    `SELECT ${PATIENT_COLUMNS} FROM patients p WHERE ${where} AND p.id = $${params.length + 1}`,
+    [...params, id],
+  );
   return rows[0];
 }
 
@@ -59,7 +65,11 @@ export interface PatientFields {
 const FIELDS = ['full_name', 'date_of_birth', 'mrn', 'phone', 'email'] as const;
 
 /** Inserts unless the id exists (then false: the caller decides what a taken id means). */
-export async function insertPatient(tx: PoolClient, id: string, fields: Required<Pick<PatientFields, 'full_name' | 'date_of_birth' | 'mrn'>> & PatientFields) {
+export async function insertPatient(
+  tx: PoolClient,
+  id: string,
+  fields: Required<Pick<PatientFields, 'full_name' | 'date_of_birth' | 'mrn'>> & PatientFields,
+) {
   const { rowCount } = await tx.query(
     `INSERT INTO patients (id, full_name, date_of_birth, mrn, phone, email) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (id) DO NOTHING`,
@@ -77,6 +87,9 @@ export async function updatePatient(tx: PoolClient, id: string, fields: PatientF
     values.push(fields[column]);
     sets.push(`${column} = $${values.length}`);
   }
-  const { rowCount } = await tx.query(`UPDATE patients SET ${sets.join(', ')} WHERE id = $1 AND deleted_at IS NULL`, values);
+  const { rowCount } = await tx.query(
+    `UPDATE patients SET ${sets.join(', ')} WHERE id = $1 AND deleted_at IS NULL`,
+    values,
+  );
   return rowCount === 1;
 }

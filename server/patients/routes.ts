@@ -10,7 +10,11 @@ import { conflict, notFound } from '../http/errors.js';
 import { idempotencyKeyHeader, idempotencyMismatch, runWrite } from '../http/idempotency.js';
 import { pageEnvelope } from '../http/pagination.js';
 import { parseInput } from '../http/validate.js';
-import { createPatientSchema, patientListQuerySchema, updatePatientSchema } from '../../src/lib/shared/patient-schemas.js';
+import {
+  createPatientSchema,
+  patientListQuerySchema,
+  updatePatientSchema,
+} from '../../src/lib/shared/patient-schemas.js';
 import { findPatient, insertPatient, listPatientsPage, updatePatient } from './queries.js';
 
 const idParam = z.object({ id: z.uuid() });
@@ -50,7 +54,11 @@ export function createPatientsRouter(deps: AppDeps): Router {
       pool,
       req,
       (tx) => listPatientsPage(tx, scopeOf(req), search || undefined, size, (page - 1) * size),
-      (result) => ({ action: 'patient.list', entity: 'patient', details: { search: search ?? null, ids: result.results.map((p) => p.id) } }),
+      (result) => ({
+        action: 'patient.list',
+        entity: 'patient',
+        details: { search: search ?? null, ids: result.results.map((p) => p.id) },
+      }),
     );
     res.json(pageEnvelope(req, page, size, found.count, found.results));
   });

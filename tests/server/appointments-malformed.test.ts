@@ -55,8 +55,16 @@ function routes() {
       cases: [
         { name: 'missing new_id', body: { starts_at: at('15:00') }, field: 'new_id' },
         { name: 'bad date', body: { new_id: randomUUID(), starts_at: 'tomorrow' }, field: 'starts_at' },
-        { name: 'unknown field', body: { new_id: randomUUID(), starts_at: at('15:00'), patient_id: randomUUID() }, field: 'patient_id' },
-        { name: 'bad doctor uuid', body: { new_id: randomUUID(), starts_at: at('15:00'), doctor_id: 7 }, field: 'doctor_id' },
+        {
+          name: 'unknown field',
+          body: { new_id: randomUUID(), starts_at: at('15:00'), patient_id: randomUUID() },
+          field: 'patient_id',
+        },
+        {
+          name: 'bad doctor uuid',
+          body: { new_id: randomUUID(), starts_at: at('15:00'), doctor_id: 7 },
+          field: 'doctor_id',
+        },
       ] as Case[],
     },
     {
@@ -92,12 +100,30 @@ function routes() {
       path: '/api/doctors',
       cases: [
         { name: 'missing name', body: {}, field: 'full_name' },
-        { name: 'bad hours', body: { full_name: 'Dr. X', working_hours: [{ weekday: 8, start: '09:00', end: '17:00' }] }, field: 'working_hours.0.weekday' },
-        { name: 'end before start', body: { full_name: 'Dr. X', working_hours: [{ weekday: 1, start: '17:00', end: '09:00' }] }, field: 'working_hours.0.end' },
-        { name: 'bad time', body: { full_name: 'Dr. X', working_hours: [{ weekday: 1, start: '25:00', end: '26:00' }] }, field: 'working_hours.0.start' },
+        {
+          name: 'bad hours',
+          body: { full_name: 'Dr. X', working_hours: [{ weekday: 8, start: '09:00', end: '17:00' }] },
+          field: 'working_hours.0.weekday',
+        },
+        {
+          name: 'end before start',
+          body: { full_name: 'Dr. X', working_hours: [{ weekday: 1, start: '17:00', end: '09:00' }] },
+          field: 'working_hours.0.end',
+        },
+        {
+          name: 'bad time',
+          body: { full_name: 'Dr. X', working_hours: [{ weekday: 1, start: '25:00', end: '26:00' }] },
+          field: 'working_hours.0.start',
+        },
         {
           name: 'overlapping blocks',
-          body: { full_name: 'Dr. X', working_hours: [{ weekday: 1, start: '08:00', end: '12:00' }, { weekday: 1, start: '11:00', end: '13:00' }] },
+          body: {
+            full_name: 'Dr. X',
+            working_hours: [
+              { weekday: 1, start: '08:00', end: '12:00' },
+              { weekday: 1, start: '11:00', end: '13:00' },
+            ],
+          },
           field: 'working_hours',
         },
         { name: 'unknown field', body: { full_name: 'Dr. X', salary: 1 }, field: 'salary' },
@@ -117,7 +143,11 @@ function routes() {
       cases: [
         { name: 'missing fields', body: {}, field: 'full_name' },
         { name: 'bad date of birth', body: { full_name: 'P', date_of_birth: '1990-13-01' }, field: 'date_of_birth' },
-        { name: 'ancient date of birth', body: { full_name: 'P', date_of_birth: '1800-01-01' }, field: 'date_of_birth' },
+        {
+          name: 'ancient date of birth',
+          body: { full_name: 'P', date_of_birth: '1800-01-01' },
+          field: 'date_of_birth',
+        },
         { name: 'bad mrn', body: { full_name: 'P', date_of_birth: '1990-01-01', mrn: 'a b;c' }, field: 'mrn' },
         { name: 'bad email', body: { full_name: 'P', date_of_birth: '1990-01-01', email: 'nope' }, field: 'email' },
         { name: 'bad id', body: { id: 'x', full_name: 'P', date_of_birth: '1990-01-01' }, field: 'id' },
@@ -141,7 +171,11 @@ const common: Case[] = [
 
 describe('malformed input on every write route', () => {
   it('answers the documented 4xx, names the field, writes nothing', async () => {
-    const before = (await clinic.db.pool.query(`SELECT (SELECT count(*) FROM appointments) + (SELECT count(*) FROM patients) + (SELECT count(*) FROM doctors) AS n`)).rows[0].n;
+    const before = (
+      await clinic.db.pool.query(
+        `SELECT (SELECT count(*) FROM appointments) + (SELECT count(*) FROM patients) + (SELECT count(*) FROM doctors) AS n`,
+      )
+    ).rows[0].n;
     for (const route of routes()) {
       for (const c of [...route.cases, ...common]) {
         const res = await clinic.admin.request(route.method, route.path, c.body === null ? 'null' : c.body);
@@ -150,12 +184,19 @@ describe('malformed input on every write route', () => {
         expect(res.body.error.code, label).toBe(c.code ?? 'validation_failed');
         if (c.field !== undefined) {
           const paths = res.body.error.details.issues.map((i: { path: string }) => i.path);
-          expect(paths.some((p: string) => p.split(',').includes(c.field!)), `${label}: ${paths}`).toBe(true);
+          expect(
+            paths.some((p: string) => p.split(',').includes(c.field!)),
+            `${label}: ${paths}`,
+          ).toBe(true);
         }
         expect(JSON.stringify(res.body), label).not.toMatch(/at .*\.ts:\d+|SELECT|INSERT/);
       }
     }
-    const after = (await clinic.db.pool.query(`SELECT (SELECT count(*) FROM appointments) + (SELECT count(*) FROM patients) + (SELECT count(*) FROM doctors) AS n`)).rows[0].n;
+    const after = (
+      await clinic.db.pool.query(
+        `SELECT (SELECT count(*) FROM appointments) + (SELECT count(*) FROM patients) + (SELECT count(*) FROM doctors) AS n`,
+      )
+    ).rows[0].n;
     expect(after).toBe(before);
   });
 
@@ -170,7 +211,11 @@ describe('malformed input on every write route', () => {
       ['GET', '/api/doctors/zzz/availability?date=2030-01-07'],
       ['DELETE', `/api/appointments/${randomUUID()}`],
     ] as const) {
-      const res = await clinic.admin.request(method, path, method === 'GET' || method === 'DELETE' ? undefined : { status: 'confirmed', version: 1 });
+      const res = await clinic.admin.request(
+        method,
+        path,
+        method === 'GET' || method === 'DELETE' ? undefined : { status: 'confirmed', version: 1 },
+      );
       expect(res.status, `${method} ${path}`).toBe(404);
     }
     const res = await clinic.admin.post(`/api/appointments/${appointmentId}/cancel`, {}, { 'idempotency-key': 'abc' });
@@ -190,7 +235,10 @@ describe('malformed input on every write route', () => {
     ]) {
       const res = await clinic.receptionist.get(`/api/appointments?${query}`);
       expect(res.status, query).toBe(422);
-      expect(res.body.error.details.issues.map((i: { path: string }) => i.path.split('.')[0]), query).toContain(field);
+      expect(
+        res.body.error.details.issues.map((i: { path: string }) => i.path.split('.')[0]),
+        query,
+      ).toContain(field);
     }
   });
 });

@@ -56,7 +56,10 @@ describe('one round trip per page', () => {
     client.cookie = clinic.receptionist.cookie;
     const small = await statementsFor(client, '/api/appointments?page_size=50');
     const big = await statementsFor(client, '/api/appointments?page_size=200&page=3');
-    const filtered = await statementsFor(client, `/api/appointments?page_size=200&doctor_id=${clinic.fixture.doctorA}&status=completed`);
+    const filtered = await statementsFor(
+      client,
+      `/api/appointments?page_size=200&doctor_id=${clinic.fixture.doctorA}&status=completed`,
+    );
     expect(small.body.results).toHaveLength(50);
     expect(big.body.results).toHaveLength(200);
     expect(filtered.body.results).toHaveLength(200);
@@ -70,7 +73,9 @@ describe('one round trip per page', () => {
   });
 
   it('pages link to each other keeping the filters, and an empty page still counts', async () => {
-    const res = await clinic.receptionist.get(`/api/appointments?doctor_id=${clinic.fixture.doctorB}&page=2&page_size=100`);
+    const res = await clinic.receptionist.get(
+      `/api/appointments?doctor_id=${clinic.fixture.doctorB}&page=2&page_size=100`,
+    );
     expect(res.body.count).toBe(10_000);
     expect(res.body.next).toBe(`?doctor_id=${clinic.fixture.doctorB}&page=3&page_size=100`);
     expect(res.body.previous).toBe(`?doctor_id=${clinic.fixture.doctorB}&page=1&page_size=100`);
@@ -89,7 +94,11 @@ describe('EXPLAIN uses the partial indexes', () => {
   };
 
   it('the doctor-day schedule uses appointments_doctor_starts_idx', async () => {
-    const text = await plan({ doctor_id: clinic.fixture.doctorA, from: '2028-03-01T00:00:00Z', to: '2028-03-02T00:00:00Z' });
+    const text = await plan({
+      doctor_id: clinic.fixture.doctorA,
+      from: '2028-03-01T00:00:00Z',
+      to: '2028-03-02T00:00:00Z',
+    });
     expect(text).toMatch(/Scan (using|on) appointments_doctor_starts_idx/);
     expect(text).not.toMatch(/Seq Scan on appointments/);
   });

@@ -54,9 +54,14 @@ describe('booking one slot', () => {
 
   it('1,000 concurrent requests for one slot: exactly one 201, all others 409 slot_conflict', async () => {
     const slot = at('14:00', '2030-01-08');
-    const requests = clinic.fixture.patients.slice(0, 1000).map((patient_id) =>
-      fast.post('/api/appointments', booking(clinic.fixture, { patient_id, starts_at: slot, doctor_id: clinic.fixture.doctorB })),
-    );
+    const requests = clinic.fixture.patients
+      .slice(0, 1000)
+      .map((patient_id) =>
+        fast.post(
+          '/api/appointments',
+          booking(clinic.fixture, { patient_id, starts_at: slot, doctor_id: clinic.fixture.doctorB }),
+        ),
+      );
     const answers = await Promise.all(requests);
     const byStatus = new Map<number, number>();
     for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
@@ -64,16 +69,28 @@ describe('booking one slot', () => {
     const conflicts = answers.filter((a) => a.status === 409);
     expect(new Set(conflicts.map((a) => a.body.error.code))).toEqual(new Set(['slot_conflict']));
     const winner = answers.find((a) => a.status === 201)!.body.appointment;
-    expect(conflicts[0]!.body.error.details.conflicts).toEqual([{ id: winner.id, starts_at: winner.starts_at, ends_at: winner.ends_at }]);
-    expect(await count(`SELECT count(*) AS n FROM appointments WHERE doctor_id = $1 AND starts_at = $2`, [clinic.fixture.doctorB, slot])).toBe(1);
+    expect(conflicts[0]!.body.error.details.conflicts).toEqual([
+      { id: winner.id, starts_at: winner.starts_at, ends_at: winner.ends_at },
+    ]);
+    expect(
+      await count(`SELECT count(*) AS n FROM appointments WHERE doctor_id = $1 AND starts_at = $2`, [
+        clinic.fixture.doctorB,
+        slot,
+      ]),
+    ).toBe(1);
   });
 });
 
 describe('replays', () => {
   it('the same booking sent 20 times concurrently: one row, 20 identical answers, one audit row', async () => {
-    const body = booking(clinic.fixture, { patient_id: clinic.fixture.patients[5], starts_at: at('10:00', '2030-01-09') });
+    const body = booking(clinic.fixture, {
+      patient_id: clinic.fixture.patients[5],
+      starts_at: at('10:00', '2030-01-09'),
+    });
     const auditBefore = await count(`SELECT count(*) AS n FROM audit_log WHERE action = 'appointment.book'`);
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? fast : clinic.receptionist).post('/api/appointments', body)));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? fast : clinic.receptionist).post('/api/appointments', body)),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(201));
     const first = JSON.stringify(answers[0]!.body);
     for (const a of answers) expect(JSON.stringify(a.body)).toBe(first);
@@ -88,9 +105,15 @@ describe('replays', () => {
   });
 
   it('a used id with another body is refused with idempotency_mismatch', async () => {
-    const body = booking(clinic.fixture, { patient_id: clinic.fixture.patients[6], starts_at: at('11:00', '2030-01-09') });
+    const body = booking(clinic.fixture, {
+      patient_id: clinic.fixture.patients[6],
+      starts_at: at('11:00', '2030-01-09'),
+    });
     expect((await clinic.receptionist.post('/api/appointments', body)).status).toBe(201);
-    const changed = await clinic.receptionist.post('/api/appointments', { ...body, starts_at: at('12:00', '2030-01-09') });
+    const changed = await clinic.receptionist.post('/api/appointments', {
+      ...body,
+      starts_at: at('12:00', '2030-01-09'),
+    });
     expect(changed.status).toBe(409);
     expect(changed.body.error.code).toBe('idempotency_mismatch');
     // Another user replaying someone else's key is a different request too.
@@ -99,17 +122,33 @@ describe('replays', () => {
   });
 
   it('Idempotency-Key makes a status change safe to replay, and a rejected request is judged afresh', async () => {
-    const body = booking(clinic.fixture, { patient_id: clinic.fixture.patients[7], starts_at: at('13:00', '2030-01-09') });
+    const body = booking(clinic.fixture, {
+      patient_id: clinic.fixture.patients[7],
+      starts_at: at('13:00', '2030-01-09'),
+    });
     await clinic.receptionist.post('/api/appointments', body);
     const key = randomUUID();
-    const confirm = () => clinic.receptionist.post(`/api/appointments/${body.id}/status`, { status: 'confirmed' }, { 'idempotency-key': key });
+    const confirm = () =>
+      clinic.receptionist.post(
+        `/api/appointments/${body.id}/status`,
+        { status: 'confirmed' },
+        { 'idempotency-key': key },
+      );
     const [a, b] = await Promise.all([confirm(), confirm()]);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(b.body).toEqual(a.body);
     expect(a.body.appointment.version).toBe(2);
-    const other = await clinic.receptionist.post(`/api/appointments/${body.id}/status`, { status: 'no_show' }, { 'idempotency-key': key });
+    const other = await clinic.receptionist.post(
+      `/api/appointments/${body.id}/status`,
+      { status: 'no_show' },
+      { 'idempotency-key': key },
+    );
     expect(other.body.error.code).toBe('idempotency_mismatch');
-    const bad = await clinic.receptionist.post(`/api/appointments/${body.id}/status`, { status: 'confirmed' }, { 'idempotency-key': 'nope' });
+    const bad = await clinic.receptionist.post(
+      `/api/appointments/${body.id}/status`,
+      { status: 'confirmed' },
+      { 'idempotency-key': 'nope' },
+    );
     expect(bad.status).toBe(422);
   });
 });
@@ -176,7 +215,9 @@ describe('a randomized storm of bookings, reschedules and cancellations', () => 
     expect(await overlaps('doctor_id')).toBe(0);
     expect(await overlaps('patient_id')).toBe(0);
     expect(new Set(created).size).toBe(created.length);
-    expect(await count(`SELECT count(*) AS n FROM appointments WHERE id = ANY($1::uuid[])`, [created])).toBe(created.length);
+    expect(await count(`SELECT count(*) AS n FROM appointments WHERE id = ANY($1::uuid[])`, [created])).toBe(
+      created.length,
+    );
     // Every reschedule left its old appointment `rescheduled`, linked from exactly one new one.
     expect(
       await count(

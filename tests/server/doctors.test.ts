@@ -51,24 +51,46 @@ describe('doctors', () => {
     expect(replay.body).toEqual(created.body);
     expect((await clinic.db.pool.query('SELECT count(*)::int AS n FROM specializations')).rows[0].n).toBe(2);
 
-    const edited = await clinic.admin.patch(`/api/doctors/${body.id}`, { active: false, working_hours: [{ weekday: 3, start: '09:00', end: '10:00' }] });
+    const edited = await clinic.admin.patch(`/api/doctors/${body.id}`, {
+      active: false,
+      working_hours: [{ weekday: 3, start: '09:00', end: '10:00' }],
+    });
     expect(edited.status).toBe(200);
-    expect(edited.body.doctor).toMatchObject({ active: false, working_hours: [{ weekday: 3, start: '09:00', end: '10:00' }], specializations: ['Cardiology', 'Dermatology'] });
+    expect(edited.body.doctor).toMatchObject({
+      active: false,
+      working_hours: [{ weekday: 3, start: '09:00', end: '10:00' }],
+      specializations: ['Cardiology', 'Dermatology'],
+    });
     expect((await clinic.clinicianA.patch(`/api/doctors/${body.id}`, { active: true })).status).toBe(403);
     expect((await clinic.admin.patch(`/api/doctors/${randomUUID()}`, { active: true })).status).toBe(404);
     const active = await clinic.receptionist.get('/api/doctors?active=true');
     expect(active.body.results.map((d: { id: string }) => d.id)).not.toContain(body.id);
     // An inactive doctor can't be booked.
-    const res = await clinic.admin.post('/api/appointments', booking(clinic.fixture, { doctor_id: body.id, urgency: 'emergency' }));
+    const res = await clinic.admin.post(
+      '/api/appointments',
+      booking(clinic.fixture, { doctor_id: body.id, urgency: 'emergency' }),
+    );
     expect(res.status).toBe(422);
     expect(res.body.error.details.issues[0].path).toBe('doctor_id');
   });
 
   it('availability lists the free grid slots of a day inside working hours', async () => {
     const day = '2030-01-14'; // a Monday
-    await clinic.admin.post('/api/appointments', booking(clinic.fixture, { starts_at: at('09:00', day), duration_minutes: 60 }));
-    await clinic.admin.post('/api/appointments', booking(clinic.fixture, { patient_id: clinic.fixture.patients[1], starts_at: at('16:10', day), duration_minutes: 20 }));
-    const res = await clinic.receptionist.get(`/api/doctors/${clinic.fixture.doctorA}/availability?date=${day}&duration=30`);
+    await clinic.admin.post(
+      '/api/appointments',
+      booking(clinic.fixture, { starts_at: at('09:00', day), duration_minutes: 60 }),
+    );
+    await clinic.admin.post(
+      '/api/appointments',
+      booking(clinic.fixture, {
+        patient_id: clinic.fixture.patients[1],
+        starts_at: at('16:10', day),
+        duration_minutes: 20,
+      }),
+    );
+    const res = await clinic.receptionist.get(
+      `/api/doctors/${clinic.fixture.doctorA}/availability?date=${day}&duration=30`,
+    );
     expect(res.status).toBe(200);
     const starts = res.body.slots.map((s: { starts_at: string }) => s.starts_at.slice(11, 16));
     // 08:00 … 16:30 every 15 minutes, minus those overlapping 09:00–10:00 and 16:10–16:30.
@@ -80,9 +102,13 @@ describe('doctors', () => {
     }
     expect(starts).toEqual(expected);
     for (const slot of res.body.slots) expect(Date.parse(slot.ends_at) - Date.parse(slot.starts_at)).toBe(30 * 60_000);
-    const saturday = await clinic.receptionist.get(`/api/doctors/${clinic.fixture.doctorA}/availability?date=2030-01-19`);
+    const saturday = await clinic.receptionist.get(
+      `/api/doctors/${clinic.fixture.doctorA}/availability?date=2030-01-19`,
+    );
     expect(saturday.body.slots).toEqual([]);
-    expect((await clinic.receptionist.get(`/api/doctors/${clinic.fixture.doctorA}/availability?date=2030-02-30`)).status).toBe(422);
+    expect(
+      (await clinic.receptionist.get(`/api/doctors/${clinic.fixture.doctorA}/availability?date=2030-02-30`)).status,
+    ).toBe(422);
     expect((await clinic.receptionist.get(`/api/doctors/${randomUUID()}/availability?date=${day}`)).status).toBe(404);
   });
 });
@@ -92,11 +118,19 @@ describe('clinic time zone', () => {
     const other = await openClinic({ env: { CLINIC_TIMEZONE: 'America/New_York' } });
     try {
       // 08:00–17:00 New York in January is 13:00–22:00 UTC.
-      const early = await other.admin.post('/api/appointments', booking(other.fixture, { starts_at: '2030-01-07T12:30:00Z' }));
+      const early = await other.admin.post(
+        '/api/appointments',
+        booking(other.fixture, { starts_at: '2030-01-07T12:30:00Z' }),
+      );
       expect(early.body.error?.code).toBe('outside_working_hours');
-      const ok = await other.admin.post('/api/appointments', booking(other.fixture, { starts_at: '2030-01-07T08:00:00-05:00' }));
+      const ok = await other.admin.post(
+        '/api/appointments',
+        booking(other.fixture, { starts_at: '2030-01-07T08:00:00-05:00' }),
+      );
       expect(ok.status).toBe(201);
-      const slots = await other.admin.get(`/api/doctors/${other.fixture.doctorA}/availability?date=2030-01-07&duration=60`);
+      const slots = await other.admin.get(
+        `/api/doctors/${other.fixture.doctorA}/availability?date=2030-01-07&duration=60`,
+      );
       expect(slots.body.slots[0].starts_at).toBe('2030-01-07T13:30:00.000Z');
       expect(slots.body.slots.at(-1).ends_at).toBe('2030-01-07T22:00:00.000Z');
     } finally {

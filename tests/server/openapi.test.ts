@@ -22,12 +22,19 @@ describe('GET /api/openapi.json', () => {
     expect(res.status).toBe(200);
     const doc = res.body;
     expect(doc.openapi).toBe('3.1.0');
-    for (const path of ['/api/appointments', '/api/appointments/{id}/reschedule', '/api/doctors/{id}/availability', '/api/patients']) {
+    for (const path of [
+      '/api/appointments',
+      '/api/appointments/{id}/reschedule',
+      '/api/doctors/{id}/availability',
+      '/api/patients',
+    ]) {
       expect(doc.paths).toHaveProperty([path]);
     }
     const create = doc.components.schemas.CreateAppointment;
     expect(create.additionalProperties).toBe(false);
-    expect(create.required).toEqual(expect.arrayContaining(['id', 'patient_id', 'doctor_id', 'starts_at', 'duration_minutes']));
+    expect(create.required).toEqual(
+      expect.arrayContaining(['id', 'patient_id', 'doctor_id', 'starts_at', 'duration_minutes']),
+    );
     expect(create.properties.duration_minutes).toMatchObject({ minimum: 5, maximum: 480 });
     expect(create.properties.urgency.enum).toEqual(['routine', 'urgent', 'emergency']);
     expect(doc.components.schemas.Appointment.properties.status.enum).toContain('rescheduled');

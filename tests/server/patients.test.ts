@@ -10,17 +10,29 @@ beforeAll(async () => {
 afterAll(() => clinic?.close());
 
 const auditRows = async (action: string) =>
-  (await clinic.db.pool.query(`SELECT actor_id, entity_id, details FROM audit_log WHERE action = $1 ORDER BY id`, [action])).rows;
+  (
+    await clinic.db.pool.query(`SELECT actor_id, entity_id, details FROM audit_log WHERE action = $1 ORDER BY id`, [
+      action,
+    ])
+  ).rows;
 
 describe('patients', () => {
   it('creates (idempotently with its id), reads and edits', async () => {
-    const body = { id: randomUUID(), full_name: 'Zoë Quinn-Ortega', date_of_birth: '1991-04-05', phone: '+44 20 7946 0000', email: 'zoe@example.org' };
+    const body = {
+      id: randomUUID(),
+      full_name: 'Zoë Quinn-Ortega',
+      date_of_birth: '1991-04-05',
+      phone: '+44 20 7946 0000',
+      email: 'zoe@example.org',
+    };
     const created = await clinic.receptionist.post('/api/patients', body);
     expect(created.status).toBe(201);
     expect(created.body.patient).toMatchObject({ ...body, mrn: expect.stringMatching(/^MRN-[0-9A-F]{10}$/) });
     expect(created.body.txid).toEqual(expect.any(Number));
     expect((await clinic.receptionist.post('/api/patients', body)).body).toEqual(created.body);
-    expect((await clinic.receptionist.post('/api/patients', { ...body, full_name: 'Other' })).body.error.code).toBe('idempotency_mismatch');
+    expect((await clinic.receptionist.post('/api/patients', { ...body, full_name: 'Other' })).body.error.code).toBe(
+      'idempotency_mismatch',
+    );
 
     const edited = await clinic.admin.patch(`/api/patients/${body.id}`, { phone: null, mrn: 'ZQ-1' });
     expect(edited.status).toBe(200);
@@ -28,7 +40,9 @@ describe('patients', () => {
     const taken = await clinic.admin.patch(`/api/patients/${body.id}`, { mrn: 'TST00001' });
     expect(taken.status).toBe(409);
     expect(taken.body.error.code).toBe('mrn_taken');
-    expect((await clinic.clinicianA.post('/api/patients', { full_name: 'X', date_of_birth: '1990-01-01' })).status).toBe(403);
+    expect(
+      (await clinic.clinicianA.post('/api/patients', { full_name: 'X', date_of_birth: '1990-01-01' })).status,
+    ).toBe(403);
     expect((await clinic.clinicianA.patch(`/api/patients/${body.id}`, { full_name: 'X' })).status).toBe(403);
     expect((await clinic.admin.patch(`/api/patients/${randomUUID()}`, { full_name: 'X' })).status).toBe(404);
     const read = await clinic.admin.get(`/api/patients/${body.id}`);
@@ -37,8 +51,22 @@ describe('patients', () => {
 
   it('searches name, MRN and phone as substrings; wildcards in the term are literal', async () => {
     const search = async (term: string) =>
-      (await clinic.receptionist.get(`/api/patients?search=${encodeURIComponent(term)}`)).body.results.map((p: { full_name: string }) => p.full_name);
-    expect(await search('Patient 1')).toEqual(['Patient 1', 'Patient 10', 'Patient 11', 'Patient 12', 'Patient 13', 'Patient 14', 'Patient 15', 'Patient 16', 'Patient 17', 'Patient 18', 'Patient 19']);
+      (await clinic.receptionist.get(`/api/patients?search=${encodeURIComponent(term)}`)).body.results.map(
+        (p: { full_name: string }) => p.full_name,
+      );
+    expect(await search('Patient 1')).toEqual([
+      'Patient 1',
+      'Patient 10',
+      'Patient 11',
+      'Patient 12',
+      'Patient 13',
+      'Patient 14',
+      'Patient 15',
+      'Patient 16',
+      'Patient 17',
+      'Patient 18',
+      'Patient 19',
+    ]);
     expect(await search('tst00007')).toEqual(['Patient 7']);
     expect(await search('000-0023')).toEqual(['Patient 23']);
     expect(await search('%')).toEqual([]);
@@ -50,8 +78,14 @@ describe('patients', () => {
 
   it('a clinician sees only patients with an appointment with their doctor', async () => {
     const [p1, p2] = clinic.fixture.patients as [string, string];
-    await clinic.admin.post('/api/appointments', booking(clinic.fixture, { patient_id: p1, doctor_id: clinic.fixture.doctorA }));
-    await clinic.admin.post('/api/appointments', booking(clinic.fixture, { patient_id: p2, doctor_id: clinic.fixture.doctorB }));
+    await clinic.admin.post(
+      '/api/appointments',
+      booking(clinic.fixture, { patient_id: p1, doctor_id: clinic.fixture.doctorA }),
+    );
+    await clinic.admin.post(
+      '/api/appointments',
+      booking(clinic.fixture, { patient_id: p2, doctor_id: clinic.fixture.doctorB }),
+    );
     const list = await clinic.clinicianA.get('/api/patients');
     expect(list.body.results.map((p: { id: string }) => p.id)).toEqual([p1]);
     expect((await clinic.clinicianA.get(`/api/patients/${p1}`)).status).toBe(200);
@@ -67,8 +101,36 @@ describe('patients', () => {
     expect(rows.at(-1).actor_id).toBe(clinic.fixture.users.clinicianA.id);
     expect(rows.at(-1).details.ids).toEqual(res.body.results.map((p: { id: string }) => p.id));
     await clinic.receptionist.get(`/api/patients/${clinic.fixture.patients[3]}`);
-    expect((await auditRows('patient.read')).at(-1)).toMatchObject({ actor_id: clinic.fixture.users.receptionist.id, entity_id: clinic.fixture.patients[3] });
+    expect((await auditRows('patient.read')).at(-1)).toMatchObject({
+      actor_id: clinic.fixture.users.receptionist.id,
+      entity_id: clinic.fixture.patients[3],
+    });
     await clinic.receptionist.get(`/api/appointments?patient_id=${clinic.fixture.patients[0]}`);
     expect((await auditRows('appointment.list')).at(-1).actor_id).toBe(clinic.fixture.users.receptionist.id);
+  });
+});
+
+describe('search on 100,000 patients', () => {
+  it('uses the trigram indexes, not a scan of the table', async () => {
+    await clinic.db.pool.query(
+      `INSERT INTO patients (full_name, date_of_birth, mrn, phone)
+       SELECT 'Bulk ' || md5(i::text), date '1950-01-01' + i % 20000, 'BLK' || i, '+1-555-' || lpad(i::text, 7, '0')
+         FROM generate_series(1, 100000) i`,
+    );
+    await clinic.db.pool.query('ANALYZE patients');
+    const res = await clinic.receptionist.get('/api/patients?search=BLK4242');
+    expect(res.body.results.map((p: { mrn: string }) => p.mrn).sort()).toEqual([
+      'BLK4242',
+      ...Array.from({ length: 10 }, (_, d) => `BLK4242${d}`),
+    ]);
+    const { rows } = await clinic.db.pool.query(
+      `EXPLAIN SELECT id FROM patients p WHERE p.deleted_at IS NULL
+         AND (p.full_name ILIKE $1 OR p.mrn ILIKE $1 OR p.phone ILIKE $1) ORDER BY p.full_name, p.id LIMIT 50`,
+      ['%BLK4242%'],
+    );
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).toMatch(/Bitmap Index Scan on patients_mrn_trgm_idx/);
+    expect(plan).toMatch(/Bitmap Index Scan on patients_name_trgm_idx/);
+    expect(plan).not.toMatch(/Seq Scan on patients/);
   });
 });

@@ -88,7 +88,12 @@ export type UpdateAppointmentInput = z.output<typeof updateAppointmentSchema>;
 const commaList = <T extends readonly [string, ...string[]]>(values: T) =>
   z
     .string()
-    .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(values)).min(1).max(values.length));
 
 export const appointmentListQuerySchema = paginationQuerySchema.extend({

@@ -19,7 +19,9 @@ const workingHoursList = z
   .max(50)
   .refine(
     (list) =>
-      list.every((a, i) => list.every((b, j) => i === j || a.weekday !== b.weekday || a.end <= b.start || b.end <= a.start)),
+      list.every((a, i) =>
+        list.every((b, j) => i === j || a.weekday !== b.weekday || a.end <= b.start || b.end <= a.start),
+      ),
     'blocks of one weekday may not overlap',
   );
 

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { paginationQuerySchema } from './pagination-schemas';
 
-const mrn = z.string().trim().regex(/^[A-Za-z0-9-]{1,32}$/, 'letters, digits and - only, at most 32');
+const mrn = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9-]{1,32}$/, 'letters, digits and - only, at most 32');
 const dateOfBirth = z.iso
   .date()
   .refine((d) => d >= '1900-01-01' && d <= '2200-01-01', 'must be between 1900-01-01 and 2200-01-01');
