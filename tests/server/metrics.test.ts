@@ -197,4 +197,22 @@ describe('GET /metrics', () => {
       method: 'POST',
     });
   });
+
+  it('counts rate-limit refusals by limiter', async () => {
+    const limited = await startTestServer(db, { METRICS_TOKEN, RATE_LIMIT_ANON_PER_HOUR: '3' });
+    try {
+      const anon = new ApiClient(limited.url);
+      const scrapeLimited = async () =>
+        parsePrometheus((await anon.get('/metrics', { authorization: `Bearer ${METRICS_TOKEN}` })).body as string);
+      const before = await scrapeLimited();
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await anon.get('/api/auth/me')).status);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+      const after = await scrapeLimited();
+      const key = 'clinic_rate_limit_hits_total{limiter="anon"}';
+      expect(value(after, key) - value(before, key)).toBe(2);
+    } finally {
+      await limited.close();
+    }
+  });
 });
