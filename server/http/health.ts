@@ -18,6 +18,15 @@ async function databaseReachable(deps: AppDeps): Promise<boolean> {
   }
 }
 
+/** A check that throws counts as not ready; it must not turn the probe into a 500. */
+function safely(check: () => boolean): boolean {
+  try {
+    return check() === true;
+  } catch {
+    return false;
+  }
+}
+
 export function createHealthRouter(deps: AppDeps): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
@@ -25,7 +34,7 @@ export function createHealthRouter(deps: AppDeps): Router {
   });
   router.get('/readyz', async (_req, res) => {
     const checks: Record<string, boolean> = { database: await databaseReachable(deps) };
-    for (const [name, isReady] of Object.entries(deps.readiness ?? {})) checks[name] = isReady();
+    for (const [name, isReady] of Object.entries(deps.readiness ?? {})) checks[name] = safely(isReady);
     const ready = Object.values(checks).every(Boolean);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });

@@ -138,4 +138,18 @@ describe('/readyz', () => {
     replicationReady = true;
     expect((await readyz()).status).toBe(200);
   });
+
+  it('treats a check that throws as not ready, not as a server error', async () => {
+    server.deps.readiness!.broken = () => {
+      throw new Error('replication state unknown');
+    };
+    try {
+      const r = await readyz();
+      expect(r.status).toBe(503);
+      expect(r.body.checks.broken).toBe(false);
+    } finally {
+      delete server.deps.readiness!.broken;
+    }
+    expect((await readyz()).status).toBe(200);
+  });
 });
