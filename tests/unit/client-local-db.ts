@@ -2,6 +2,7 @@
 // *_synced tables), for the client query tests and the Node side of the client benchmark.
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { live, type PGliteWithLive } from '@electric-sql/pglite/live';
 import { generateClinic, type ClinicSpec, type GeneratedClinic } from '../../server/seed/generate.js';
 import { migrateLocal } from '../../src/lib/db/schema/migrate.js';
 import { SYNCED_TABLES } from '../../src/lib/db/schema/tables.js';
@@ -10,8 +11,10 @@ const COLUMNS_OF: Record<string, readonly string[]> = Object.fromEntries(
   Object.values(SYNCED_TABLES).map((t) => [t.local, t.columns]),
 );
 
-export async function createLocalDb(): Promise<PGlite> {
-  const db = await PGlite.create({ extensions: { pg_trgm } });
+export type LocalTestDb = PGlite & PGliteWithLive;
+
+export async function createLocalDb(): Promise<LocalTestDb> {
+  const db = (await PGlite.create({ extensions: { pg_trgm, live } })) as unknown as LocalTestDb;
   await migrateLocal(db);
   return db;
 }

@@ -1,18 +1,20 @@
 // Local queries of the PWA against an in-memory PGlite with the real local schema.
-import type { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  appointmentDetailQuery,
   appointmentPage,
   appointmentPageQuery,
+  appointmentsBetweenQuery,
   countAppointments,
+  countAppointmentsQuery,
   type AppointmentFilters,
   type AppointmentRow,
 } from '../../src/lib/db/queries/appointments.js';
-import { searchPatients } from '../../src/lib/db/queries/patients.js';
+import { patientByIdQuery, searchPatients, searchPatientsQuery } from '../../src/lib/db/queries/patients.js';
 import type { GeneratedClinic } from '../../server/seed/generate.js';
-import { clinic, createLocalDb, loadGeneratedClinic } from './client-local-db.js';
+import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
 
-let db: PGlite;
+let db: LocalTestDb;
 let data: GeneratedClinic;
 
 beforeAll(async () => {
@@ -168,4 +170,42 @@ describe('patient search', () => {
     expect(await searchPatients(db, '_')).toEqual([]);
     expect(await searchPatients(db, '', 10)).toHaveLength(10);
   });
+});
+
+describe('live queries (what the screens run)', () => {
+  it('run every screen query with filters and cursors, and re-run on a change', async () => {
+    const [first] = await appointmentPage(db, {}, { kind: 'first' }, 1);
+    const filters: AppointmentFilters = {
+      doctorId: data.doctors[0]!.id,
+      statuses: ['scheduled', 'completed'],
+      urgency: 'routine',
+      from: '2020-01-01T00:00:00Z',
+      to: '2100-01-01T00:00:00Z',
+      patientSearch: 'a',
+    };
+    const queries = [
+      appointmentPageQuery(filters, { kind: 'first' }),
+      appointmentPageQuery(filters, { kind: 'next', after: first! }),
+      appointmentPageQuery(filters, { kind: 'previous', before: first! }),
+      appointmentPageQuery(filters, { kind: 'last', total: 120 }),
+      countAppointmentsQuery(filters),
+      appointmentsBetweenQuery('2020-01-01T00:00:00Z', '2100-01-01T00:00:00Z', [data.doctors[0]!.id]),
+      appointmentDetailQuery(first!.id),
+      searchPatientsQuery('mrn'),
+      patientByIdQuery(data.patients[0]!.id),
+    ];
+    for (const q of queries) {
+      const direct = await db.query(q.sql, q.params);
+      const live = await db.live.query(q.sql, q.params);
+      expect(live.initialResults.rows).toEqual(direct.rows);
+      await live.unsubscribe();
+    }
+    const counted = countAppointmentsQuery({});
+    const seen: number[] = [];
+    const live = await db.live.query<{ n: number }>(counted.sql, counted.params, (r) => seen.push(r.rows[0]!.n));
+    await db.query(`UPDATE appointments_synced SET deleted_at = now() WHERE id = $1`, [first!.id]);
+    await expect.poll(() => seen.at(-1)).toBe(data.appointments.length - 1);
+    await db.query(`UPDATE appointments_synced SET deleted_at = NULL WHERE id = $1`, [first!.id]);
+    await live.unsubscribe();
+  }, 60_000);
 });

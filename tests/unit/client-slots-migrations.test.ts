@@ -73,7 +73,7 @@ describe('local schema migrations', () => {
     } finally {
       await db.close();
     }
-  });
+  }, 60_000);
 
   it('upgrades an existing database in place and keeps its rows', async () => {
     const db = await createLocalDb();

@@ -1,7 +1,7 @@
 // Appointment reads from the local replica. Lists page with a keyset on (starts_at, id),
 // newest first like the API, so every page costs one index range scan, never an OFFSET.
 import { mergedRows } from './merged';
-import { PAGE_SIZE, Params, likePattern, type Queryable } from './queryable';
+import { PAGE_SIZE, Params, likePattern, type Queryable, type SqlQuery } from './queryable';
 
 export interface AppointmentFilters {
   doctorId?: string | null;
@@ -71,9 +71,7 @@ export function patientMatchWhere(text: string, params: Params, alias: string): 
   return `${alias}.search_text LIKE ${params.add(likePattern(text.trim().toLowerCase()))}`;
 }
 
-export interface PageQuery {
-  sql: string;
-  params: unknown[];
+export interface PageQuery extends SqlQuery {
   /** The query reads backwards (previous / last page): reverse its rows. */
   reversed: boolean;
 }
@@ -81,22 +79,22 @@ export interface PageQuery {
 /** SQL of one page; live queries re-run it when sync changes the tables. */
 export function appointmentPageQuery(filters: AppointmentFilters, page: PageRequest, pageSize = PAGE_SIZE): PageQuery {
   const params = new Params();
-  const where = filterClause(filters, params);
   let reversed = false;
   let limit = pageSize;
-  if (page.kind === 'next') {
-    where.push(`(a.starts_at, a.id) < (${params.add(page.after.starts_at)}::timestamptz, ${params.add(page.after.id)}::uuid)`);
-  } else if (page.kind === 'previous') {
-    where.push(`(a.starts_at, a.id) > (${params.add(page.before.starts_at)}::timestamptz, ${params.add(page.before.id)}::uuid)`);
-    reversed = true;
-  } else if (page.kind === 'last') {
-    reversed = true;
-    limit = page.total % pageSize || pageSize;
-  }
+  if (page.kind === 'previous' || page.kind === 'last') reversed = true;
+  if (page.kind === 'last') limit = page.total % pageSize || pageSize;
+  const where = () => {
+    const w = filterClause(filters, params);
+    if (page.kind === 'next') {
+      w.push(`(a.starts_at, a.id) < (${params.add(page.after.starts_at)}::timestamptz, ${params.add(page.after.id)}::uuid)`);
+    } else if (page.kind === 'previous') {
+      w.push(`(a.starts_at, a.id) > (${params.add(page.before.starts_at)}::timestamptz, ${params.add(page.before.id)}::uuid)`);
+    }
+    return w;
+  };
   const order = reversed ? 'ASC' : 'DESC';
-  const limitParam = params.add(limit);
-  const rows = mergedRows('appointments', BASE_COLUMNS, where, `a.starts_at ${order}, a.id ${order}`, limitParam);
-  const sql = `SELECT m.*, ${NAMES} FROM (${rows}) m ORDER BY m.starts_at ${order}, m.id ${order} LIMIT ${limitParam}`;
+  const rows = mergedRows('appointments', BASE_COLUMNS, where, `a.starts_at ${order}, a.id ${order}`, limit);
+  const sql = `SELECT m.*, ${NAMES} FROM (${rows}) m ORDER BY m.starts_at ${order}, m.id ${order} LIMIT ${Math.trunc(limit)}`;
   return { sql, params: params.values, reversed };
 }
 
@@ -111,30 +109,41 @@ export async function appointmentPage(db: Queryable, filters: AppointmentFilters
  * Rows matching the filters. Counted as synced − synced rows an overlay row shadows + overlay
  * rows: an anti join per synced row would cost tens of milliseconds on 50k rows.
  */
-export async function countAppointments(db: Queryable, filters: AppointmentFilters): Promise<number> {
+export function countAppointmentsQuery(filters: AppointmentFilters): SqlQuery {
   const params = new Params();
-  const filter = filterClause(filters, params).map((w) => ` AND ${w}`).join('');
-  const { rows } = await db.query<{ n: number }>(
-    `SELECT ((SELECT count(*) FROM appointments_synced a WHERE a.deleted_at IS NULL${filter})
+  // Each use binds its own parameters (see merged.ts).
+  const filter = () => filterClause(filters, params).map((w) => ` AND ${w}`).join('');
+  return {
+    sql: `SELECT ((SELECT count(*) FROM appointments_synced a WHERE a.deleted_at IS NULL${filter()})
            - (SELECT count(*) FROM appointments_synced a JOIN appointments_overlay o ON o.id = a.id
-               WHERE a.deleted_at IS NULL${filter})
-           + (SELECT count(*) FROM appointments_overlay a WHERE NOT a.local_deleted${filter}))::int AS n`,
-    params.values,
-  );
+               WHERE a.deleted_at IS NULL${filter()})
+           + (SELECT count(*) FROM appointments_overlay a WHERE NOT a.local_deleted${filter()}))::int AS n`,
+    params: params.values,
+  };
+}
+
+export async function countAppointments(db: Queryable, filters: AppointmentFilters): Promise<number> {
+  const q = countAppointmentsQuery(filters);
+  const { rows } = await db.query<{ n: number }>(q.sql, q.params);
   return rows[0]?.n ?? 0;
 }
 
 /** Appointments in [from, to) for the given doctors (all doctors when null), by start. */
-export async function appointmentsBetween(db: Queryable, from: string, to: string, doctorIds: string[] | null = null): Promise<AppointmentRow[]> {
+export function appointmentsBetweenQuery(from: string, to: string, doctorIds: string[] | null = null): SqlQuery {
   const params = new Params();
-  const where = [`a.starts_at < ${params.add(to)}`, `a.ends_at > ${params.add(from)}`];
+  // The lower bound on starts_at keeps the index range narrow (no visit is longer than 8 h).
+  const where = [`a.starts_at < ${params.add(to)}`, `a.ends_at > ${params.add(from)}`, `a.starts_at > ${params.add(from)}::timestamptz - interval '8 hours'`];
   if (doctorIds) where.push(`a.doctor_id = ANY(${params.add(doctorIds)}::uuid[])`);
-  const { rows } = await db.query<AppointmentRow>(
-    `SELECT m.*, ${NAMES} FROM (SELECT ${BASE_COLUMNS}, a.pending FROM appointments a WHERE ${where.join(' AND ')}) m
+  return {
+    sql: `SELECT m.*, ${NAMES} FROM (SELECT ${BASE_COLUMNS}, a.pending FROM appointments a WHERE ${where.join(' AND ')}) m
       ORDER BY m.starts_at, m.id`,
-    params.values,
-  );
-  return rows;
+    params: params.values,
+  };
+}
+
+export async function appointmentsBetween(db: Queryable, from: string, to: string, doctorIds: string[] | null = null): Promise<AppointmentRow[]> {
+  const q = appointmentsBetweenQuery(from, to, doctorIds);
+  return (await db.query<AppointmentRow>(q.sql, q.params)).rows;
 }
 
 export interface AppointmentDetail extends AppointmentRow {
@@ -149,15 +158,19 @@ export interface AppointmentDetail extends AppointmentRow {
   patient_dob: string | null;
 }
 
-export async function appointmentDetail(db: Queryable, id: string): Promise<AppointmentDetail | null> {
-  const { rows } = await db.query<AppointmentDetail>(
-    `SELECT m.*, ${NAMES},
+export function appointmentDetailQuery(id: string): SqlQuery {
+  return {
+    sql: `SELECT m.*, ${NAMES},
             (SELECT p.phone FROM patients p WHERE p.id = m.patient_id) AS patient_phone,
             (SELECT p.date_of_birth::text FROM patients p WHERE p.id = m.patient_id) AS patient_dob
        FROM (SELECT ${BASE_COLUMNS}, a.pending, a.clinical_notes, a.cancelled_at, a.cancellation_reason,
                     a.rescheduled_from, a.created_at, a.updated_at, a.version
                FROM appointments a WHERE a.id = $1) m`,
-    [id],
-  );
-  return rows[0] ?? null;
+    params: [id],
+  };
+}
+
+export async function appointmentDetail(db: Queryable, id: string): Promise<AppointmentDetail | null> {
+  const q = appointmentDetailQuery(id);
+  return (await db.query<AppointmentDetail>(q.sql, q.params)).rows[0] ?? null;
 }

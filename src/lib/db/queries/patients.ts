@@ -1,7 +1,7 @@
 // Patient search as you type and patient detail, all local.
 import { patientMatchWhere } from './appointments';
 import { mergedRows } from './merged';
-import { Params, type Queryable } from './queryable';
+import { Params, type Queryable, type SqlQuery } from './queryable';
 
 export interface PatientRow {
   id: string;
@@ -17,20 +17,27 @@ const COLUMNS = `id, full_name, mrn, phone, date_of_birth::text AS date_of_birth
 const BRANCH_COLUMNS = `a.id, a.full_name, a.mrn, a.phone, a.date_of_birth, a.email`;
 
 /** Up to `limit` patients matching name, MRN or phone (digits), by name. Empty text: first by name. */
-export async function searchPatients(db: Queryable, text: string, limit = 50): Promise<PatientRow[]> {
+export function searchPatientsQuery(text: string, limit = 50): SqlQuery {
   const params = new Params();
   const q = text.trim();
-  const where = q ? [patientMatchWhere(q, params, 'a')] : [];
-  const limitParam = params.add(limit);
-  const rows = mergedRows('patients', BRANCH_COLUMNS, where, 'lower(a.full_name), a.id', limitParam);
-  const result = await db.query<PatientRow>(
-    `SELECT ${COLUMNS} FROM (${rows}) m ORDER BY lower(full_name), id LIMIT ${limitParam}`,
-    params.values,
-  );
-  return result.rows;
+  const where = () => (q ? [patientMatchWhere(q, params, 'a')] : []);
+  const rows = mergedRows('patients', BRANCH_COLUMNS, where, 'lower(a.full_name), a.id', limit);
+  return {
+    sql: `SELECT ${COLUMNS} FROM (${rows}) m ORDER BY lower(full_name), id LIMIT ${Math.trunc(limit)}`,
+    params: params.values,
+  };
+}
+
+export async function searchPatients(db: Queryable, text: string, limit = 50): Promise<PatientRow[]> {
+  const q = searchPatientsQuery(text, limit);
+  return (await db.query<PatientRow>(q.sql, q.params)).rows;
+}
+
+export function patientByIdQuery(id: string): SqlQuery {
+  return { sql: `SELECT ${COLUMNS} FROM patients WHERE id = $1`, params: [id] };
 }
 
 export async function patientById(db: Queryable, id: string): Promise<PatientRow | null> {
-  const { rows } = await db.query<PatientRow>(`SELECT ${COLUMNS} FROM patients WHERE id = $1`, [id]);
-  return rows[0] ?? null;
+  const q = patientByIdQuery(id);
+  return (await db.query<PatientRow>(q.sql, q.params)).rows[0] ?? null;
 }

@@ -3,6 +3,11 @@ export interface Queryable {
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
 }
 
+export interface SqlQuery {
+  sql: string;
+  params: unknown[];
+}
+
 export const PAGE_SIZE = 50;
 
 /** Escapes LIKE wildcards so user text matches literally. */

@@ -1,0 +1,81 @@
+// Main-thread access to the local database: one memoised PGliteWorker per signed-in user.
+// PGlite itself stays in the worker (importing it here would ship a second copy of its
+// 17 MB of files); the `live` extension runs on this side over the worker's queries.
+import { live, type PGliteWithLive } from '@electric-sql/pglite/live';
+import { PGliteWorker } from '@electric-sql/pglite/worker';
+import { syncChannelName, type SyncMessage } from '../sync/status';
+import DbWorker from './pglite.worker.ts?worker';
+import { deleteStoredDatabase, type WorkerMeta } from './storage';
+
+export type LocalDb = PGliteWorker & PGliteWithLive;
+
+let current: { dbKey: string; db: Promise<LocalDb> } | null = null;
+
+export function dbKeyFor(userId: string): string {
+  return `clinic-${userId}`;
+}
+
+/** Opens (once) the database of a user. The first query waits until it is really usable. */
+export function openLocalDb(userId: string, overrides: Partial<WorkerMeta> = {}): Promise<LocalDb> {
+  const dbKey = dbKeyFor(userId);
+  if (current?.dbKey === dbKey) return current.db;
+  if (current) void closeLocalDb();
+  const meta: WorkerMeta = { dbKey, origin: location.origin, sync: true, ...overrides };
+  const db = (async () => {
+    const pg = (await PGliteWorker.create(new DbWorker(), { id: dbKey, meta, extensions: { live } })) as LocalDb;
+    // create() resolves before the leader has opened and migrated the database.
+    await pg.query('SELECT 1 FROM local_schema_version LIMIT 1');
+    return pg;
+  })();
+  current = { dbKey, db };
+  return db;
+}
+
+export function currentDb(): Promise<LocalDb> | null {
+  return current?.db ?? null;
+}
+
+export async function closeLocalDb(): Promise<void> {
+  const closing = current;
+  current = null;
+  if (!closing) return;
+  try {
+    await (await closing.db).close();
+  } catch {
+    /* never opened */
+  }
+}
+
+/**
+ * Deletes a user's local database: every tab of that user closes its worker (so the leader
+ * stops syncing and releases the files), then the files go.
+ */
+export async function destroyLocalDb(userId: string): Promise<void> {
+  const dbKey = dbKeyFor(userId);
+  const channel = new BroadcastChannel(syncChannelName(dbKey));
+  channel.postMessage({ type: 'close' } satisfies SyncMessage);
+  channel.close();
+  if (current?.dbKey === dbKey) await closeLocalDb();
+  // The leader may be another tab: give its worker a moment to stop and close.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+    await deleteStoredDatabase(dbKey);
+    if (!(await databaseStillThere(dbKey))) return;
+  }
+}
+
+async function databaseStillThere(dbKey: string): Promise<boolean> {
+  const names = (await indexedDB.databases?.())?.map((d) => d.name ?? '') ?? [];
+  if (names.some((n) => n.includes(dbKey))) return true;
+  try {
+    const root = await navigator.storage.getDirectory();
+    await root.getDirectoryHandle(dbKey);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// The page's database for tests and support (DevTools: `await __clinicDb()`). It exposes
+// nothing a script on this origin could not already read from storage.
+(globalThis as { __clinicDb?: () => Promise<LocalDb | null> }).__clinicDb = () => current?.db ?? Promise.resolve(null);
