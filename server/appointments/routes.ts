@@ -48,7 +48,7 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
       (found) => ({
         action: 'appointment.list',
         entity: 'appointment',
-        details: { query: req.query, ids: found.results.map((r) => r.id) },
+        details: { filters, page, page_size: size, ids: found.results.map((r) => r.id) },
       }),
     );
     res.json(pageEnvelope(req, page, size, count, results));

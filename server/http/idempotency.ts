@@ -41,13 +41,22 @@ function requestHash(req: Request, operation: string): string {
   return createHash('sha256').update(fingerprint).digest('hex');
 }
 
-async function claimKey(tx: PoolClient, key: string, hash: string): Promise<StoredAnswer | null> {
-  // A concurrent attempt with the same key blocks here until the first commits or rolls back.
-  const claimed = await tx.query(
-    'INSERT INTO idempotency_keys (key, request_hash) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
+/**
+ * Claims the key and returns the new transaction's txid, or the stored answer of the first
+ * request with this key. A concurrent attempt with the same key blocks on the INSERT until
+ * the first commits (then the answer is there) or rolls back (then this one goes ahead).
+ */
+async function claimKey(
+  tx: PoolClient,
+  key: string,
+  hash: string,
+): Promise<{ txid: number } | { stored: StoredAnswer }> {
+  const claimed = await tx.query<{ txid: string }>(
+    `INSERT INTO idempotency_keys (key, request_hash) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING
+     RETURNING pg_current_xact_id()::xid::text AS txid`,
     [key, hash],
   );
-  if (claimed.rowCount === 1) return null;
+  if (claimed.rows[0]) return { txid: Number(claimed.rows[0].txid) };
   const { rows } = await tx.query<{
     request_hash: string;
     status: number;
@@ -56,7 +65,7 @@ async function claimKey(tx: PoolClient, key: string, hash: string): Promise<Stor
   }>('SELECT request_hash, status, body, headers FROM idempotency_keys WHERE key = $1', [key]);
   const row = rows[0]!;
   if (row.request_hash !== hash) throw idempotencyMismatch();
-  return { status: row.status, json: row.body, headers: row.headers ?? {} };
+  return { stored: { status: row.status, json: row.body, headers: row.headers ?? {} } };
 }
 
 export const idempotencyMismatch = () =>
@@ -83,11 +92,15 @@ export async function runWrite(
 ): Promise<void> {
   const hash = requestHash(req, operation);
   const answer = await withRetriedTransaction(pool, async (tx) => {
+    let txid: number;
     if (key) {
-      const stored = await claimKey(tx, key, hash);
-      if (stored) return { ...stored, replayed: true };
+      const claim = await claimKey(tx, key, hash);
+      if ('stored' in claim) return { ...claim.stored, replayed: true };
+      txid = claim.txid;
+    } else {
+      txid = await currentTxid(tx);
     }
-    const result = await write(tx, await currentTxid(tx));
+    const result = await write(tx, txid);
     const json = result.body === undefined ? null : JSON.stringify(result.body);
     const headers = result.headers ?? {};
     if (key) {

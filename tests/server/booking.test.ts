@@ -7,6 +7,9 @@ import { startTestServer } from '../setup/server.js';
 import { ApiClient } from '../setup/server.js';
 import { at, booking, openClinic, type Clinic } from './appointments-helpers.js';
 
+// A loaded CI machine can be several times slower than a quiet one: give the big runs room.
+const HEAVY_TIMEOUT_MS = 300_000;
+
 let clinic: Clinic;
 let bigPoolServer: Awaited<ReturnType<typeof startTestServer>>;
 let fast: ApiClient;
@@ -52,33 +55,37 @@ describe('booking one slot', () => {
     expect(Number(rows[0].xmin)).toBe(res.body.txid);
   });
 
-  it('1,000 concurrent requests for one slot: exactly one 201, all others 409 slot_conflict', async () => {
-    const slot = at('14:00', '2030-01-08');
-    const requests = clinic.fixture.patients
-      .slice(0, 1000)
-      .map((patient_id) =>
-        fast.post(
-          '/api/appointments',
-          booking(clinic.fixture, { patient_id, starts_at: slot, doctor_id: clinic.fixture.doctorB }),
-        ),
-      );
-    const answers = await Promise.all(requests);
-    const byStatus = new Map<number, number>();
-    for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
-    expect(Object.fromEntries(byStatus)).toEqual({ 201: 1, 409: 999 });
-    const conflicts = answers.filter((a) => a.status === 409);
-    expect(new Set(conflicts.map((a) => a.body.error.code))).toEqual(new Set(['slot_conflict']));
-    const winner = answers.find((a) => a.status === 201)!.body.appointment;
-    expect(conflicts[0]!.body.error.details.conflicts).toEqual([
-      { id: winner.id, starts_at: winner.starts_at, ends_at: winner.ends_at },
-    ]);
-    expect(
-      await count(`SELECT count(*) AS n FROM appointments WHERE doctor_id = $1 AND starts_at = $2`, [
-        clinic.fixture.doctorB,
-        slot,
-      ]),
-    ).toBe(1);
-  });
+  it(
+    '1,000 concurrent requests for one slot: exactly one 201, all others 409 slot_conflict',
+    async () => {
+      const slot = at('14:00', '2030-01-08');
+      const requests = clinic.fixture.patients
+        .slice(0, 1000)
+        .map((patient_id) =>
+          fast.post(
+            '/api/appointments',
+            booking(clinic.fixture, { patient_id, starts_at: slot, doctor_id: clinic.fixture.doctorB }),
+          ),
+        );
+      const answers = await Promise.all(requests);
+      const byStatus = new Map<number, number>();
+      for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
+      expect(Object.fromEntries(byStatus)).toEqual({ 201: 1, 409: 999 });
+      const conflicts = answers.filter((a) => a.status === 409);
+      expect(new Set(conflicts.map((a) => a.body.error.code))).toEqual(new Set(['slot_conflict']));
+      const winner = answers.find((a) => a.status === 201)!.body.appointment;
+      expect(conflicts[0]!.body.error.details.conflicts).toEqual([
+        { id: winner.id, starts_at: winner.starts_at, ends_at: winner.ends_at },
+      ]);
+      expect(
+        await count(`SELECT count(*) AS n FROM appointments WHERE doctor_id = $1 AND starts_at = $2`, [
+          clinic.fixture.doctorB,
+          slot,
+        ]),
+      ).toBe(1);
+    },
+    HEAVY_TIMEOUT_MS,
+  );
 });
 
 describe('replays', () => {
@@ -154,76 +161,80 @@ describe('replays', () => {
 });
 
 describe('a randomized storm of bookings, reschedules and cancellations', () => {
-  it('leaves no overlap per doctor or patient, and every 201 exactly once', async () => {
-    const { fixture } = clinic;
-    const doctors = [fixture.doctorA, fixture.doctorB];
-    const patients = fixture.patients.slice(100, 140);
-    const day = '2030-01-10';
-    const clients = [clinic.receptionist, clinic.admin, fast];
-    const created: string[] = [];
-    const statuses: number[] = [];
-    const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
-    const randomStart = () => {
-      const minutes = 8 * 60 + 15 * Math.floor(Math.random() * 16); // 08:00 … 11:45
-      return `${day}T${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}:00Z`;
-    };
-    async function worker(w: number, ops: number) {
-      const mine: string[] = [];
-      const client = clients[w % clients.length]!;
-      for (let i = 0; i < ops; i++) {
-        const roll = Math.random();
-        let res;
-        if (roll < 0.6 || mine.length === 0) {
-          res = await client.post('/api/appointments', {
-            id: randomUUID(),
-            patient_id: pick(patients),
-            doctor_id: pick(doctors),
-            starts_at: randomStart(),
-            duration_minutes: pick([15, 30, 45]),
-            urgency: 'routine',
-          });
-        } else if (roll < 0.8) {
-          res = await client.post(`/api/appointments/${pick(mine)}/reschedule`, {
-            new_id: randomUUID(),
-            starts_at: randomStart(),
-            doctor_id: pick(doctors),
-          });
-        } else {
-          res = await client.post(`/api/appointments/${pick(mine)}/cancel`, { reason: 'storm' });
-        }
-        statuses.push(res.status);
-        if (res.status === 201) {
-          mine.push(res.body.appointment.id);
-          created.push(res.body.appointment.id);
+  it(
+    'leaves no overlap per doctor or patient, and every 201 exactly once',
+    async () => {
+      const { fixture } = clinic;
+      const doctors = [fixture.doctorA, fixture.doctorB];
+      const patients = fixture.patients.slice(100, 140);
+      const day = '2030-01-10';
+      const clients = [clinic.receptionist, clinic.admin, fast];
+      const created: string[] = [];
+      const statuses: number[] = [];
+      const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+      const randomStart = () => {
+        const minutes = 8 * 60 + 15 * Math.floor(Math.random() * 16); // 08:00 … 11:45
+        return `${day}T${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}:00Z`;
+      };
+      async function worker(w: number, ops: number) {
+        const mine: string[] = [];
+        const client = clients[w % clients.length]!;
+        for (let i = 0; i < ops; i++) {
+          const roll = Math.random();
+          let res;
+          if (roll < 0.6 || mine.length === 0) {
+            res = await client.post('/api/appointments', {
+              id: randomUUID(),
+              patient_id: pick(patients),
+              doctor_id: pick(doctors),
+              starts_at: randomStart(),
+              duration_minutes: pick([15, 30, 45]),
+              urgency: 'routine',
+            });
+          } else if (roll < 0.8) {
+            res = await client.post(`/api/appointments/${pick(mine)}/reschedule`, {
+              new_id: randomUUID(),
+              starts_at: randomStart(),
+              doctor_id: pick(doctors),
+            });
+          } else {
+            res = await client.post(`/api/appointments/${pick(mine)}/cancel`, { reason: 'storm' });
+          }
+          statuses.push(res.status);
+          if (res.status === 201) {
+            mine.push(res.body.appointment.id);
+            created.push(res.body.appointment.id);
+          }
         }
       }
-    }
-    await Promise.all(Array.from({ length: 50 }, (_, w) => worker(w, 50)));
-    expect(statuses).toHaveLength(2500);
-    expect(statuses.filter((s) => s >= 500)).toEqual([]);
-    expect(new Set(statuses)).toEqual(new Set(statuses.filter((s) => [200, 201, 409].includes(s))));
-    expect(created.length).toBeGreaterThan(20);
+      await Promise.all(Array.from({ length: 50 }, (_, w) => worker(w, 50)));
+      expect(statuses).toHaveLength(2500);
+      expect(statuses.filter((s) => s >= 500)).toEqual([]);
+      expect(new Set(statuses)).toEqual(new Set(statuses.filter((s) => [200, 201, 409].includes(s))));
+      expect(created.length).toBeGreaterThan(20);
 
-    const overlaps = (column: string) =>
-      count(
-        `SELECT count(*) AS n FROM appointments x JOIN appointments y
+      const overlaps = (column: string) =>
+        count(
+          `SELECT count(*) AS n FROM appointments x JOIN appointments y
            ON x.${column} = y.${column} AND x.id < y.id AND tstzrange(x.starts_at, x.ends_at) && tstzrange(y.starts_at, y.ends_at)
          WHERE x.deleted_at IS NULL AND y.deleted_at IS NULL
            AND x.status IN ('scheduled', 'confirmed', 'checked_in', 'in_progress')
            AND y.status IN ('scheduled', 'confirmed', 'checked_in', 'in_progress')`,
+        );
+      expect(await overlaps('doctor_id')).toBe(0);
+      expect(await overlaps('patient_id')).toBe(0);
+      expect(new Set(created).size).toBe(created.length);
+      expect(await count(`SELECT count(*) AS n FROM appointments WHERE id = ANY($1::uuid[])`, [created])).toBe(
+        created.length,
       );
-    expect(await overlaps('doctor_id')).toBe(0);
-    expect(await overlaps('patient_id')).toBe(0);
-    expect(new Set(created).size).toBe(created.length);
-    expect(await count(`SELECT count(*) AS n FROM appointments WHERE id = ANY($1::uuid[])`, [created])).toBe(
-      created.length,
-    );
-    // Every reschedule left its old appointment `rescheduled`, linked from exactly one new one.
-    expect(
-      await count(
-        `SELECT count(*) AS n FROM appointments o WHERE o.status = 'rescheduled'
+      // Every reschedule left its old appointment `rescheduled`, linked from exactly one new one.
+      expect(
+        await count(
+          `SELECT count(*) AS n FROM appointments o WHERE o.status = 'rescheduled'
            AND (SELECT count(*) FROM appointments n WHERE n.rescheduled_from = o.id) <> 1`,
-      ),
-    ).toBe(0);
-  });
+        ),
+      ).toBe(0);
+    },
+    HEAVY_TIMEOUT_MS,
+  );
 });
