@@ -6,7 +6,9 @@ export default {
   preprocess: vitePreprocess(),
   kit: {
     // A static SPA served by the Express server; every client route falls back to index.html.
-    adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', precompress: false }),
+    // precompress writes .br/.gz next to every asset: PGlite's WASM and data are most of
+    // the first load, and the server sends the compressed file as is.
+    adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', precompress: true }),
     // The service worker is registered by workbox-window (see src/lib/pwa), not by SvelteKit.
     serviceWorker: { register: false },
   },

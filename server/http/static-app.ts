@@ -1,13 +1,16 @@
 // Serves the built SPA (adapter-static output in build/): hashed assets cached for a year,
-// index.html and the service worker never cached, and the SPA fallback for client routes.
+// index.html and the service worker never cached, the SPA fallback for client routes, and
+// everything compressed: the build ships .br/.gz siblings (PGlite's WASM and data are most
+// of the first load), anything without one is compressed on the fly.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import compression from 'compression';
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 
 export const BUILD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../build');
+const PACKAGE_JSON = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package.json');
 
 export function isClientBuilt(buildDir = BUILD_DIR): boolean {
   return existsSync(path.join(buildDir, 'index.html'));
@@ -26,19 +29,62 @@ export function inlineScriptHashes(buildDir = BUILD_DIR): string[] {
 
 const NO_CACHE = new Set(['/index.html', '/sw.js', '/manifest.webmanifest', '/registerSW.js']);
 
-export function createStaticAppRouter(buildDir = BUILD_DIR): Router {
+function cacheControl(rel: string): string {
+  if (rel.startsWith('/_app/immutable/')) return 'public, max-age=31536000, immutable';
+  if (NO_CACHE.has(rel) || rel.startsWith('/workbox-')) return 'no-cache';
+  return 'public, max-age=3600';
+}
+
+const ENCODINGS = [
+  { name: 'br', ext: '.br' },
+  { name: 'gzip', ext: '.gz' },
+] as const;
+
+/** Serves `file.br` / `file.gz` built next to `file` when the browser accepts it. */
+function precompressed(buildDir: string): RequestHandler {
+  return (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    let rel: string;
+    try {
+      rel = decodeURIComponent(req.path);
+    } catch {
+      return next(); // a malformed path is for express.static / the 404 to answer
+    }
+    const file = path.join(buildDir, rel);
+    if (!file.startsWith(buildDir + path.sep) || !existsSync(file) || !statSync(file).isFile()) return next();
+    const accepted = req.acceptsEncodings(...ENCODINGS.map((e) => e.name));
+    const encoding = ENCODINGS.find((e) => e.name === accepted && existsSync(file + e.ext));
+    res.vary('Accept-Encoding');
+    if (!encoding) return next();
+    res.setHeader('Content-Encoding', encoding.name);
+    res.setHeader('Cache-Control', cacheControl(rel));
+    res.type(path.extname(file) || 'application/octet-stream');
+    res.sendFile(rel + encoding.ext, { root: buildDir, cacheControl: false, lastModified: true, headers: {} });
+  };
+}
+
+export interface StaticAppOptions {
+  buildDir?: string;
+  /** Published to the app at /app-config.json: the clinic's day is in this zone. */
+  clinicTimeZone?: string;
+}
+
+export function createStaticAppRouter({ buildDir = BUILD_DIR, clinicTimeZone = 'UTC' }: StaticAppOptions = {}): Router {
   const router = Router();
+  const appVersion = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
+  router.get('/app-config.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.json({ clinic_timezone: clinicTimeZone, app_version: appVersion });
+  });
   if (!isClientBuilt(buildDir)) return router;
-  // Compress everything but the long-polls and API (mounted before this router).
+  router.use(precompressed(buildDir));
+  // Compress everything else but the long-polls and API (mounted before this router).
   router.use(compression());
   router.use(
     express.static(buildDir, {
       index: false,
       setHeaders(res, filePath) {
-        const rel = '/' + path.relative(buildDir, filePath).split(path.sep).join('/');
-        if (rel.startsWith('/_app/immutable/')) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-        else if (NO_CACHE.has(rel)) res.setHeader('Cache-Control', 'no-cache');
-        else res.setHeader('Cache-Control', 'public, max-age=3600');
+        res.setHeader('Cache-Control', cacheControl('/' + path.relative(buildDir, filePath).split(path.sep).join('/')));
       },
     }),
   );

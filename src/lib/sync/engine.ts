@@ -1,0 +1,144 @@
+// Runs in the worker that owns the database (the elected leader tab's worker), so one device
+// syncs once however many tabs are open. Streams every shape into its *_synced table through
+// pglite-sync in one multi-table subscription (changes from one server transaction are
+// applied in one local transaction), and broadcasts progress and status to the tabs.
+import type { PGliteWithSync, SyncShapesToTablesResult } from '@electric-sql/pglite-sync';
+import type { PGliteWithLive } from '@electric-sql/pglite/live';
+import { SYNCED_TABLE_NAMES, type SyncedTableName } from '../db/schema/tables';
+import { SUBSCRIPTION_KEY, shapeDefinitions } from './shapes';
+import { INITIAL_STATUS, syncChannelName, type SyncMessage, type SyncStatus } from './status';
+
+type SyncDb = PGliteWithSync & PGliteWithLive;
+
+export interface SyncOptions {
+  dbKey: string;
+  origin: string;
+  storage: string;
+}
+
+interface StreamLike {
+  subscribe(cb: (messages: { headers: Record<string, unknown>; key?: string }[]) => void): () => void;
+  lastOffset?: string;
+}
+
+export class SyncEngine {
+  #status: SyncStatus;
+  #channel: BroadcastChannel;
+  #subscription: SyncShapesToTablesResult | null = null;
+  #unsubscribers: (() => void)[] = [];
+  #stopped = false;
+
+  constructor(
+    private readonly db: SyncDb,
+    private readonly options: SyncOptions,
+  ) {
+    this.#status = { ...INITIAL_STATUS, storage: options.storage };
+    this.#channel = new BroadcastChannel(syncChannelName(options.dbKey));
+    this.#channel.onmessage = (event: MessageEvent<SyncMessage>) => {
+      if (event.data.type === 'status?') this.#publish();
+      if (event.data.type === 'resume' && this.#status.phase !== 'live' && this.#status.phase !== 'initial') void this.restart();
+      if (event.data.type === 'close') this.stop();
+    };
+  }
+
+  get status(): SyncStatus {
+    return this.#status;
+  }
+
+  async start(): Promise<void> {
+    this.#stopped = false;
+    const done = await this.db.query<{ value: boolean }>(`SELECT value FROM local_meta WHERE key = 'initial_sync_done'`);
+    this.#update({ phase: done.rows.length ? 'live' : 'initial', initialSyncDone: done.rows.length > 0, error: null, received: {} });
+    if (!this.#status.initialSyncDone) void this.#loadTotals();
+    this.#subscription = await this.db.sync.syncShapesToTables({
+      key: SUBSCRIPTION_KEY,
+      // Typed against the nested client 1.0.14; the shapes are plain options objects.
+      shapes: shapeDefinitions(`${this.options.origin}/v1/shape`, (table, error) => this.#onError(table, error)) as never,
+      onInitialSync: () => void this.#onInitialSync(),
+      onError: (error) => this.#onError(null, error),
+    });
+    for (const name of SYNCED_TABLE_NAMES) this.#watch(name, this.#subscription.streams[name] as unknown as StreamLike);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#subscription?.unsubscribe();
+    this.#subscription = null;
+    for (const off of this.#unsubscribers.splice(0)) off();
+    this.#update({ phase: 'stopped' });
+  }
+
+  /** After a new login: pglite-sync resumes from the stored offsets, it does not start over. */
+  async restart(): Promise<void> {
+    this.stop();
+    await this.start();
+  }
+
+  #watch(table: SyncedTableName, stream: StreamLike): void {
+    this.#unsubscribers.push(
+      stream.subscribe((messages) => {
+        let rows = 0;
+        let upToDate = false;
+        for (const m of messages) {
+          if (m.key !== undefined) rows++;
+          else if (m.headers.control === 'up-to-date') upToDate = true;
+        }
+        const patch: Partial<SyncStatus> = {};
+        if (rows) patch.received = { ...this.#status.received, [table]: (this.#status.received[table] ?? 0) + rows };
+        if (upToDate) patch.lastSyncedAt = Date.now();
+        if (stream.lastOffset) patch.offsets = { ...this.#status.offsets, [table]: stream.lastOffset };
+        if (this.#status.phase === 'error' || this.#status.phase === 'auth-required') {
+          patch.phase = this.#status.initialSyncDone ? 'live' : 'initial';
+          patch.error = null;
+        }
+        this.#update(patch);
+      }),
+    );
+  }
+
+  async #onInitialSync(): Promise<void> {
+    await this.db.query(
+      `INSERT INTO local_meta (key, value) VALUES ('initial_sync_done', 'true') ON CONFLICT (key) DO UPDATE SET updated_at = now()`,
+    );
+    this.#update({ phase: 'live', initialSyncDone: true, lastSyncedAt: Date.now() });
+  }
+
+  #onError(table: SyncedTableName | null, error: unknown): void {
+    if (this.#stopped) return;
+    const status = (error as { status?: number })?.status;
+    // A 401 means the session ended: keep every local row, stop, and wait for a new login.
+    if (status === 401 || status === 403) {
+      this.#update({ phase: 'auth-required', error: 'Session expired: log in again to resume syncing.' });
+      this.#subscription?.unsubscribe();
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    this.#update({ phase: 'error', error: table ? `${table}: ${message}` : message });
+  }
+
+  /** Totals for the progress bar, from the API's counts; unknown totals just show rows so far. */
+  async #loadTotals(): Promise<void> {
+    const totals: Record<string, number> = {};
+    for (const [table, path] of [
+      ['appointments', '/api/appointments?page_size=1'],
+      ['patients', '/api/patients?page_size=1'],
+    ] as const) {
+      try {
+        const res = await fetch(this.options.origin + path, { credentials: 'same-origin' });
+        if (res.ok) totals[table] = ((await res.json()) as { count: number }).count;
+      } catch {
+        /* offline or not available: the bar shows rows so far */
+      }
+    }
+    this.#update({ totals });
+  }
+
+  #update(patch: Partial<SyncStatus>): void {
+    this.#status = { ...this.#status, ...patch };
+    this.#publish();
+  }
+
+  #publish(): void {
+    this.#channel.postMessage({ type: 'status', status: this.#status } satisfies SyncMessage);
+  }
+}

@@ -1,0 +1,162 @@
+// End-to-end helpers: the real server (startServer: migrations, sync service, static app)
+// on a fresh test database, the client built once, and Debian's Chromium with a fresh
+// profile per test.
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { buildClient } from '../../server/build-client.js';
+import { loadConfig } from '../../server/config.js';
+import { isClientBuilt } from '../../server/http/static-app.js';
+import { createLogger } from '../../server/logger.js';
+import { startServer, type RunningServer } from '../../server/server.js';
+import { createTestDatabase, type TestDatabase } from '../setup/database.js';
+import { ApiClient } from '../setup/server.js';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SHOTS_DIR = path.resolve('test-results');
+
+let building: Promise<void> | null = null;
+/** Builds the client once per run if build/ is missing (CI builds it on first use). */
+export function ensureClientBuilt(): Promise<void> {
+  if (isClientBuilt()) return Promise.resolve();
+  building ??= buildClient();
+  return building;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export interface E2EServer {
+  url: string;
+  db: TestDatabase;
+  server: RunningServer;
+  /** An API client with the Origin the server expects, not logged in. */
+  api(): ApiClient;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real server on a new test database. `seed: 'demo'` loads the demo clinic
+ * (password demo-clinic-pass); otherwise the caller fills the database (e.g. createFixture).
+ */
+export async function startE2EServer(
+  { seed = 'demo', prepare }: { seed?: 'demo' | 'none'; prepare?: (db: TestDatabase) => Promise<void> } = {},
+): Promise<E2EServer> {
+  await ensureClientBuilt();
+  const db = await createTestDatabase();
+  if (prepare) await prepare(db);
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: db.url,
+    PUBLIC_ORIGIN: origin,
+    SEED_DEMO: seed === 'demo' ? 'true' : 'false',
+    SYNC_SLOT_NAME: `e2e_${db.name.replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63),
+    SYNC_LONG_POLL_MS: '3000',
+    RATE_LIMIT_ANON_PER_HOUR: '100000',
+    RATE_LIMIT_USER_PER_HOUR: '100000',
+    RATE_LIMIT_SYNC_PER_HOUR: '100000',
+    RATE_LIMIT_LOGIN_FAILURES: '1000',
+  });
+  const server = await startServer(config, createLogger('silent'), { buildIfMissing: false });
+  return {
+    url: origin,
+    db,
+    server,
+    api: () => new ApiClient(origin, origin),
+    async stop() {
+      await server.stop();
+      await db.drop();
+    },
+  };
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  profileDir: string;
+  close(): Promise<void>;
+}
+
+/** Chromium with a fresh profile (its own storage, service worker and OPFS). */
+export async function openBrowser(profileDir?: string): Promise<Browser> {
+  const dir = profileDir ?? (await mkdtemp(path.join(os.tmpdir(), 'clinic-e2e-profile-')));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 860 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    profileDir: dir,
+    async close() {
+      await context.close();
+      if (!profileDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function login(page: Page, baseUrl: string, email: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/schedule/);
+}
+
+/** Waits until the first sync finished in this browser (the worker wrote its marker). */
+export async function waitForFirstSync(page: Page, timeoutMs = 60_000): Promise<void> {
+  await eventually(
+    () => localQuery(page, `SELECT 1 FROM local_meta WHERE key = 'initial_sync_done'`).catch(() => []),
+    (rows) => rows.length > 0,
+    timeoutMs,
+  );
+}
+
+/** Runs SQL against the page's local database (through its PGlite worker). */
+export async function localQuery<T = Record<string, unknown>>(page: Page, sql: string, params: unknown[] = []): Promise<T[]> {
+  return page.evaluate(
+    async ([s, p]) => {
+      const w = window as unknown as { __clinicDb?: () => Promise<{ query: (sql: string, params: unknown[]) => Promise<{ rows: unknown[] }> }> };
+      const db = await w.__clinicDb!();
+      return JSON.parse(JSON.stringify((await db.query(s, p)).rows));
+    },
+    [sql, params] as const,
+  ) as Promise<T[]>;
+}
+
+export async function eventually<T>(fn: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: T = await fn();
+  while (!check(last)) {
+    if (Date.now() > until) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 200));
+    last = await fn();
+  }
+  return last;
+}
