@@ -124,15 +124,25 @@ export async function lockAppointment(tx: PoolClient, id: string): Promise<Appoi
 
 /**
  * Locks doctor rows in id order (two reschedules between the same doctors can't deadlock)
- * and returns the ids that exist and are active.
+ * and returns the ids that exist and are active. With `nowait`, a row locked by another
+ * transaction fails at once with 55P03 instead of queueing (see booking-queue.ts).
  */
-export async function lockDoctors(tx: PoolClient, ids: string[]): Promise<Set<string>> {
+export async function lockDoctors(tx: PoolClient, ids: string[], { nowait = false } = {}): Promise<Set<string>> {
   const found = new Set<string>();
+  const sql = `SELECT id FROM doctors WHERE id = $1 AND active FOR UPDATE${nowait ? ' NOWAIT' : ''}`;
   for (const id of [...new Set(ids)].sort()) {
-    const { rows } = await tx.query<{ id: string }>('SELECT id FROM doctors WHERE id = $1 AND active FOR UPDATE', [id]);
+    const { rows } = await tx.query<{ id: string }>(sql, [id]);
     if (rows[0]) found.add(rows[0].id);
   }
   return found;
+}
+
+/**
+ * Waits, outside any transaction, until no one holds the doctor's row lock. FOR KEY SHARE
+ * conflicts with FOR UPDATE but not with itself, so every waiter wakes at the same moment.
+ */
+export async function waitForDoctor(db: Queryable, doctorId: string): Promise<void> {
+  await db.query('SELECT 1 FROM doctors WHERE id = $1 FOR KEY SHARE', [doctorId]);
 }
 
 /** Locks a live patient row (after the doctors: one fixed order for every writer). */

@@ -21,7 +21,8 @@ import { actorOf, viewerOf } from './actor.js';
 import { changeStatus, softDelete, updateFields } from './changes.js';
 import { withConflictDetails } from './errors.js';
 import { findAppointment, listAppointmentsPage } from './queries.js';
-import { bookAppointment, precheckBooking, rescheduleAppointment } from './service.js';
+import { bookWhenDoctorFree } from './booking-queue.js';
+import { bookAppointment, rescheduleAppointment } from './service.js';
 
 const idParam = z.object({ id: z.uuid() });
 /** A malformed id can't name a row: 404, like any row the user may not see. */
@@ -72,12 +73,13 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
   router.post('/', async (req, res) => {
     const input = parseInput(createAppointmentSchema, req.body);
     const actor = actorOf(req);
-    await withConflictDetails(pool, tz, async () => {
-      await precheckBooking(pool, actor, input);
-      await runWrite(pool, req, res, 'appointment.book', input.id, (tx, txid) =>
-        bookAppointment(tx, txid, actor, input, tz),
-      );
-    });
+    await withConflictDetails(pool, tz, () =>
+      bookWhenDoctorFree(pool, actor, input, (options) =>
+        runWrite(pool, req, res, 'appointment.book', input.id, (tx, txid) =>
+          bookAppointment(tx, txid, actor, input, tz, options),
+        ),
+      ),
+    );
   });
 
   router.post('/:id/reschedule', async (req, res) => {

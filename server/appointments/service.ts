@@ -118,9 +118,10 @@ export async function bookAppointment(
   actor: Actor,
   input: CreateAppointmentInput,
   timeZone: string,
+  { nowait = false } = {},
 ): Promise<WriteAnswer> {
   assertMayBookFor(actor, input.doctor_id);
-  if (!(await lockDoctors(tx, [input.doctor_id])).has(input.doctor_id)) throw unknownReference('doctor_id');
+  if (!(await lockDoctors(tx, [input.doctor_id], { nowait })).has(input.doctor_id)) throw unknownReference('doctor_id');
   const startsAt = new Date(input.starts_at);
   const slot = {
     doctorId: input.doctor_id,
