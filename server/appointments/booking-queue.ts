@@ -2,10 +2,11 @@
 // doctor's row lock (FOR UPDATE) serializes everyone behind it: with 1,000 requests for one
 // slot, 999 losers would each hold the lock in turn just to find the slot taken. Instead a
 // booking first tries the lock with NOWAIT; if it is held, it waits for the holder to finish
-// without queueing for the lock itself (waitForDoctor: all waiters wake together), then
-// checks again whether the slot is still free (precheckBooking, in parallel for everyone) and
-// only then tries the lock again. After a few rounds it queues like any other writer, so a
-// busy doctor can't starve a booking. The check under the lock stays the authority.
+// without queueing for the lock itself (waitForDoctor: all waiters wake together), checks
+// again whether the slot is still free (precheckBooking, in parallel for everyone), and only
+// then queues for the lock like any other writer. One such round only: for a doctor who is
+// merely busy with other slots, more rounds would be wasted work, and queueing can't starve.
+// The check under the lock stays the authority.
 import type { Pool } from '../db/pool.js';
 import { SQLSTATE, sqlState } from '../db/sqlstate.js';
 import type { CreateAppointmentInput } from '../../src/lib/shared/appointment-schemas.js';
@@ -13,7 +14,7 @@ import type { Actor } from './actor.js';
 import { waitForDoctor } from './queries.js';
 import { precheckBooking } from './service.js';
 
-const NOWAIT_ROUNDS = 3;
+const NOWAIT_ROUNDS = 1;
 
 export async function bookWhenDoctorFree(
   pool: Pool,
