@@ -2,6 +2,7 @@
 // upgrades from any earlier version runs the ones it has not applied yet, in one transaction
 // each, so its synced rows (and, later, pending writes) stay on board. Never edit a shipped
 // migration: append a new one.
+import { OUTBOX_MIGRATION_SQL } from '../../outbox/schema';
 import { SYNCED_TABLES, type SyncedTable } from './tables';
 
 export interface LocalMigration {
@@ -89,7 +90,10 @@ const v1 = [
   `CREATE INDEX patients_synced_search_idx ON patients_synced USING gin (search_text gin_trgm_ops);`,
   `CREATE INDEX doctor_hours_synced_doctor_idx ON doctor_hours_synced (doctor_id, weekday);`,
   // Overlay tables: local, not yet confirmed versions of rows (the outbox writes them).
-  createTable('appointments_overlay', appointments, ['  local_deleted boolean NOT NULL DEFAULT false', '  local_updated_at timestamptz NOT NULL DEFAULT now()']),
+  createTable('appointments_overlay', appointments, [
+    '  local_deleted boolean NOT NULL DEFAULT false',
+    '  local_updated_at timestamptz NOT NULL DEFAULT now()',
+  ]),
   createTable('patients_overlay', patients, [
     '  local_deleted boolean NOT NULL DEFAULT false',
     '  local_updated_at timestamptz NOT NULL DEFAULT now()',
@@ -108,6 +112,9 @@ const v1 = [
   `CREATE TABLE local_meta (key text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());`,
 ].join('\n\n');
 
-export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [{ version: 1, name: 'synced tables, overlays, views', sql: v1 }];
+export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [
+  { version: 1, name: 'synced tables, overlays, views', sql: v1 },
+  { version: 2, name: 'outbox', sql: OUTBOX_MIGRATION_SQL },
+];
 
 export const LOCAL_SCHEMA_VERSION = LOCAL_MIGRATIONS[LOCAL_MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,118 @@
+// The device's one sender. Every tab starts a runner; a Web Lock per database lets exactly
+// one of them send (the others wait in line and take over when that tab closes). It sends
+// on start, when the browser comes online, when any tab queues a write, after a login that
+// follows an expired session, and on a timer (which also confirms accepted entries).
+import { syncChannelName, type SyncMessage } from '../sync/status';
+import type { OutboxDb } from './db';
+import { confirmAccepted } from './confirm';
+import { hasAccepted, recoverInDoubt, retryNow, sendPass, type Transport } from './sender';
+
+const POLL_MS = 3_000;
+
+export function outboxChannelName(dbKey: string): string {
+  return `clinic-outbox:${dbKey}`;
+}
+
+/** Same-origin fetch with the session cookie and the idempotency key. */
+export const fetchTransport: Transport = async (req) => {
+  const res = await fetch(req.path, {
+    method: req.method,
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', 'idempotency-key': req.idempotencyKey },
+    body: JSON.stringify(req.body),
+  });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), json };
+};
+
+export class OutboxRunner {
+  #abort = new AbortController();
+  #wake: (() => void) | null = null;
+  #pausedForAuth = false;
+  #channels: BroadcastChannel[] = [];
+
+  constructor(
+    private readonly db: OutboxDb,
+    private readonly dbKey: string,
+    private readonly transport: Transport = fetchTransport,
+  ) {}
+
+  start(): void {
+    const outbox = new BroadcastChannel(outboxChannelName(this.dbKey));
+    outbox.onmessage = () => this.#kickHere();
+    const sync = new BroadcastChannel(syncChannelName(this.dbKey));
+    sync.onmessage = (e: MessageEvent<SyncMessage>) => {
+      if (e.data.type === 'resume') this.resume();
+    };
+    this.#channels = [outbox, sync];
+    addEventListener('online', this.#onOnline);
+    void navigator.locks
+      .request(`clinic-outbox-sender:${this.dbKey}`, { signal: this.#abort.signal }, () => this.#run())
+      .catch(() => {
+        /* aborted while waiting for the lock */
+      });
+  }
+
+  stop(): void {
+    this.#abort.abort();
+    removeEventListener('online', this.#onOnline);
+    for (const c of this.#channels) c.close();
+    this.#wake?.();
+  }
+
+  /** A write was queued (in any tab of this device): send soon. */
+  kick(): void {
+    const c = new BroadcastChannel(outboxChannelName(this.dbKey));
+    c.postMessage('kick');
+    c.close();
+    this.#kickHere();
+  }
+
+  /** After a new login. */
+  resume(): void {
+    this.#pausedForAuth = false;
+    void retryNow(this.db).finally(() => this.#kickHere());
+  }
+
+  // Back online: entries waiting out a backoff are due now.
+  #onOnline = () => {
+    void retryNow(this.db).finally(() => this.#kickHere());
+  };
+
+  #kickHere(): void {
+    this.#wake?.();
+  }
+
+  async #run(): Promise<void> {
+    await recoverInDoubt(this.db);
+    while (!this.#abort.signal.aborted) {
+      let waitMs = POLL_MS;
+      try {
+        await confirmAccepted(this.db);
+        if (!this.#pausedForAuth) {
+          const pass = await sendPass(this.db, this.transport);
+          if (pass.paused === 'auth') this.#pausedForAuth = true;
+          if (pass.nextAttemptAt) waitMs = Math.max(50, Math.min(POLL_MS * 10, pass.nextAttemptAt - Date.now()));
+        }
+        // Accepted entries wait for sync: look again soon.
+        if (await hasAccepted(this.db)) waitMs = Math.min(waitMs, 500);
+      } catch (err) {
+        console.error('outbox pass failed', err);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = null;
+    }
+  }
+}
