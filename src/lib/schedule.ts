@@ -26,7 +26,10 @@ export function blocksFor(hours: WorkingHours[], doctorId: string, weekday: numb
 }
 
 /** The visible span: every working block shown, and every appointment, in whole hours. */
-export function visibleSpan(blocks: { start: number; end: number }[], appointmentMinutes: { start: number; end: number }[]) {
+export function visibleSpan(
+  blocks: { start: number; end: number }[],
+  appointmentMinutes: { start: number; end: number }[],
+) {
   const all = [...blocks, ...appointmentMinutes];
   const start = all.length ? Math.min(...all.map((b) => b.start)) : 8 * 60;
   const end = all.length ? Math.max(...all.map((b) => b.end)) : 17 * 60;

@@ -5,7 +5,16 @@ import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, clinicDate, isoWeekday } from '../../src/lib/shared/time.js';
 import type { ApiClient } from '../setup/server.js';
-import { eventually, localQuery, login, openBrowser, SHOTS_DIR, startE2EServer, waitForFirstSync, type E2EServer } from './helpers.js';
+import {
+  eventually,
+  localQuery,
+  login,
+  openBrowser,
+  SHOTS_DIR,
+  startE2EServer,
+  waitForFirstSync,
+  type E2EServer,
+} from './helpers.js';
 
 const PASSWORD = 'demo-clinic-pass';
 const RECEPTION = 'reception@demo.clinic';
@@ -19,8 +28,15 @@ function workingDay(offset = 0): string {
   return d;
 }
 
-async function apiDay(api: ApiClient, date: string): Promise<{ id: string; status: string; patient: { full_name: string } }[]> {
-  const q = new URLSearchParams({ from: `${date}T00:00:00.000Z`, to: `${addDays(date, 1)}T00:00:00.000Z`, page_size: '200' });
+async function apiDay(
+  api: ApiClient,
+  date: string,
+): Promise<{ id: string; status: string; patient: { full_name: string } }[]> {
+  const q = new URLSearchParams({
+    from: `${date}T00:00:00.000Z`,
+    to: `${addDays(date, 1)}T00:00:00.000Z`,
+    page_size: '200',
+  });
   const res = await api.get(`/api/appointments?${q}`);
   expect(res.status).toBe(200);
   return res.body.results;
@@ -32,7 +48,10 @@ beforeAll(async () => {
   reception = srv.api();
   await reception.login(RECEPTION, PASSWORD);
   // Clinical notes on some rows, so "a receptionist's replica has none" can fail.
-  await srv.db.pool.query(`UPDATE appointments SET clinical_notes = 'BP 120/80, follow up' WHERE starts_at::date = $1::date`, [workingDay()]);
+  await srv.db.pool.query(
+    `UPDATE appointments SET clinical_notes = 'BP 120/80, follow up' WHERE starts_at::date = $1::date`,
+    [workingDay()],
+  );
 });
 afterAll(() => srv?.stop());
 
@@ -48,7 +67,10 @@ describe('receptionist', () => {
 
       await b.page.goto(`${srv.url}/schedule?date=${day}`);
       await b.page.getByLabel('Show cancelled').check();
-      const gridIds = async () => b.page.locator('[data-testid=grid-appointment]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+      const gridIds = async () =>
+        b.page
+          .locator('[data-testid=grid-appointment]')
+          .evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
       const ids = await eventually(gridIds, (v) => v.length === fromApi.length);
       expect(new Set(ids)).toEqual(new Set(fromApi.map((a) => a.id)));
       await b.page.getByLabel('Show cancelled').uncheck();
@@ -60,13 +82,15 @@ describe('receptionist', () => {
       await b.page.getByLabel('To', { exact: true }).fill(day);
       const pages = Math.ceil(fromApi.length / 50);
       await expect.poll(() => b.page.getByTestId('page-of').textContent()).toBe(`Page 1 of ${pages}`);
-      await b.page.screenshot({ path: `${SHOTS_DIR}/appointments-list.png`, fullPage: true });
       const listed: string[] = [];
       for (let p = 1; p <= pages; p++) {
         await expect.poll(() => b.page.getByTestId('page-of').textContent()).toBe(`Page ${p} of ${pages}`);
         const expectedRows = p < pages ? 50 : fromApi.length - 50 * (pages - 1);
         const rows = await eventually(
-          () => b.page.locator('[data-testid=appointments-table] tbody tr[data-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!)),
+          () =>
+            b.page
+              .locator('[data-testid=appointments-table] tbody tr[data-id]')
+              .evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!)),
           (v) => v.length === expectedRows && !v.some((id) => listed.includes(id)),
         );
         listed.push(...rows);
@@ -74,21 +98,35 @@ describe('receptionist', () => {
       }
       expect(new Set(listed)).toEqual(new Set(fromApi.map((a) => a.id)));
       expect(listed).toHaveLength(fromApi.length);
+      await b.page.getByRole('button', { name: '« First' }).click();
+      await expect
+        .poll(() => b.page.locator('[data-testid=appointments-table] tbody tr[data-id]').count())
+        .toBe(Math.min(50, fromApi.length));
+      await b.page.screenshot({ path: `${SHOTS_DIR}/appointments-list.png`, fullPage: true });
 
       // Patient search, local and as you type.
       const name = fromApi[0]!.patient.full_name;
       await b.page.goto(`${srv.url}/patients`);
       await b.page.getByTestId('patient-search').pressSequentially(name.split(' ')[1]!.slice(0, 4), { delay: 30 });
-      await expect.poll(() => b.page.locator('[data-testid=patients-table] tbody tr[data-id]').count()).toBeGreaterThan(0);
-      const names = await b.page.locator('[data-testid=patients-table] tbody tr[data-id] td:first-child').allTextContents();
+      await expect
+        .poll(() => b.page.locator('[data-testid=patients-table] tbody tr[data-id]').count())
+        .toBeGreaterThan(0);
+      const names = await b.page
+        .locator('[data-testid=patients-table] tbody tr[data-id] td:first-child')
+        .allTextContents();
       expect(names.some((n) => n.includes(name))).toBe(true);
       await b.page.screenshot({ path: `${SHOTS_DIR}/patient-search.png`, fullPage: true });
 
       // No clinical notes reach a receptionist's replica, and the detail page has no field for them.
-      const notes = await localQuery<{ n: number }>(b.page, 'SELECT count(*)::int AS n FROM appointments_synced WHERE clinical_notes IS NOT NULL');
+      const notes = await localQuery<{ n: number }>(
+        b.page,
+        'SELECT count(*)::int AS n FROM appointments_synced WHERE clinical_notes IS NOT NULL',
+      );
       expect(notes[0]!.n).toBe(0);
       await b.page.goto(`${srv.url}/appointments/${fromApi[0]!.id}`);
-      await expect.poll(() => b.page.getByRole('heading', { level: 1 }).textContent()).toContain(fromApi[0]!.patient.full_name);
+      await expect
+        .poll(() => b.page.getByRole('heading', { level: 1 }).textContent())
+        .toContain(fromApi[0]!.patient.full_name);
       expect(await b.page.getByTestId('clinical-notes').count()).toBe(0);
     } finally {
       await b.close();
@@ -103,8 +141,14 @@ describe('receptionist', () => {
       const day = workingDay(7);
       await b.page.goto(`${srv.url}/schedule?date=${day}`);
       const doctors = (await reception.get('/api/doctors?page_size=50')).body.results as { id: string }[];
-      const patients = (await reception.get('/api/patients?page_size=200')).body.results as { id: string; full_name: string }[];
-      const { slot, doctor } = await findSlot(doctors.map((d) => d.id), day);
+      const patients = (await reception.get('/api/patients?page_size=200')).body.results as {
+        id: string;
+        full_name: string;
+      }[];
+      const { slot, doctor } = await findSlot(
+        doctors.map((d) => d.id),
+        day,
+      );
       const before = await b.page.locator('[data-testid=grid-appointment]').count();
       const id = randomUUID();
       const booked = await bookFirstFreePatient(id, doctor, slot, patients);
@@ -129,7 +173,11 @@ describe('receptionist', () => {
       const initialRequests = shapeStarts.length;
       expect(initialRequests).toBeGreaterThanOrEqual(6);
       // The service worker must control the page before the network goes away.
-      await b.page.waitForFunction(() => navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready.then(() => true), undefined, { timeout: 30_000 });
+      await b.page.waitForFunction(
+        () => navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready.then(() => true),
+        undefined,
+        { timeout: 30_000 },
+      );
       await b.page.reload();
       await waitForFirstSync(b.page);
       await b.page.waitForTimeout(1_000);
@@ -141,7 +189,9 @@ describe('receptionist', () => {
       await b.context.setOffline(true);
       await b.page.goto(`${srv.url}/schedule?date=${day}`);
       await b.page.getByLabel('Show cancelled').check();
-      await expect.poll(() => b.page.locator('[data-testid=grid-appointment]').count(), { timeout: 30_000 }).toBe(fromApi.length);
+      await expect
+        .poll(() => b.page.locator('[data-testid=grid-appointment]').count(), { timeout: 30_000 })
+        .toBe(fromApi.length);
       await expect.poll(() => b.page.getByTestId('sync-badge').textContent()).toContain('offline');
       await b.page.screenshot({ path: `${SHOTS_DIR}/offline-day-view.png`, fullPage: true });
       await b.page.getByRole('link', { name: 'Appointments' }).click();
@@ -155,9 +205,15 @@ describe('receptionist', () => {
 
       // Meanwhile, on the server: a booking. Back online, it arrives without a reload.
       const doctors = (await reception.get('/api/doctors?page_size=50')).body.results as { id: string }[];
-      const patients = (await reception.get('/api/patients?page_size=200')).body.results as { id: string; full_name: string }[];
+      const patients = (await reception.get('/api/patients?page_size=200')).body.results as {
+        id: string;
+        full_name: string;
+      }[];
       const later = workingDay(14);
-      const { slot, doctor } = await findSlot(doctors.map((d) => d.id), later);
+      const { slot, doctor } = await findSlot(
+        doctors.map((d) => d.id),
+        later,
+      );
       const id = randomUUID();
       await bookFirstFreePatient(id, doctor, slot, patients);
       await b.page.goto(`${srv.url}/schedule?date=${later}`);
@@ -189,7 +245,9 @@ describe('receptionist', () => {
       // A different user on the same browser starts from an empty replica of their own.
       await login(b.page, srv.url, 'doctor1@demo.clinic', PASSWORD);
       await waitForFirstSync(b.page);
-      const me = (await localQuery<{ n: number }>(b.page, 'SELECT count(DISTINCT doctor_id)::int AS n FROM appointments_synced'))[0]!;
+      const me = (
+        await localQuery<{ n: number }>(b.page, 'SELECT count(DISTINCT doctor_id)::int AS n FROM appointments_synced')
+      )[0]!;
       expect(me.n).toBe(1);
     } finally {
       await b.close();
@@ -238,7 +296,12 @@ async function findSlot(doctorIds: string[], date: string): Promise<{ doctor: st
   throw new Error(`no free slot on ${date}`);
 }
 
-async function bookFirstFreePatient(id: string, doctor: string, slot: { starts_at: string }, patients: { id: string; full_name: string }[]) {
+async function bookFirstFreePatient(
+  id: string,
+  doctor: string,
+  slot: { starts_at: string },
+  patients: { id: string; full_name: string }[],
+) {
   for (const p of patients) {
     const res = await reception.post('/api/appointments', {
       id,
@@ -250,17 +313,21 @@ async function bookFirstFreePatient(id: string, doctor: string, slot: { starts_a
       reason: 'Booked from the e2e test',
     });
     if (res.status === 201) return p;
-    if (res.body?.error?.code !== 'patient_conflict') throw new Error(`booking failed: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.body?.error?.code !== 'patient_conflict')
+      throw new Error(`booking failed: ${res.status} ${JSON.stringify(res.body)}`);
   }
   throw new Error('every patient is busy');
 }
 
 async function storedData(page: import('playwright-core').Page) {
   return page.evaluate(async () => {
-    const databases = ((await indexedDB.databases?.()) ?? []).map((d) => d.name ?? '').filter((n) => n.includes('clinic-'));
+    const databases = ((await indexedDB.databases?.()) ?? [])
+      .map((d) => d.name ?? '')
+      .filter((n) => n.includes('clinic-'));
     const opfs: string[] = [];
     const root = await navigator.storage.getDirectory();
-    for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys()) if (name.includes('clinic-')) opfs.push(name);
+    for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys())
+      if (name.includes('clinic-')) opfs.push(name);
     return { databases, opfs, user: localStorage.getItem('clinic.user') };
   });
 }

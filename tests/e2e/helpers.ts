@@ -49,9 +49,10 @@ export interface E2EServer {
  * Starts the real server on a new test database. `seed: 'demo'` loads the demo clinic
  * (password demo-clinic-pass); otherwise the caller fills the database (e.g. createFixture).
  */
-export async function startE2EServer(
-  { seed = 'demo', prepare }: { seed?: 'demo' | 'none'; prepare?: (db: TestDatabase) => Promise<void> } = {},
-): Promise<E2EServer> {
+export async function startE2EServer({
+  seed = 'demo',
+  prepare,
+}: { seed?: 'demo' | 'none'; prepare?: (db: TestDatabase) => Promise<void> } = {}): Promise<E2EServer> {
   await ensureClientBuilt();
   const db = await createTestDatabase();
   if (prepare) await prepare(db);
@@ -139,10 +140,16 @@ export async function waitForFirstSync(page: Page, timeoutMs = 60_000): Promise<
 }
 
 /** Runs SQL against the page's local database (through its PGlite worker). */
-export async function localQuery<T = Record<string, unknown>>(page: Page, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function localQuery<T = Record<string, unknown>>(
+  page: Page,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   return page.evaluate(
     async ([s, p]) => {
-      const w = window as unknown as { __clinicDb?: () => Promise<{ query: (sql: string, params: unknown[]) => Promise<{ rows: unknown[] }> }> };
+      const w = window as unknown as {
+        __clinicDb?: () => Promise<{ query: (sql: string, params: unknown[]) => Promise<{ rows: unknown[] }> }>;
+      };
       const db = await w.__clinicDb!();
       return JSON.parse(JSON.stringify((await db.query(s, p)).rows));
     },
@@ -150,11 +157,16 @@ export async function localQuery<T = Record<string, unknown>>(page: Page, sql: s
   ) as Promise<T[]>;
 }
 
-export async function eventually<T>(fn: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  check: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: T = await fn();
   while (!check(last)) {
-    if (Date.now() > until) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+    if (Date.now() > until)
+      throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 200));
     last = await fn();
   }

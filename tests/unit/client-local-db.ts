@@ -23,15 +23,20 @@ async function insertJson(db: PGlite, table: string, rows: object[]): Promise<vo
   for (let i = 0; i < rows.length; i += 10_000) {
     // Table names come from the constant calls below; the rows travel as one JSON parameter.
     const cols = COLUMNS_OF[table]!.join(', ');
-    await db.query(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM json_populate_recordset(NULL::${table}, $1::json)`, [
-      JSON.stringify(rows.slice(i, i + 10_000)),
-    ]);
+    await db.query(
+      `INSERT INTO ${table} (${cols}) SELECT ${cols} FROM json_populate_recordset(NULL::${table}, $1::json)`,
+      [JSON.stringify(rows.slice(i, i + 10_000))],
+    );
   }
 }
 
 export async function loadGeneratedClinic(db: PGlite, clinic: GeneratedClinic): Promise<void> {
   await insertJson(db, 'specializations_synced', clinic.specializations);
-  await insertJson(db, 'doctors_synced', clinic.doctors.map((d) => ({ ...d, active: true })));
+  await insertJson(
+    db,
+    'doctors_synced',
+    clinic.doctors.map((d) => ({ ...d, active: true })),
+  );
   await insertJson(db, 'doctor_specializations_synced', clinic.doctorSpecializations);
   await insertJson(db, 'doctor_hours_synced', clinic.doctorHours);
   await insertJson(db, 'patients_synced', clinic.patients);

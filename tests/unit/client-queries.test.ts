@@ -136,7 +136,10 @@ describe('overlay rows (local writes) merge into reads', () => {
       expect(await countAppointments(db, {})).toBe(data.appointments.length - 1);
       const changed = (await walkForward({ statuses: ['cancelled'] })).includes(a!.id);
       expect(changed).toBe(true);
-      const { rows } = await db.query<{ pending: boolean; reason: string }>('SELECT pending, reason FROM appointments WHERE id = $1', [a!.id]);
+      const { rows } = await db.query<{ pending: boolean; reason: string }>(
+        'SELECT pending, reason FROM appointments WHERE id = $1',
+        [a!.id],
+      );
       expect(rows).toEqual([{ pending: true, reason: 'changed locally' }]);
     } finally {
       await db.exec('DELETE FROM appointments_overlay');
@@ -150,7 +153,12 @@ describe('patient search', () => {
     const part = target.full_name.split(' ')[1]!.slice(0, 4).toUpperCase();
     const rows = await searchPatients(db, part, 500);
     const want = data.patients
-      .filter((p) => p.full_name.toLowerCase().includes(part.toLowerCase()) || p.mrn.toLowerCase().includes(part.toLowerCase()) || p.phone.toLowerCase().includes(part.toLowerCase()))
+      .filter(
+        (p) =>
+          p.full_name.toLowerCase().includes(part.toLowerCase()) ||
+          p.mrn.toLowerCase().includes(part.toLowerCase()) ||
+          p.phone.toLowerCase().includes(part.toLowerCase()),
+      )
       .map((p) => p.id);
     expect(new Set(rows.map((r) => r.id))).toEqual(new Set(want));
     const names = rows.map((r) => r.full_name.toLowerCase());

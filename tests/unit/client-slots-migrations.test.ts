@@ -38,7 +38,10 @@ describe('freeSlots from the replica', () => {
     const date = busyDay.starts_at.toISOString().slice(0, 10);
     const slots = await freeSlots(db, doctor, date, 30, 'UTC');
     const active = data.appointments.filter(
-      (a) => a.doctor_id === doctor && ['scheduled', 'confirmed'].includes(a.status) && a.starts_at.toISOString().startsWith(date),
+      (a) =>
+        a.doctor_id === doctor &&
+        ['scheduled', 'confirmed'].includes(a.status) &&
+        a.starts_at.toISOString().startsWith(date),
     );
     expect(active.length).toBeGreaterThan(0);
     for (const s of slots) {
@@ -53,7 +56,9 @@ describe('freeSlots from the replica', () => {
     }
     // Cancelling the appointment locally frees its time.
     const before = slots.length;
-    await db.query(`UPDATE appointments_synced SET status = 'cancelled', cancelled_at = now() WHERE id = $1`, [busyDay.id]);
+    await db.query(`UPDATE appointments_synced SET status = 'cancelled', cancelled_at = now() WHERE id = $1`, [
+      busyDay.id,
+    ]);
     expect((await freeSlots(db, doctor, date, 30, 'UTC')).length).toBeGreaterThan(before);
   });
 

@@ -20,7 +20,10 @@ export function openLocalDb(userId: string, overrides: Partial<WorkerMeta> = {})
   const dbKey = dbKeyFor(userId);
   if (current?.dbKey === dbKey) return current.db;
   if (current) void closeLocalDb();
-  const meta: WorkerMeta = { dbKey, origin: location.origin, sync: true, ...overrides };
+  // Support / benchmark override of the storage choice: localStorage 'clinic.storage' = opfs | idb.
+  const forced = localStorage.getItem('clinic.storage');
+  const storage = forced === 'opfs' || forced === 'idb' ? forced : undefined;
+  const meta: WorkerMeta = { dbKey, origin: location.origin, sync: true, storage, ...overrides };
   const db = (async () => {
     const pg = (await PGliteWorker.create(new DbWorker(), { id: dbKey, meta, extensions: { live } })) as LocalDb;
     // create() resolves before the leader has opened and migrated the database.

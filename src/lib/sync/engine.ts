@@ -36,7 +36,8 @@ export class SyncEngine {
     this.#channel = new BroadcastChannel(syncChannelName(options.dbKey));
     this.#channel.onmessage = (event: MessageEvent<SyncMessage>) => {
       if (event.data.type === 'status?') this.#publish();
-      if (event.data.type === 'resume' && this.#status.phase !== 'live' && this.#status.phase !== 'initial') void this.restart();
+      if (event.data.type === 'resume' && this.#status.phase !== 'live' && this.#status.phase !== 'initial')
+        void this.restart();
       if (event.data.type === 'close') this.stop();
     };
   }
@@ -47,13 +48,22 @@ export class SyncEngine {
 
   async start(): Promise<void> {
     this.#stopped = false;
-    const done = await this.db.query<{ value: boolean }>(`SELECT value FROM local_meta WHERE key = 'initial_sync_done'`);
-    this.#update({ phase: done.rows.length ? 'live' : 'initial', initialSyncDone: done.rows.length > 0, error: null, received: {} });
+    const done = await this.db.query<{ value: boolean }>(
+      `SELECT value FROM local_meta WHERE key = 'initial_sync_done'`,
+    );
+    this.#update({
+      phase: done.rows.length ? 'live' : 'initial',
+      initialSyncDone: done.rows.length > 0,
+      error: null,
+      received: {},
+    });
     if (!this.#status.initialSyncDone) void this.#loadTotals();
     this.#subscription = await this.db.sync.syncShapesToTables({
       key: SUBSCRIPTION_KEY,
       // Typed against the nested client 1.0.14; the shapes are plain options objects.
-      shapes: shapeDefinitions(`${this.options.origin}/v1/shape`, (table, error) => this.#onError(table, error)) as never,
+      shapes: shapeDefinitions(`${this.options.origin}/v1/shape`, (table, error) =>
+        this.#onError(table, error),
+      ) as never,
       onInitialSync: () => void this.#onInitialSync(),
       onError: (error) => this.#onError(null, error),
     });

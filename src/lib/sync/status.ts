@@ -30,10 +30,7 @@ export const INITIAL_STATUS: SyncStatus = {
 };
 
 export type SyncMessage =
-  | { type: 'status'; status: SyncStatus }
-  | { type: 'status?' }
-  | { type: 'resume' }
-  | { type: 'close' };
+  { type: 'status'; status: SyncStatus } | { type: 'status?' } | { type: 'resume' } | { type: 'close' };
 
 export function syncChannelName(dbKey: string): string {
   return `clinic-sync:${dbKey}`;

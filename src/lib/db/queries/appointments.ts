@@ -86,9 +86,13 @@ export function appointmentPageQuery(filters: AppointmentFilters, page: PageRequ
   const where = () => {
     const w = filterClause(filters, params);
     if (page.kind === 'next') {
-      w.push(`(a.starts_at, a.id) < (${params.add(page.after.starts_at)}::timestamptz, ${params.add(page.after.id)}::uuid)`);
+      w.push(
+        `(a.starts_at, a.id) < (${params.add(page.after.starts_at)}::timestamptz, ${params.add(page.after.id)}::uuid)`,
+      );
     } else if (page.kind === 'previous') {
-      w.push(`(a.starts_at, a.id) > (${params.add(page.before.starts_at)}::timestamptz, ${params.add(page.before.id)}::uuid)`);
+      w.push(
+        `(a.starts_at, a.id) > (${params.add(page.before.starts_at)}::timestamptz, ${params.add(page.before.id)}::uuid)`,
+      );
     }
     return w;
   };
@@ -99,7 +103,12 @@ export function appointmentPageQuery(filters: AppointmentFilters, page: PageRequ
 }
 
 /** One page of the list; rows are always newest first. */
-export async function appointmentPage(db: Queryable, filters: AppointmentFilters, page: PageRequest, pageSize = PAGE_SIZE): Promise<AppointmentRow[]> {
+export async function appointmentPage(
+  db: Queryable,
+  filters: AppointmentFilters,
+  page: PageRequest,
+  pageSize = PAGE_SIZE,
+): Promise<AppointmentRow[]> {
   const q = appointmentPageQuery(filters, page, pageSize);
   const { rows } = await db.query<AppointmentRow>(q.sql, q.params);
   return q.reversed ? rows.reverse() : rows;
@@ -112,7 +121,10 @@ export async function appointmentPage(db: Queryable, filters: AppointmentFilters
 export function countAppointmentsQuery(filters: AppointmentFilters): SqlQuery {
   const params = new Params();
   // Each use binds its own parameters (see merged.ts).
-  const filter = () => filterClause(filters, params).map((w) => ` AND ${w}`).join('');
+  const filter = () =>
+    filterClause(filters, params)
+      .map((w) => ` AND ${w}`)
+      .join('');
   return {
     sql: `SELECT ((SELECT count(*) FROM appointments_synced a WHERE a.deleted_at IS NULL${filter()})
            - (SELECT count(*) FROM appointments_synced a JOIN appointments_overlay o ON o.id = a.id
@@ -132,7 +144,11 @@ export async function countAppointments(db: Queryable, filters: AppointmentFilte
 export function appointmentsBetweenQuery(from: string, to: string, doctorIds: string[] | null = null): SqlQuery {
   const params = new Params();
   // The lower bound on starts_at keeps the index range narrow (no visit is longer than 8 h).
-  const where = [`a.starts_at < ${params.add(to)}`, `a.ends_at > ${params.add(from)}`, `a.starts_at > ${params.add(from)}::timestamptz - interval '8 hours'`];
+  const where = [
+    `a.starts_at < ${params.add(to)}`,
+    `a.ends_at > ${params.add(from)}`,
+    `a.starts_at > ${params.add(from)}::timestamptz - interval '8 hours'`,
+  ];
   if (doctorIds) where.push(`a.doctor_id = ANY(${params.add(doctorIds)}::uuid[])`);
   return {
     sql: `SELECT m.*, ${NAMES} FROM (SELECT ${BASE_COLUMNS}, a.pending FROM appointments a WHERE ${where.join(' AND ')}) m
@@ -141,7 +157,12 @@ export function appointmentsBetweenQuery(from: string, to: string, doctorIds: st
   };
 }
 
-export async function appointmentsBetween(db: Queryable, from: string, to: string, doctorIds: string[] | null = null): Promise<AppointmentRow[]> {
+export async function appointmentsBetween(
+  db: Queryable,
+  from: string,
+  to: string,
+  doctorIds: string[] | null = null,
+): Promise<AppointmentRow[]> {
   const q = appointmentsBetweenQuery(from, to, doctorIds);
   return (await db.query<AppointmentRow>(q.sql, q.params)).rows;
 }

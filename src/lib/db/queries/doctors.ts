@@ -28,7 +28,11 @@ export const ALL_WORKING_HOURS_SQL = `SELECT doctor_id, weekday, start_time::tex
   FROM doctor_hours ORDER BY doctor_id, weekday, start_time`;
 
 /** Working-hour blocks ('HH:MM:SS' wall-clock, clinic time) of the doctors on an ISO weekday. */
-export async function workingHours(db: Queryable, weekday: number, doctorIds: string[] | null = null): Promise<WorkingHours[]> {
+export async function workingHours(
+  db: Queryable,
+  weekday: number,
+  doctorIds: string[] | null = null,
+): Promise<WorkingHours[]> {
   const { rows } = await db.query<WorkingHours>(
     `SELECT doctor_id, weekday, start_time::text AS start_time, end_time::text AS end_time
        FROM doctor_hours WHERE weekday = $1 AND ($2::uuid[] IS NULL OR doctor_id = ANY($2::uuid[]))

@@ -9,8 +9,17 @@
 
 export type MergedTable = 'appointments' | 'patients';
 
-export function mergedRows(table: MergedTable, columns: string, where: () => string[], orderBy: string, limit: number): string {
-  const filter = () => where().map((w) => ` AND ${w}`).join('');
+export function mergedRows(
+  table: MergedTable,
+  columns: string,
+  where: () => string[],
+  orderBy: string,
+  limit: number,
+): string {
+  const filter = () =>
+    where()
+      .map((w) => ` AND ${w}`)
+      .join('');
   const n = Math.max(0, Math.trunc(limit)); // a number from code, inlined
   // Table names come from the MergedTable union, never from input.
   return `(SELECT ${columns}, false AS pending FROM ${table}_synced a

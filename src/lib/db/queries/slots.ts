@@ -21,7 +21,12 @@ const MINUTE = 60_000;
  * Pure part: candidate starts every `stepMinutes` inside each block; a slot is free when
  * [start, start + duration) fits in its block and overlaps no busy interval.
  */
-export function freeSlotsIn(blocks: Interval[], busy: Interval[], durationMinutes: number, stepMinutes = 15): Interval[] {
+export function freeSlotsIn(
+  blocks: Interval[],
+  busy: Interval[],
+  durationMinutes: number,
+  stepMinutes = 15,
+): Interval[] {
   const sortedBusy = [...busy].sort((a, b) => a.start - b.start);
   const slots: Interval[] = [];
   for (const block of [...blocks].sort((a, b) => a.start - b.start)) {
@@ -61,4 +66,3 @@ export async function freeSlots(
     ends_at: new Date(s.end).toISOString(),
   }));
 }
-

@@ -6,10 +6,18 @@ import { LOCAL_MIGRATIONS, type LocalMigration } from './migrations';
 export interface MigratableDb {
   exec(sql: string): Promise<unknown>;
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
-  transaction<T>(fn: (tx: { exec(sql: string): Promise<unknown>; query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[] }> }) => Promise<T>): Promise<T>;
+  transaction<T>(
+    fn: (tx: {
+      exec(sql: string): Promise<unknown>;
+      query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+    }) => Promise<T>,
+  ): Promise<T>;
 }
 
-export async function migrateLocal(db: MigratableDb, migrations: readonly LocalMigration[] = LOCAL_MIGRATIONS): Promise<number[]> {
+export async function migrateLocal(
+  db: MigratableDb,
+  migrations: readonly LocalMigration[] = LOCAL_MIGRATIONS,
+): Promise<number[]> {
   await db.exec(`CREATE TABLE IF NOT EXISTS local_schema_version (
     version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
   const { rows } = await db.query<{ v: number | null }>('SELECT max(version) AS v FROM local_schema_version');

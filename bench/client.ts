@@ -1,0 +1,259 @@
+// npm run bench:client — the PWA in headless Chromium against the real server with a large
+// clinic (npm run seed's generator: 20 doctors, 20k patients, 50k appointments by default).
+// Measures (a) time to first sync, (b) a 50-row page (first / middle / last) through the
+// shared worker, (c) patient search per keystroke, (d) cold start of the installed app
+// offline after a browser restart, and the bytes of the first load. Writes bench/results/.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { hashPassword } from '../server/auth/passwords.js';
+import { buildClient } from '../server/build-client.js';
+import { loadConfig } from '../server/config.js';
+import { withTransaction } from '../server/db/transaction.js';
+import { isClientBuilt } from '../server/http/static-app.js';
+import { createLogger } from '../server/logger.js';
+import { generateClinic } from '../server/seed/generate.js';
+import { loadClinic } from '../server/seed/load.js';
+import { startServer } from '../server/server.js';
+import { appointmentPageQuery } from '../src/lib/db/queries/appointments.js';
+import { searchPatientsQuery } from '../src/lib/db/queries/patients.js';
+
+const { values: args } = parseArgs({
+  options: {
+    patients: { type: 'string', default: '20000' },
+    appointments: { type: 'string', default: '50000' },
+    doctors: { type: 'string', default: '20' },
+    reads: { type: 'string', default: '50' },
+    storage: { type: 'string', default: '' }, // '' = the app's choice, or opfs | idb
+  },
+});
+const PASSWORD = 'bench-password-123';
+const EMAIL = 'bench.reception@example.org';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+function stats(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { n: s.length, p50: round(at(0.5)), p95: round(at(0.95)), min: round(s[0]!), max: round(s[s.length - 1]!) };
+}
+const round = (x: number) => Math.round(x * 100) / 100;
+
+async function timedQueries(page: Page, queries: { sql: string; params: unknown[] }[]): Promise<number[]> {
+  return page.evaluate(async (qs) => {
+    const db = await (
+      window as unknown as { __clinicDb: () => Promise<{ query: (s: string, p: unknown[]) => Promise<unknown> }> }
+    ).__clinicDb();
+    const out: number[] = [];
+    for (const q of qs) {
+      const t = performance.now();
+      await db.query(q.sql, q.params);
+      out.push(performance.now() - t);
+    }
+    return out;
+  }, queries);
+}
+
+async function launch(profile: string, offline = false): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    offline,
+    viewport: { width: 1280, height: 860 },
+  });
+  return { context, page: context.pages()[0] ?? (await context.newPage()) };
+}
+
+async function main() {
+  if (!isClientBuilt()) await buildClient();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-client-'));
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    EMBEDDED_PG_PORT: String(await freePort()),
+    PUBLIC_ORIGIN: origin,
+    SEED_DEMO: 'false',
+    RATE_LIMIT_USER_PER_HOUR: '1000000',
+    RATE_LIMIT_SYNC_PER_HOUR: '1000000',
+  });
+  const server = await startServer(config, createLogger('silent'), { buildIfMissing: false });
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-profile-'));
+  try {
+    console.log('loading the clinic…');
+    const pool = new pg.Pool({ connectionString: server.databaseUrl, max: 1 });
+    const clinic = generateClinic({
+      doctors: +args.doctors,
+      patients: +args.patients,
+      appointments: +args.appointments,
+      seed: 1,
+      timeZone: 'UTC',
+    });
+    await withTransaction(pool, (tx) => loadClinic(tx, clinic));
+    await pool.query(
+      `INSERT INTO users (email, full_name, role, password_hash) VALUES ($1, 'Bench Reception', 'receptionist', $2)`,
+      [EMAIL, await hashPassword(PASSWORD)],
+    );
+    await pool.end();
+
+    let { context, page } = await launch(profile);
+    if (args.storage) await page.addInitScript((s) => localStorage.setItem('clinic.storage', s), args.storage);
+    const wire = { bytes: 0, requests: 0 };
+    context.on('requestfinished', async (req) => {
+      if (req.url().includes('/v1/shape')) return; // data, not the app
+      const sizes = await req.sizes().catch(() => null);
+      if (sizes) {
+        wire.bytes += sizes.responseBodySize + sizes.responseHeadersSize;
+        wire.requests++;
+      }
+    });
+
+    // (a) first sync: from the login click to the replica complete.
+    await page.goto(`${origin}/login`);
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel('Password').fill(PASSWORD);
+    const t0 = Date.now();
+    await page.getByRole('button', { name: 'Log in' }).click();
+    const counts = await page.waitForFunction(
+      async () => {
+        const getDb = (
+          window as unknown as {
+            __clinicDb?: () => Promise<{
+              query: (s: string) => Promise<{ rows: { done: boolean; a: number; p: number }[] }>;
+            } | null>;
+          }
+        ).__clinicDb;
+        const db = await getDb?.();
+        if (!db) return false;
+        const { rows } =
+          await db.query(`SELECT EXISTS (SELECT 1 FROM local_meta WHERE key = 'initial_sync_done') AS done,
+          (SELECT count(*)::int FROM appointments_synced) AS a, (SELECT count(*)::int FROM patients_synced) AS p`);
+        return rows[0]!.done ? rows[0] : false;
+      },
+      undefined,
+      { timeout: 600_000, polling: 250 },
+    );
+    const firstSyncMs = Date.now() - t0;
+    const replica = await counts.jsonValue();
+    console.log(`first sync: ${firstSyncMs} ms`, replica);
+    await page.waitForTimeout(3_000); // let the service worker finish precaching
+    const firstLoad = { ...wire };
+
+    // (b) pages of 50 through the worker: first, middle, last.
+    const [{ total, mid }] = (await page.evaluate(async () => {
+      const db = await (
+        window as unknown as { __clinicDb: () => Promise<{ query: (s: string) => Promise<{ rows: unknown[] }> }> }
+      ).__clinicDb();
+      return (
+        await db.query(`SELECT (SELECT count(*)::int FROM appointments_synced WHERE deleted_at IS NULL) AS total,
+        (SELECT json_build_object('starts_at', starts_at, 'id', id) FROM appointments_synced WHERE deleted_at IS NULL
+          ORDER BY starts_at DESC, id DESC OFFSET 25000 LIMIT 1) AS mid`)
+      ).rows;
+    })) as { total: number; mid: { starts_at: string; id: string } }[];
+    const reads = +args.reads;
+    const pageQueries = {
+      first: appointmentPageQuery({}, { kind: 'first' }),
+      middle: appointmentPageQuery({}, { kind: 'next', after: mid }),
+      last: appointmentPageQuery({}, { kind: 'last', total }),
+    };
+    const pages: Record<string, ReturnType<typeof stats>> = {};
+    for (const [name, q] of Object.entries(pageQueries)) {
+      await timedQueries(page, [q, q, q]); // warm up
+      pages[name] = stats(await timedQueries(page, Array(reads).fill(q)));
+    }
+    console.log('pages', pages);
+
+    // (c) patient search, one query per keystroke, over several names.
+    const words = ['smith', 'garcia', 'mrn00012', '555-1', 'nov', 'kim', 'rodri', "o'b"];
+    const keystrokes = words.flatMap((w) =>
+      Array.from({ length: w.length }, (_, i) => searchPatientsQuery(w.slice(0, i + 1))),
+    );
+    await timedQueries(page, keystrokes.slice(0, 5));
+    const search = stats(await timedQueries(page, [...keystrokes, ...keystrokes]));
+    console.log('search', search);
+
+    // (d) cold start: browser restart, no network at all, to the schedule painted.
+    await context.close();
+    ({ context, page } = await launch(profile, true));
+    const cold: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await page.goto(`${origin}/schedule`);
+      await page.locator('[role=columnheader]').first().waitFor({ timeout: 60_000 });
+      cold.push(await page.evaluate(() => performance.now()));
+      if (i < 2) {
+        await context.close();
+        ({ context, page } = await launch(profile, true));
+      }
+    }
+    const coldStart = stats(cold);
+    console.log('cold start offline', coldStart);
+    const storage = await page.evaluate(async () => {
+      const db = await (
+        window as unknown as {
+          __clinicDb: () => Promise<{ query: (s: string) => Promise<{ rows: { size: number }[] }> }>;
+        }
+      ).__clinicDb();
+      const { rows } = await db.query(`SELECT pg_database_size(current_database())::float8 AS size`);
+      return { dbBytes: rows[0]!.size, estimate: await navigator.storage.estimate() };
+    });
+    await context.close();
+
+    const result = {
+      when: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, chromium: CHROMIUM },
+      data: { doctors: +args.doctors, patients: +args.patients, appointments: +args.appointments, replica },
+      storage: args.storage || 'app default (OPFS in Chromium)',
+      firstSyncMs,
+      pageOf50Ms: pages,
+      searchPerKeystrokeMs: search,
+      coldStartOfflineMs: coldStart,
+      firstLoad: {
+        bytesOverWire: firstLoad.bytes,
+        megabytes: round(firstLoad.bytes / 1e6),
+        requests: firstLoad.requests,
+      },
+      localDatabaseBytes: storage.dbBytes,
+    };
+    await mkdir('bench/results', { recursive: true });
+    const file = `bench/results/client-${result.when.replace(/[:.]/g, '-')}.json`;
+    await writeFile(file, JSON.stringify(result, null, 2) + '\n');
+    console.log(JSON.stringify(result, null, 2));
+    console.log(`written to ${file}`);
+  } finally {
+    await server.stop();
+    await rm(profile, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
