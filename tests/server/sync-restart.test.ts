@@ -45,6 +45,8 @@ async function startProcess() {
       PUBLIC_ORIGIN: 'http://clinic.test',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
+    // Its own process group: tsx runs the server in a child process, and SIGKILL must reach it too.
+    detached: true,
   });
   await waitFor(async () => {
     try {
@@ -57,8 +59,17 @@ async function startProcess() {
 
 async function stopProcess(signal: NodeJS.Signals) {
   const exited = new Promise((resolve) => child!.once('exit', resolve));
-  child!.kill(signal);
+  process.kill(-child!.pid!, signal);
   await exited;
+  // Wait for the whole group (the server runs in tsx's child process) to be gone.
+  await waitFor(() => {
+    try {
+      process.kill(-child!.pid!, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, 20_000, 'server exit');
   child = undefined;
 }
 
@@ -89,6 +100,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (child) await stopProcess('SIGTERM');
+  // PostgreSQL notices the walsender's client is gone a moment after the process exits.
+  await waitFor(async () => {
+    const { rows } = await db.pool.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = 'sync_restart_test' AND active`);
+    return rows.length === 0;
+  }, 20_000, 'slot release');
   await db?.drop();
   await rm(dataDir, { recursive: true, force: true });
 });
