@@ -1,6 +1,6 @@
 // Abuse control. Hard caps per hour (express-rate-limit) with growing delays before them
 // (express-slow-down): anonymous requests per IP, signed-in requests per user, the sync
-// long-polls per user on a budget of their own, and failed logins per account + IP.
+// long-polls per user on a budget of their own, and password attempts per account + IP.
 // Only /api and /v1 are limited: the static app (dozens of hashed files on a first visit)
 // and the /healthz, /readyz and /metrics probes are not.
 import type { Request, RequestHandler, Response } from 'express';
