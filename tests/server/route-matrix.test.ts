@@ -127,7 +127,7 @@ describe('route × role matrix', () => {
 describe("doctor B's rows in the lists and shapes of doctor A's clinician", () => {
   const idsIn = (res: ApiResponse): string[] =>
     Array.isArray(res.body)
-      ? res.body.map((m: { value?: { id?: string } }) => m.value?.id).filter(Boolean)
+      ? res.body.flatMap((m: { value?: { id?: string } }) => (m.value?.id ? [m.value.id] : []))
       : res.body.results.map((r: { id: string }) => r.id);
   const as = (who: Who) => Object.assign(new ApiClient(server.url), { cookie: cookies[who]! });
 
