@@ -7,6 +7,7 @@ import type { CompiledShape } from './shape-def.js';
 import { messageKey } from './table-info.js';
 import { isVisibleInSnapshot, type XidSnapshot } from './offsets.js';
 import { matches } from './where-eval.js';
+import type { Expr } from './where-parser.js';
 
 export interface LogEntry {
   lsn: bigint;
@@ -21,6 +22,28 @@ export interface ShapeRuntime {
   members: Map<string, number>;
   /** Rows fetched on move-in: later changes from transactions the fetch already saw are skipped. */
   moveInFilters: Map<string, XidSnapshot>;
+  /** Cached `column = 'text'` conjuncts of the where clause (see equalityConjuncts). */
+  equalities?: Array<[string, string]>;
+}
+
+const EXACT_TEXT_TYPES = new Set(['uuid', 'text', 'varchar']);
+
+/**
+ * Top-level `col = 'literal'` conjuncts on uuid/text columns, where comparing PostgreSQL's text
+ * output with the literal is exact (uuids print lowercase, so the literal must be lowercase).
+ */
+function equalityConjuncts(where: Expr | undefined, types?: ReadonlyMap<string, string>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const walk = (e: Expr | undefined) => {
+    if (!e) return;
+    if (e.k === 'and') return void (walk(e.l), walk(e.r));
+    if (e.k === 'cmp' && e.op === '=' && e.l.k === 'col' && e.r.k === 'str') out.push([e.l.name, e.r.value]);
+  };
+  walk(where);
+  return out.filter(([c, v]) => {
+    const t = types?.get(c);
+    return t && EXACT_TEXT_TYPES.has(t) && (t !== 'uuid' || v === v.toLowerCase());
+  });
 }
 
 export interface MemberDelta {
@@ -58,7 +81,10 @@ export async function convertTransaction(rt: ShapeRuntime, tx: ReplicatedTransac
     operation, relation: [shape.schema, shape.table], lsn: tx.lsn.toString(), op_position: op, txids: [tx.xid], ...extra,
   });
   const isMember = (row: Row) => !shape.membership || (rt.members.get(row.id ?? '') ?? 0) > 0;
-  const inShape = (row: Row | null) => !!row && isMember(row) && matches(shape.where, row, ctx);
+  const equalities = (rt.equalities ??= equalityConjuncts(shape.where, shape.info.types));
+  // `col = 'const'` conjuncts reject most rows without the full evaluator (e.g. 100 doctor shapes).
+  const inShape = (row: Row | null) =>
+    !!row && equalities.every(([c, v]) => row[c] === v) && isMember(row) && matches(shape.where, row, ctx);
 
   for (let i = 0; i < tx.changes.length; i++) {
     const change = tx.changes[i]!;
