@@ -39,6 +39,8 @@ export class SyncService {
   /** Commit LSN of the newest transaction stored (global_last_seen_lsn). */
   processedLsn = 0n;
   lastError: string | null = null;
+  /** Set when the database does not bound the WAL an abandoned slot may hold. */
+  walWarning: string | null = null;
 
   constructor(options: SyncServiceOptions) {
     this.options = { chunkBytes: 10 * 1024 * 1024, idleShapeDays: 14, ...options };
@@ -58,6 +60,11 @@ export class SyncService {
 
   async start(): Promise<void> {
     const { pool, slotName } = this.options;
+    const keep = await pool.query<{ v: string }>(`SELECT current_setting('max_slot_wal_keep_size') AS v`);
+    if (keep.rows[0]?.v === '-1') {
+      this.walWarning = 'max_slot_wal_keep_size is unlimited: a slot left behind by a stopped sync service can fill the disk';
+      this.options.logger.warn(this.walWarning);
+    }
     const created = await ensureSlot(pool, slotName);
     if (created) await store.purgeShapes(pool, slotName);
     this.processedLsn = await store.loadProcessedLsn(pool, slotName);

@@ -19,6 +19,7 @@ export interface SyncReport {
   streaming: boolean;
   processed_lsn: string;
   last_error: string | null;
+  wal_warning: string | null;
   shapes: ShapeReport[];
 }
 
@@ -44,6 +45,7 @@ export function syncReport(service: SyncService): SyncReport {
     streaming: service.streaming,
     processed_lsn: service.processedLsn.toString(),
     last_error: service.lastError,
+    wal_warning: service.walWarning,
     shapes: shapeReports(service),
   };
 }
