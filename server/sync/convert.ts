@@ -84,7 +84,7 @@ export async function convertTransaction(rt: ShapeRuntime, tx: ReplicatedTransac
   const equalities = (rt.equalities ??= equalityConjuncts(shape.where, shape.info.types));
   // `col = 'const'` conjuncts reject most rows without the full evaluator (e.g. 100 doctor shapes).
   const inShape = (row: Row | null) =>
-    !!row && equalities.every(([c, v]) => row[c] === v) && isMember(row) && matches(shape.where, row, ctx);
+    !!row && equalities.every(([c, v]) => row[c] === v) && isMember(row) && safeMatches(shape, row, ctx);
 
   for (let i = 0; i < tx.changes.length; i++) {
     const change = tx.changes[i]!;
@@ -98,7 +98,7 @@ export async function convertTransaction(rt: ShapeRuntime, tx: ReplicatedTransac
       if (moves.in.length) {
         const { rows, snapshot } = await fetchRows(shape, moves.in);
         for (const row of rows) {
-          if (!matches(shape.where, row, ctx)) continue;
+          if (!safeMatches(shape, row, ctx)) continue;
           rt.moveInFilters.set(row.id!, snapshot);
           emit({ key: messageKey(shape.info, row), value: pick(row, shape.columns), headers: headers('insert', op) }, op);
         }
@@ -109,13 +109,27 @@ export async function convertTransaction(rt: ShapeRuntime, tx: ReplicatedTransac
     const anyRow = (change.new ?? change.old)!;
     const filter = shape.membership ? rt.moveInFilters.get(anyRow.id ?? '') : undefined;
     if (filter && isVisibleInSnapshot(tx.xid, filter)) continue;
-    convertRowChange(shape, change, inShape(change.old), inShape(change.new), op, headers, emit);
+    const oldIn = inShape(change.old);
+    const newIn = inShape(change.new);
+    if (oldIn || newIn) convertRowChange(shape, change, oldIn, newIn, op, headers, emit);
   }
   if (out.length) out[out.length - 1]!.headers.last = true;
   return {
     entries: out.map((m, i) => ({ lsn: tx.lsn, op: ops[i]!, body: JSON.stringify(m) })),
     memberChanges,
   };
+}
+
+/**
+ * A row the clause can't be evaluated on (e.g. a division by zero) is outside the shape, as
+ * the snapshot's SQL would have failed on it: one bad row must not stall the whole stream.
+ */
+function safeMatches(shape: CompiledShape, row: Row, ctx: { types: ReadonlyMap<string, string>; params: Record<string, string> }): boolean {
+  try {
+    return matches(shape.where, row, ctx);
+  } catch {
+    return false;
+  }
 }
 
 function convertRowChange(

@@ -40,7 +40,8 @@ export async function serveShape(
   }
   try {
     await state.ready;
-  } catch {
+  } catch (err) {
+    if (isFilterError(err)) return void sendBadRequest(res, 'where', (err as Error).message);
     res.set('retry-after', '1');
     res.status(503).json({ message: 'The shape could not be prepared; try again.' });
     return undefined;

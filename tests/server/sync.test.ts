@@ -144,6 +144,9 @@ describe('authorization and bad input', () => {
       'table=nope&offset=-1', `table=appointments&offset=-1&where=${encodeURIComponent('status = ')}`,
       `table=appointments&offset=-1&where=${encodeURIComponent('status = $1')}`,
       `table=appointments&offset=-1&where=${encodeURIComponent('pg_sleep(1) IS NULL')}`,
+      `table=appointments&offset=-1&where=${encodeURIComponent('1 / (duration_minutes - 30) > 0')}`,
+      `table=appointments&offset=-1&where=${encodeURIComponent("status = 'a'; DROP TABLE users")}`,
+      `table=appointments&offset=-1&columns=${encodeURIComponent('status,reason')}`,
       `table=appointments&offset=-1&where=${encodeURIComponent('duration_minutes = $1')}&params[1]=${'9'.repeat(9000)}`]) {
       const res = await get(cookies.admin, q);
       expect(res.status, q).toBe(400);
