@@ -159,6 +159,45 @@ describe('admin pages in Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'audit.png') });
   });
 
+  it("shows reception today's flow from the local replica: waiting since when, in progress", async () => {
+    const page = await asReception();
+    const api = new ApiClient(base, base);
+    await api.login(fx.users.receptionist.email, TEST_PASSWORD);
+    const hour = new Date();
+    hour.setUTCMinutes(0, 0, 0);
+    const visit = async (patient: string, doctor: string, statuses: string[]) => {
+      const booked = await api.post('/api/appointments', {
+        id: randomUUID(),
+        patient_id: patient,
+        doctor_id: doctor,
+        starts_at: hour.toISOString(),
+        duration_minutes: 30,
+        urgency: 'emergency',
+      });
+      expect(booked.status).toBe(201);
+      for (const status of statuses) {
+        const moved = await api.post(
+          `/api/appointments/${booked.body.appointment.id}/status`,
+          { status },
+          { 'idempotency-key': randomUUID() },
+        );
+        expect(moved.status).toBe(200);
+      }
+      return booked.body.appointment.id as string;
+    };
+    const waitingId = await visit(fx.patients[2]!, fx.doctorA, ['checked_in']);
+    const withDoctorId = await visit(fx.patients[3]!, fx.doctorB, ['checked_in', 'in_progress']);
+    await page.goto(`${base}/admin/flow`);
+    await poll(() => page.locator(`li[data-appointment-id="${waitingId}"]`).innerText(), { timeout: 30_000 }).toContain(
+      'Patient 3',
+    );
+    await poll(() => page.locator(`li[data-appointment-id="${withDoctorId}"]`).innerText()).toContain('Patient 4');
+    expect(await page.getByTestId('waiting-count').innerText()).toBe('1');
+    expect(await page.getByTestId('in-progress-count').innerText()).toBe('1');
+    expect(await page.locator(`li[data-appointment-id="${waitingId}"]`).getAttribute('class')).toMatch(/\bok\b/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'flow-board.png') });
+  });
+
   it('refuses the admin screens to a receptionist', async () => {
     const page = await asReception();
     expect(await page.getByRole('link', { name: 'Admin' }).count()).toBe(0);
