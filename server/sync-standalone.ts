@@ -23,7 +23,9 @@ async function ensureSyncTables(pool: Pool) {
 async function main() {
   const config = loadConfig();
   if (!config.syncSecret && !config.syncInsecure) {
-    throw new ConfigError('Set SYNC_SECRET (16+ characters; clients send it as ?secret=) or SYNC_INSECURE=true for a local test.');
+    throw new ConfigError(
+      'Set SYNC_SECRET (16+ characters; clients send it as ?secret=) or SYNC_INSECURE=true for a local test.',
+    );
   }
   const logger = createLogger(config.logLevel);
   const db = await openDatabase(config, { log: (m) => logger.info(m), reuseRunning: true });
@@ -38,7 +40,9 @@ async function main() {
     longPollMs: config.syncLongPollMs,
   });
   await service.start();
-  const server = http.createServer(createStandaloneApp(service, { secret: config.syncInsecure ? undefined : config.syncSecret, logger }));
+  const server = http.createServer(
+    createStandaloneApp(service, { secret: config.syncInsecure ? undefined : config.syncSecret, logger }),
+  );
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   console.log(`Sync service listening on http://${config.host}:${config.port}/v1/shape`);

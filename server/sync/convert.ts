@@ -63,7 +63,11 @@ const pick = (row: Row, cols: readonly string[]): Row => Object.fromEntries(cols
 /** Loads rows by id for move-ins, with the snapshot the read saw. */
 export type FetchRows = (shape: CompiledShape, ids: string[]) => Promise<{ rows: Row[]; snapshot: XidSnapshot }>;
 
-export async function convertTransaction(rt: ShapeRuntime, tx: ReplicatedTransaction, fetchRows: FetchRows): Promise<ConvertResult> {
+export async function convertTransaction(
+  rt: ShapeRuntime,
+  tx: ReplicatedTransaction,
+  fetchRows: FetchRows,
+): Promise<ConvertResult> {
   const { shape } = rt;
   const out: Message[] = [];
   const ops: number[] = [];
@@ -78,7 +82,12 @@ export async function convertTransaction(rt: ShapeRuntime, tx: ReplicatedTransac
   };
   const ctx = { types: shape.info.types, params: {} };
   const headers = (operation: string, op: number, extra: Record<string, unknown> = {}) => ({
-    operation, relation: [shape.schema, shape.table], lsn: tx.lsn.toString(), op_position: op, txids: [tx.xid], ...extra,
+    operation,
+    relation: [shape.schema, shape.table],
+    lsn: tx.lsn.toString(),
+    op_position: op,
+    txids: [tx.xid],
+    ...extra,
   });
   const isMember = (row: Row) => !shape.membership || (rt.members.get(row.id ?? '') ?? 0) > 0;
   const equalities = (rt.equalities ??= equalityConjuncts(shape.where, shape.info.types));
@@ -100,7 +109,10 @@ export async function convertTransaction(rt: ShapeRuntime, tx: ReplicatedTransac
         for (const row of rows) {
           if (!safeMatches(shape, row, ctx)) continue;
           rt.moveInFilters.set(row.id!, snapshot);
-          emit({ key: messageKey(shape.info, row), value: pick(row, shape.columns), headers: headers('insert', op) }, op);
+          emit(
+            { key: messageKey(shape.info, row), value: pick(row, shape.columns), headers: headers('insert', op) },
+            op,
+          );
         }
       }
       continue;
@@ -124,7 +136,11 @@ export async function convertTransaction(rt: ShapeRuntime, tx: ReplicatedTransac
  * A row the clause can't be evaluated on (e.g. a division by zero) is outside the shape, as
  * the snapshot's SQL would have failed on it: one bad row must not stall the whole stream.
  */
-function safeMatches(shape: CompiledShape, row: Row, ctx: { types: ReadonlyMap<string, string>; params: Record<string, string> }): boolean {
+function safeMatches(
+  shape: CompiledShape,
+  row: Row,
+  ctx: { types: ReadonlyMap<string, string>; params: Record<string, string> },
+): boolean {
   try {
     return matches(shape.where, row, ctx);
   } catch {
@@ -187,14 +203,18 @@ function convertRowChange(
 /** Applies an appointment change to a doctor's patient counts; returns who moved in / out. */
 function updateMembership(rt: ShapeRuntime, change: RowChange, touched: Map<string, number>) {
   const doctorId = rt.shape.membership!.doctorId;
-  const counts = (row: Row | null) => (row && row.doctor_id === doctorId && row.deleted_at === null ? row.patient_id : null);
+  const counts = (row: Row | null) =>
+    row && row.doctor_id === doctorId && row.deleted_at === null ? row.patient_id : null;
   const before = counts(change.old);
   const after = counts(change.new);
   const moves = { in: [] as string[], out: [] as string[] };
   if (before === after) return moves;
   if (before) {
     const n = (rt.members.get(before) ?? 0) - 1;
-    if (n <= 0) { rt.members.delete(before); moves.out.push(before); } else rt.members.set(before, n);
+    if (n <= 0) {
+      rt.members.delete(before);
+      moves.out.push(before);
+    } else rt.members.set(before, n);
     touched.set(before, Math.max(n, 0));
   }
   if (after) {

@@ -41,7 +41,8 @@ export function parseTableName(text: string): [string, string] {
     pos = re.lastIndex;
     if (m[3] === '') break;
   }
-  if (pos !== text.length || parts.length < 1 || parts.length > 2) throw new ProtocolError('table', 'Invalid table name');
+  if (pos !== text.length || parts.length < 1 || parts.length > 2)
+    throw new ProtocolError('table', 'Invalid table name');
   return parts.length === 2 ? [parts[0]!, parts[1]!] : ['public', parts[0]!];
 }
 
@@ -70,7 +71,7 @@ export function parseShapeRequest(q: URLSearchParams): ShapeRequest {
   const offset = parseOffset(offsetText);
   if (!offset) throw new ProtocolError('offset', 'has invalid format');
   const isStart = offset.lsn < 0n;
-  const handle = isStart ? undefined : q.get('handle') ?? undefined;
+  const handle = isStart ? undefined : (q.get('handle') ?? undefined);
   if (!isStart && !handle) throw new ProtocolError('handle', "can't be blank when offset != -1");
   const live = q.has('live') && q.get('live') !== 'false';
   if (live && isStart) throw new ProtocolError('live', "can't be true when offset == -1");
@@ -85,7 +86,8 @@ export function parseShapeRequest(q: URLSearchParams): ShapeRequest {
   for (const [key, value] of q) {
     const m = /^params\[(\d{1,4})\]$/.exec(key);
     if (!m) continue;
-    if (value.length > MAX_PARAM_LENGTH) throw new ProtocolError('params', `is longer than ${MAX_PARAM_LENGTH} characters`);
+    if (value.length > MAX_PARAM_LENGTH)
+      throw new ProtocolError('params', `is longer than ${MAX_PARAM_LENGTH} characters`);
     params[String(Number(m[1]))] = value;
   }
   const where = q.get('where') ?? undefined;
@@ -128,7 +130,8 @@ export function sendAnswer(req: Request, res: Response, r: ShapeRequest, a: Answ
   if (a.upToDate) res.set('electric-up-to-date', '');
   if (r.live) res.set('electric-cursor', nextCursor(r.cursor, longPollMs));
   else res.set('electric-schema', a.schema);
-  if (r.offset.lsn < 0n) res.set('cache-control', 'public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746');
+  if (r.offset.lsn < 0n)
+    res.set('cache-control', 'public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746');
   else if (r.live) res.set('cache-control', 'public, max-age=5, stale-while-revalidate=5');
   else res.set('cache-control', 'public, max-age=60, stale-while-revalidate=300');
   // A response without changes gets a unique etag: it must never revalidate as "same".

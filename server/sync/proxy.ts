@@ -24,7 +24,13 @@ export function upstreamUrl(base: string, r: ShapeRequest, def: ShapeDef, secret
   return url;
 }
 
-export async function proxyShape(deps: AppDeps, req: Request, res: Response, r: ShapeRequest, def: ShapeDef): Promise<void> {
+export async function proxyShape(
+  deps: AppDeps,
+  req: Request,
+  res: Response,
+  r: ShapeRequest,
+  def: ShapeDef,
+): Promise<void> {
   if (def.membership) {
     // Expressed as a subquery, which upstream Electric evaluates (our standalone mode does not).
     def = {

@@ -147,16 +147,41 @@ export class ReplicationConsumer {
   private onMessage(msg: Pgoutput.Message) {
     switch (msg.tag) {
       case 'begin':
-        this.current = { xid: msg.xid >>> 0, lsn: lsnFromText(msg.commitLsn!), endLsn: 0n, changes: [], truncated: [], commitTimeMs: Number(msg.commitTime) / 1000 };
+        this.current = {
+          xid: msg.xid >>> 0,
+          lsn: lsnFromText(msg.commitLsn!),
+          endLsn: 0n,
+          changes: [],
+          truncated: [],
+          commitTimeMs: Number(msg.commitTime) / 1000,
+        };
         return;
       case 'insert':
-        this.current?.changes.push({ kind: 'insert', schema: msg.relation.schema, table: msg.relation.name, old: null, new: msg.new as Row });
+        this.current?.changes.push({
+          kind: 'insert',
+          schema: msg.relation.schema,
+          table: msg.relation.name,
+          old: null,
+          new: msg.new as Row,
+        });
         return;
       case 'update':
-        this.current?.changes.push({ kind: 'update', schema: msg.relation.schema, table: msg.relation.name, old: (msg.old ?? msg.key) as Row | null, new: msg.new as Row });
+        this.current?.changes.push({
+          kind: 'update',
+          schema: msg.relation.schema,
+          table: msg.relation.name,
+          old: (msg.old ?? msg.key) as Row | null,
+          new: msg.new as Row,
+        });
         return;
       case 'delete':
-        this.current?.changes.push({ kind: 'delete', schema: msg.relation.schema, table: msg.relation.name, old: (msg.old ?? msg.key) as Row, new: null });
+        this.current?.changes.push({
+          kind: 'delete',
+          schema: msg.relation.schema,
+          table: msg.relation.name,
+          old: (msg.old ?? msg.key) as Row,
+          new: null,
+        });
         return;
       case 'truncate':
         for (const r of msg.relations) this.current?.truncated.push(`${r.schema}.${r.name}`);
@@ -178,7 +203,14 @@ export class ReplicationConsumer {
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 

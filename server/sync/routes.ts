@@ -64,7 +64,8 @@ async function getShape(deps: AppDeps, req: Request, res: Response) {
     if (err.status === 403) throw forbidden(err.message);
     return sendBadRequest(res, err.field, err.message);
   }
-  if (r.offset.lsn < 0n && PATIENT_DATA.has(r.table)) await auditSubscription(deps, req, r.table, def.whereText, def.columns);
+  if (r.offset.lsn < 0n && PATIENT_DATA.has(r.table))
+    await auditSubscription(deps, req, r.table, def.whereText, def.columns);
   if (deps.config.syncUpstreamUrl) return proxyShape(deps, req, res, r, def);
   if (!service) {
     res.set('retry-after', '1');

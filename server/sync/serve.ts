@@ -58,14 +58,20 @@ export async function serveShape(
     sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle);
     return undefined;
   }
-  sendAnswer(req, res, r, {
-    handle: state.handle,
-    requestOffset: formatOffset(r.offset),
-    offset: answer.offset,
-    body: answer.body,
-    upToDate: answer.upToDate,
-    hasData: answer.hasData,
-    schema: schemaHeader(info, def.columns),
-  }, service.options.longPollMs);
+  sendAnswer(
+    req,
+    res,
+    r,
+    {
+      handle: state.handle,
+      requestOffset: formatOffset(r.offset),
+      offset: answer.offset,
+      body: answer.body,
+      upToDate: answer.upToDate,
+      hasData: answer.hasData,
+      schema: schemaHeader(info, def.columns),
+    },
+    service.options.longPollMs,
+  );
   return { handle: state.handle, created: r.offset.lsn < 0n };
 }

@@ -62,7 +62,8 @@ export class SyncService {
     const { pool, slotName } = this.options;
     const keep = await pool.query<{ v: string }>(`SELECT current_setting('max_slot_wal_keep_size') AS v`);
     if (keep.rows[0]?.v === '-1') {
-      this.walWarning = 'max_slot_wal_keep_size is unlimited: a slot left behind by a stopped sync service can fill the disk';
+      this.walWarning =
+        'max_slot_wal_keep_size is unlimited: a slot left behind by a stopped sync service can fill the disk';
       this.options.logger.warn(this.walWarning);
     }
     const created = await ensureSlot(pool, slotName);
@@ -141,7 +142,12 @@ export class SyncService {
         const pending = state.pending;
         state.pending = [];
         state.status = 'ready';
-        if (pending.length) await this.storeBatch(pending.filter((tx) => tx.lsn <= this.processedLsn), [state], false);
+        if (pending.length)
+          await this.storeBatch(
+            pending.filter((tx) => tx.lsn <= this.processedLsn),
+            [state],
+            false,
+          );
       });
     } catch (err) {
       this.options.logger.error({ err, handle: state.handle }, 'shape snapshot failed');
@@ -165,7 +171,9 @@ export class SyncService {
     const ids = [...this.used];
     this.used.clear();
     await store.touchShapes(this.options.pool, ids).catch(() => {});
-    const expired = await store.expireIdleShapes(this.options.pool, this.options.slotName, this.options.idleShapeDays).catch(() => []);
+    const expired = await store
+      .expireIdleShapes(this.options.pool, this.options.slotName, this.options.idleShapeDays)
+      .catch(() => []);
     for (const id of expired) {
       const s = this.registry.byId.get(id);
       if (s) this.registry.remove(s);
@@ -219,7 +227,8 @@ export class SyncService {
     for (const s of creating) s.pending.push(...fresh.filter((tx) => touches(tx, s.runtime)));
     const ready = this.registry.all().filter((s) => s.status === 'ready');
     await this.storeBatch(fresh, ready, true);
-    for (const tx of fresh) if (tx.commitTimeMs) observeSyncWriteLatency(Math.max(0, Date.now() - tx.commitTimeMs) / 1000);
+    for (const tx of fresh)
+      if (tx.commitTimeMs) observeSyncWriteLatency(Math.max(0, Date.now() - tx.commitTimeMs) / 1000);
     const last = txs[txs.length - 1]!;
     this.consumer.confirm(last.endLsn);
   }
@@ -269,7 +278,8 @@ export class SyncService {
   private invalidateTable(qualified: string) {
     for (const s of this.registry.all()) {
       const shape = s.runtime.shape;
-      const hit = `${shape.schema}.${shape.table}` === qualified || (shape.membership && qualified === 'public.appointments');
+      const hit =
+        `${shape.schema}.${shape.table}` === qualified || (shape.membership && qualified === 'public.appointments');
       if (hit) void this.deleteShape(s).catch(() => {});
     }
   }
@@ -284,5 +294,9 @@ export class SyncService {
 
 function touches(tx: ReplicatedTransaction, rt: ShapeRuntime): boolean {
   const { schema, table, membership } = rt.shape;
-  return tx.changes.some((c) => (c.schema === schema && c.table === table) || (!!membership && c.table === 'appointments' && c.schema === 'public'));
+  return tx.changes.some(
+    (c) =>
+      (c.schema === schema && c.table === table) ||
+      (!!membership && c.table === 'appointments' && c.schema === 'public'),
+  );
 }

@@ -46,16 +46,29 @@ export function definitionKey(def: ShapeDef): string {
 export function bindParams(e: Expr, params: Readonly<Record<string, string>>): Expr {
   const b = (x: Expr): Expr => {
     switch (x.k) {
-      case 'param': return { k: 'str', value: params[String(x.n)]! };
-      case 'cast': return { ...x, e: b(x.e) };
-      case 'not': return { ...x, e: b(x.e) };
-      case 'isnull': return { ...x, e: b(x.e) };
-      case 'cmp': case 'arith': case 'and': case 'or': return { ...x, l: b(x.l), r: b(x.r) };
-      case 'in': return { ...x, e: b(x.e), list: x.list.map(b) };
-      case 'between': return { ...x, e: b(x.e), lo: b(x.lo), hi: b(x.hi) };
-      case 'like': return { ...x, e: b(x.e), pattern: b(x.pattern) };
-      case 'fn': return { ...x, args: x.args.map(b) };
-      default: return x;
+      case 'param':
+        return { k: 'str', value: params[String(x.n)]! };
+      case 'cast':
+        return { ...x, e: b(x.e) };
+      case 'not':
+        return { ...x, e: b(x.e) };
+      case 'isnull':
+        return { ...x, e: b(x.e) };
+      case 'cmp':
+      case 'arith':
+      case 'and':
+      case 'or':
+        return { ...x, l: b(x.l), r: b(x.r) };
+      case 'in':
+        return { ...x, e: b(x.e), list: x.list.map(b) };
+      case 'between':
+        return { ...x, e: b(x.e), lo: b(x.lo), hi: b(x.hi) };
+      case 'like':
+        return { ...x, e: b(x.e), pattern: b(x.pattern) };
+      case 'fn':
+        return { ...x, args: x.args.map(b) };
+      default:
+        return x;
     }
   };
   return b(e);

@@ -34,14 +34,22 @@ export function isOutOfBounds(service: SyncService, state: ShapeState, offset: O
 async function readOnce(service: SyncService, state: ShapeState, offset: Offset): Promise<ReadAnswer> {
   const globalBefore = service.processedLsn;
   const inSnapshot = offset.lsn < 0n || (offset.lsn === 0n && offset.op < state.snapshotRows);
-  const { entries } = await store.readLog(service.options.pool, state.id, offset, service.options.chunkBytes, inSnapshot);
+  const { entries } = await store.readLog(
+    service.options.pool,
+    state.id,
+    offset,
+    service.options.chunkBytes,
+    inSnapshot,
+  );
   const lastEntry = entries[entries.length - 1];
-  const reachedEnd = !inSnapshot && (!lastEntry || compareOffsets(lastEntry, { lsn: state.lastLsn, op: state.lastOp }) >= 0);
+  const reachedEnd =
+    !inSnapshot && (!lastEntry || compareOffsets(lastEntry, { lsn: state.lastLsn, op: state.lastOp }) >= 0);
   const parts = entries.map((e) => e.body);
   let global = globalBefore;
   if (lastEntry && lastEntry.lsn > global) global = lastEntry.lsn;
   const upToDate = reachedEnd && offset.lsn >= 0n;
-  if (upToDate) parts.push(JSON.stringify({ headers: { control: 'up-to-date', global_last_seen_lsn: global.toString() } }));
+  if (upToDate)
+    parts.push(JSON.stringify({ headers: { control: 'up-to-date', global_last_seen_lsn: global.toString() } }));
   const end = lastEntry ? { lsn: lastEntry.lsn, op: lastEntry.op } : offset;
   return { body: `[${parts.join(',')}]`, offset: formatOffset(end), upToDate, hasData: entries.length > 0 };
 }

@@ -7,7 +7,14 @@ import { andWhere, bindParams, type ShapeDef } from './shape-def.js';
 import type { TableInfo } from './table-info.js';
 import { collectRefs, parseWhere, type Expr } from './where-parser.js';
 
-export const SYNCED_TABLES = ['doctors', 'specializations', 'doctor_specializations', 'doctor_hours', 'patients', 'appointments'] as const;
+export const SYNCED_TABLES = [
+  'doctors',
+  'specializations',
+  'doctor_specializations',
+  'doctor_hours',
+  'patients',
+  'appointments',
+] as const;
 
 /** Appointment history kept on a device: from Monday 8 weeks back (56–62 days), and all ahead. */
 export const WINDOW_WEEKS = 8;
@@ -72,14 +79,20 @@ function checkColumns(info: TableInfo, allowed: string[], requested: string[] | 
     if (!allowed.includes(c)) throw new ShapeRequestError(403, 'columns', `You may not sync column "${c}".`);
   }
   for (const k of info.keyColumns) {
-    if (!requested.includes(k)) throw new ShapeRequestError(400, 'columns', `The columns must include the primary key ("${k}").`);
+    if (!requested.includes(k))
+      throw new ShapeRequestError(400, 'columns', `The columns must include the primary key ("${k}").`);
   }
   // Keep table order, so equal sets give equal definitions.
   return info.columns.map((c) => c.name).filter((c) => requested.includes(c));
 }
 
 /** Parses and binds a client where clause; columns it names must be among `allowed`. */
-export function clientWhere(info: TableInfo, allowed: string[], where: string | undefined, params: Record<string, string>): Expr | undefined {
+export function clientWhere(
+  info: TableInfo,
+  allowed: string[],
+  where: string | undefined,
+  params: Record<string, string>,
+): Expr | undefined {
   if (where === undefined || where.trim() === '') return undefined;
   let tree: Expr;
   try {
@@ -99,7 +112,13 @@ export function clientWhere(info: TableInfo, allowed: string[], where: string | 
 }
 
 /** The shape a user gets for a table, narrowed by the client's where/columns. */
-export function buildUserShape(user: SessionUser, info: TableInfo, client: ClientShapeParams, timeZone: string, now = new Date()): ShapeDef {
+export function buildUserShape(
+  user: SessionUser,
+  info: TableInfo,
+  client: ClientShapeParams,
+  timeZone: string,
+  now = new Date(),
+): ShapeDef {
   const rule = serverRule(user, info.name, appointmentWindowStart(now, timeZone));
   const allowed = info.columns.map((c) => c.name).filter((c) => !rule.hiddenColumns.includes(c));
   const columns = checkColumns(info, allowed, client.columns);

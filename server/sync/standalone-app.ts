@@ -13,7 +13,8 @@ import type { SyncService } from './service.js';
 import { buildOpenShape, ShapeRequestError } from './shape-rules.js';
 import type { TableInfo } from './table-info.js';
 
-const EXPOSED = 'electric-cursor,electric-handle,electric-has-data,electric-offset,electric-schema,electric-up-to-date,electric-internal-known-error,retry-after';
+const EXPOSED =
+  'electric-cursor,electric-handle,electric-has-data,electric-offset,electric-schema,electric-up-to-date,electric-internal-known-error,retry-after';
 
 function secretMatches(given: string | null, secret: string): boolean {
   if (!given) return false;
@@ -35,11 +36,16 @@ export async function ensureReplicated(pool: Pool, info: TableInfo, publication:
   if (!rows[0]?.published) {
     const exists = await pool.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication]);
     const pub = pg.escapeIdentifier(publication);
-    await pool.query(exists.rowCount ? `ALTER PUBLICATION ${pub} ADD TABLE ${table}` : `CREATE PUBLICATION ${pub} FOR TABLE ${table}`);
+    await pool.query(
+      exists.rowCount ? `ALTER PUBLICATION ${pub} ADD TABLE ${table}` : `CREATE PUBLICATION ${pub} FOR TABLE ${table}`,
+    );
   }
 }
 
-export function createStandaloneApp(service: SyncService, opts: { secret: string | undefined; logger: Logger }): express.Express {
+export function createStandaloneApp(
+  service: SyncService,
+  opts: { secret: string | undefined; logger: Logger },
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use((req, res, next) => {

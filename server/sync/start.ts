@@ -5,7 +5,10 @@ import { shapeReports } from './status.js';
 
 export const PUBLICATION = 'clinic_sync';
 
-export async function startSyncService(deps: AppDeps, overrides: Partial<SyncServiceOptions> = {}): Promise<SyncService> {
+export async function startSyncService(
+  deps: AppDeps,
+  overrides: Partial<SyncServiceOptions> = {},
+): Promise<SyncService> {
   const service = new SyncService({
     pool: deps.pool,
     databaseUrl: deps.databaseUrl,

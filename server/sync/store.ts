@@ -27,7 +27,10 @@ const MAX_OP = 2 ** 31 - 1;
 
 export async function loadProcessedLsn(pool: Pool, slot: string): Promise<bigint> {
   await pool.query('INSERT INTO sync_state (slot_name) VALUES ($1) ON CONFLICT DO NOTHING', [slot]);
-  const { rows } = await pool.query<{ processed_lsn: string }>('SELECT processed_lsn::text FROM sync_state WHERE slot_name = $1', [slot]);
+  const { rows } = await pool.query<{ processed_lsn: string }>(
+    'SELECT processed_lsn::text FROM sync_state WHERE slot_name = $1',
+    [slot],
+  );
   return BigInt(rows[0]!.processed_lsn);
 }
 
@@ -37,7 +40,10 @@ export async function purgeShapes(pool: Pool, slot: string): Promise<void> {
   await pool.query('UPDATE sync_state SET processed_lsn = 0, updated_at = now() WHERE slot_name = $1', [slot]);
 }
 
-export async function loadShapes(pool: Pool, slot: string): Promise<Array<StoredShape & { members: Map<string, number> }>> {
+export async function loadShapes(
+  pool: Pool,
+  slot: string,
+): Promise<Array<StoredShape & { members: Map<string, number> }>> {
   // Shapes whose snapshot never finished are useless: drop them.
   await pool.query(`DELETE FROM sync_shapes WHERE slot_name = $1 AND state = 'creating'`, [slot]);
   const { rows } = await pool.query(
@@ -64,7 +70,13 @@ export async function loadShapes(pool: Pool, slot: string): Promise<Array<Stored
   }));
 }
 
-export async function insertShape(pool: Pool, slot: string, handle: string, defKey: string, def: ShapeDef): Promise<number> {
+export async function insertShape(
+  pool: Pool,
+  slot: string,
+  handle: string,
+  defKey: string,
+  def: ShapeDef,
+): Promise<number> {
   const { rows } = await pool.query<{ id: string }>(
     `INSERT INTO sync_shapes (handle, def_key, definition, slot_name) VALUES ($1, $2, $3, $4) RETURNING id`,
     [handle, defKey, JSON.stringify(def), slot],
@@ -77,7 +89,8 @@ export async function deleteShape(pool: Pool, id: number): Promise<void> {
 }
 
 async function setDisplaySettings(client: pg.PoolClient) {
-  for (const [name, value] of Object.entries(DISPLAY_SETTINGS)) await client.query('SELECT set_config($1, $2, true)', [name, value]);
+  for (const [name, value] of Object.entries(DISPLAY_SETTINGS))
+    await client.query('SELECT set_config($1, $2, true)', [name, value]);
 }
 
 /** SQL selecting the shape's rows as ready-to-serve JSON insert messages. */
@@ -93,7 +106,9 @@ function snapshotSelect(shape: CompiledShape, bind: (v: string) => string): stri
   const conditions: string[] = [];
   if (shape.where) conditions.push(toSql(shape.where, {}, bind));
   if (shape.membership) {
-    conditions.push(`"id" IN (SELECT patient_id FROM appointments WHERE doctor_id = ${bind(shape.membership.doctorId)}::uuid AND deleted_at IS NULL)`);
+    conditions.push(
+      `"id" IN (SELECT patient_id FROM appointments WHERE doctor_id = ${bind(shape.membership.doctorId)}::uuid AND deleted_at IS NULL)`,
+    );
   }
   const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
   return `SELECT json_build_object('key', ${key}, 'value', ${value}, 'headers', ${headers})::text AS body FROM ${table} ${where}`;
@@ -101,7 +116,13 @@ function snapshotSelect(shape: CompiledShape, bind: (v: string) => string): stri
 
 function binder() {
   const values: string[] = [];
-  return { values, bind: (v: string) => { values.push(v); return `$${values.length}`; } };
+  return {
+    values,
+    bind: (v: string) => {
+      values.push(v);
+      return `$${values.length}`;
+    },
+  };
 }
 
 /** Checks a shape's SQL against the database (types, operators) without reading rows. */
@@ -123,7 +144,9 @@ export async function storeSnapshot(
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     // The insert position bounds every commit this snapshot can see.
-    const snap = await client.query<{ s: string; lsn: string }>('SELECT pg_current_snapshot()::text AS s, pg_current_wal_insert_lsn()::text AS lsn');
+    const snap = await client.query<{ s: string; lsn: string }>(
+      'SELECT pg_current_snapshot()::text AS s, pg_current_wal_insert_lsn()::text AS lsn',
+    );
     await setDisplaySettings(client);
     const b = binder();
     const idParam = b.bind(String(id));
@@ -134,8 +157,19 @@ export async function storeSnapshot(
     );
     const rows = insert.rowCount ?? 0;
     const snapshot = parseSnapshot(snap.rows[0]!.s);
-    const end = { headers: { control: 'snapshot-end', xmin: String(snapshot.xmin), xmax: String(snapshot.xmax), xip_list: snapshot.xip.map(String) } };
-    await client.query('INSERT INTO sync_shape_log (shape_id, lsn, op, body) VALUES ($1, 0, $2, $3)', [id, rows, JSON.stringify(end)]);
+    const end = {
+      headers: {
+        control: 'snapshot-end',
+        xmin: String(snapshot.xmin),
+        xmax: String(snapshot.xmax),
+        xip_list: snapshot.xip.map(String),
+      },
+    };
+    await client.query('INSERT INTO sync_shape_log (shape_id, lsn, op, body) VALUES ($1, 0, $2, $3)', [
+      id,
+      rows,
+      JSON.stringify(end),
+    ]);
     const members = new Map<string, number>();
     if (shape.membership) {
       const m = await client.query<{ member: string; n: number }>(
@@ -162,15 +196,23 @@ export async function storeSnapshot(
 }
 
 /** Reads a shape's current rows by id (move-ins of subquery shapes), with the snapshot seen. */
-export async function fetchRowsById(pool: Pool, shape: CompiledShape, ids: string[]): Promise<{ rows: Row[]; snapshot: XidSnapshot }> {
+export async function fetchRowsById(
+  pool: Pool,
+  shape: CompiledShape,
+  ids: string[],
+): Promise<{ rows: Row[]; snapshot: XidSnapshot }> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const snap = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
     await setDisplaySettings(client);
-    const cols = shape.info.columns.map((c) => `${pg.escapeIdentifier(c.name)}::text AS ${pg.escapeIdentifier(c.name)}`).join(', ');
+    const cols = shape.info.columns
+      .map((c) => `${pg.escapeIdentifier(c.name)}::text AS ${pg.escapeIdentifier(c.name)}`)
+      .join(', ');
     const table = `${pg.escapeIdentifier(shape.schema)}.${pg.escapeIdentifier(shape.table)}`;
-    const { rows } = await client.query<Row>(`SELECT ${cols} FROM ${table} WHERE id = ANY($1::uuid[]) ORDER BY id`, [ids]);
+    const { rows } = await client.query<Row>(`SELECT ${cols} FROM ${table} WHERE id = ANY($1::uuid[]) ORDER BY id`, [
+      ids,
+    ]);
     await client.query('COMMIT');
     return { rows, snapshot: parseSnapshot(snap.rows[0]!.s) };
   } finally {
@@ -185,13 +227,26 @@ export interface ShapeBatch {
 }
 
 /** Stores a batch of entries and member counts together with the processed LSN. */
-export async function appendBatch(pool: Pool, slot: string, batches: ShapeBatch[], processedLsn: bigint): Promise<void> {
+export async function appendBatch(
+  pool: Pool,
+  slot: string,
+  batches: ShapeBatch[],
+  processedLsn: bigint,
+): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const ids: number[] = [], lsns: string[] = [], ops: number[] = [], bodies: string[] = [];
+    const ids: number[] = [],
+      lsns: string[] = [],
+      ops: number[] = [],
+      bodies: string[] = [];
     for (const b of batches) {
-      for (const e of b.entries) { ids.push(b.shapeId); lsns.push(e.lsn.toString()); ops.push(e.op); bodies.push(e.body); }
+      for (const e of b.entries) {
+        ids.push(b.shapeId);
+        lsns.push(e.lsn.toString());
+        ops.push(e.op);
+        bodies.push(e.body);
+      }
     }
     if (ids.length) {
       await client.query(
@@ -220,7 +275,10 @@ export async function appendBatch(pool: Pool, slot: string, batches: ShapeBatch[
         }
       }
     }
-    await client.query('UPDATE sync_state SET processed_lsn = $2, updated_at = now() WHERE slot_name = $1', [slot, processedLsn.toString()]);
+    await client.query('UPDATE sync_state SET processed_lsn = $2, updated_at = now() WHERE slot_name = $1', [
+      slot,
+      processedLsn.toString(),
+    ]);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
@@ -235,7 +293,13 @@ export interface ReadResult {
 }
 
 /** Entries after `from`, up to about `maxBytes`; `snapshotOnly` stops at the end of the snapshot. */
-export async function readLog(pool: Pool, shapeId: number, from: Offset, maxBytes: number, snapshotOnly: boolean): Promise<ReadResult> {
+export async function readLog(
+  pool: Pool,
+  shapeId: number,
+  from: Offset,
+  maxBytes: number,
+  snapshotOnly: boolean,
+): Promise<ReadResult> {
   const entries: ReadResult['entries'] = [];
   let bytes = 0;
   let cursor = { lsn: from.lsn < 0n ? -1n : from.lsn, op: from.op === Infinity ? MAX_OP : from.op };

@@ -26,7 +26,13 @@ export async function loadTableInfo(db: Queryable, schema: string, name: string)
   const rel = await db.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [qualified]);
   const oid = rel.rows[0]?.oid;
   if (!oid) return null;
-  const { rows } = await db.query<{ name: string; type: string; dims: number; not_null: boolean; pk_pos: number | null }>(
+  const { rows } = await db.query<{
+    name: string;
+    type: string;
+    dims: number;
+    not_null: boolean;
+    pk_pos: number | null;
+  }>(
     `SELECT a.attname AS name,
             CASE WHEN t.typcategory = 'A' THEN et.typname ELSE t.typname END AS type,
             CASE WHEN t.typcategory = 'A' THEN greatest(a.attndims, 1) ELSE 0 END AS dims,
@@ -71,8 +77,13 @@ const quoteKeyPart = (s: string) => `"${s.replace(/\./g, '..').replace(/\//g, '/
 /** Message key as Electric builds it: "schema"."table"/"pk1"/"pk2" (NULL → _). */
 export function messageKey(info: TableInfo, row: Record<string, string | null | undefined>): string {
   const prefix = `${quoteKeyPart(info.schema)}.${quoteKeyPart(info.name)}`;
-  return prefix + info.keyColumns.map((c) => {
-    const v = row[c];
-    return v === null || v === undefined ? '/_' : `/"${v.replace(/\//g, '//')}"`;
-  }).join('');
+  return (
+    prefix +
+    info.keyColumns
+      .map((c) => {
+        const v = row[c];
+        return v === null || v === undefined ? '/_' : `/"${v.replace(/\//g, '//')}"`;
+      })
+      .join('')
+  );
 }

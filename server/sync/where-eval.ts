@@ -5,7 +5,10 @@ import pg from 'pg';
 import type { Expr } from './where-parser.js';
 
 type Category = 'num' | 'bool' | 'time' | 'text' | 'unknown';
-interface Val { c: Category; v: string | number | boolean | null }
+interface Val {
+  c: Category;
+  v: string | number | boolean | null;
+}
 
 export type Row = Record<string, string | null | undefined>;
 export interface EvalContext {
@@ -24,12 +27,30 @@ export function categoryOf(typname: string): Category {
 }
 
 const CAST_CATEGORY: Record<string, Category> = {
-  int2: 'num', int4: 'num', int8: 'num', smallint: 'num', integer: 'num', int: 'num', bigint: 'num', numeric: 'num',
-  float4: 'num', float8: 'num', real: 'num', bool: 'bool', boolean: 'bool', date: 'time', timestamptz: 'time',
-  timestamp: 'time', text: 'text', varchar: 'text', uuid: 'text', time: 'text',
+  int2: 'num',
+  int4: 'num',
+  int8: 'num',
+  smallint: 'num',
+  integer: 'num',
+  int: 'num',
+  bigint: 'num',
+  numeric: 'num',
+  float4: 'num',
+  float8: 'num',
+  real: 'num',
+  bool: 'bool',
+  boolean: 'bool',
+  date: 'time',
+  timestamptz: 'time',
+  timestamp: 'time',
+  text: 'text',
+  varchar: 'text',
+  uuid: 'text',
+  time: 'text',
 };
 
-const TIME_RE = /^(\d{4,})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?$/i;
+const TIME_RE =
+  /^(\d{4,})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?$/i;
 
 /** Microseconds since the epoch of a PostgreSQL date/timestamp text (zone-less = UTC). */
 export function parseTime(text: string): number {
@@ -87,12 +108,18 @@ function compare(op: string, a: Val, b: Val): boolean | null {
   const l = x.v as string | number | boolean;
   const r = y.v as string | number | boolean;
   switch (op) {
-    case '=': return l === r;
-    case '<>': return l !== r;
-    case '<': return l < r;
-    case '<=': return l <= r;
-    case '>': return l > r;
-    default: return l >= r;
+    case '=':
+      return l === r;
+    case '<>':
+      return l !== r;
+    case '<':
+      return l < r;
+    case '<=':
+      return l <= r;
+    case '>':
+      return l > r;
+    default:
+      return l >= r;
   }
 }
 
@@ -116,15 +143,24 @@ function evaluate(e: Expr, row: Row, ctx: EvalContext): Val {
       const type = ctx.types.get(e.name);
       if (!type) throw new WhereEvalError(`unknown column ${e.name}`);
       const raw = row[e.name];
-      return raw === null || raw === undefined ? { c: categoryOf(type), v: null } : coerce({ c: 'unknown', v: raw }, categoryOf(type));
+      return raw === null || raw === undefined
+        ? { c: categoryOf(type), v: null }
+        : coerce({ c: 'unknown', v: raw }, categoryOf(type));
     }
-    case 'str': return { c: 'unknown', v: e.value };
-    case 'num': return { c: 'num', v: Number(e.value) };
-    case 'bool': return { c: 'bool', v: e.value };
-    case 'null': return { c: 'unknown', v: null };
-    case 'param': return { c: 'unknown', v: ctx.params[String(e.n)] ?? null };
-    case 'cast': return coerce(evaluate(e.e, row, ctx), CAST_CATEGORY[e.type] ?? 'text');
-    case 'cmp': return { c: 'bool', v: compare(e.op, evaluate(e.l, row, ctx), evaluate(e.r, row, ctx)) };
+    case 'str':
+      return { c: 'unknown', v: e.value };
+    case 'num':
+      return { c: 'num', v: Number(e.value) };
+    case 'bool':
+      return { c: 'bool', v: e.value };
+    case 'null':
+      return { c: 'unknown', v: null };
+    case 'param':
+      return { c: 'unknown', v: ctx.params[String(e.n)] ?? null };
+    case 'cast':
+      return coerce(evaluate(e.e, row, ctx), CAST_CATEGORY[e.type] ?? 'text');
+    case 'cmp':
+      return { c: 'bool', v: compare(e.op, evaluate(e.l, row, ctx), evaluate(e.r, row, ctx)) };
     case 'and': {
       const l = asBool(evaluate(e.l, row, ctx));
       if (l === false) return { c: 'bool', v: false };
@@ -137,8 +173,14 @@ function evaluate(e: Expr, row: Row, ctx: EvalContext): Val {
       const r = asBool(evaluate(e.r, row, ctx));
       return { c: 'bool', v: r === true ? true : l === null || r === null ? null : false };
     }
-    case 'not': { const b = asBool(evaluate(e.e, row, ctx)); return { c: 'bool', v: b === null ? null : !b }; }
-    case 'isnull': { const isNull = evaluate(e.e, row, ctx).v === null; return { c: 'bool', v: e.neg ? !isNull : isNull }; }
+    case 'not': {
+      const b = asBool(evaluate(e.e, row, ctx));
+      return { c: 'bool', v: b === null ? null : !b };
+    }
+    case 'isnull': {
+      const isNull = evaluate(e.e, row, ctx).v === null;
+      return { c: 'bool', v: e.neg ? !isNull : isNull };
+    }
     case 'in': {
       const v = evaluate(e.e, row, ctx);
       let sawNull = false;
@@ -198,23 +240,40 @@ export function matches(e: Expr | undefined, row: Row, ctx: EvalContext): boolea
 export function toSql(e: Expr, params: Readonly<Record<string, string>>, bind: (value: string) => string): string {
   const sql = (x: Expr): string => {
     switch (x.k) {
-      case 'col': return pg.escapeIdentifier(x.name);
-      case 'str': return bind(x.value);
-      case 'num': return `${bind(x.value)}::numeric`;
-      case 'bool': return x.value ? 'TRUE' : 'FALSE';
-      case 'null': return 'NULL';
-      case 'param': return bind(params[String(x.n)]!);
-      case 'cast': return `(${sql(x.e)})::${x.type}`;
-      case 'cmp': return `(${sql(x.l)} ${x.op} ${sql(x.r)})`;
-      case 'arith': return `(${sql(x.l)} ${x.op} ${sql(x.r)})`;
-      case 'and': return `(${sql(x.l)} AND ${sql(x.r)})`;
-      case 'or': return `(${sql(x.l)} OR ${sql(x.r)})`;
-      case 'not': return `(NOT ${sql(x.e)})`;
-      case 'isnull': return `(${sql(x.e)} IS ${x.neg ? 'NOT ' : ''}NULL)`;
-      case 'in': return `(${sql(x.e)} ${x.neg ? 'NOT ' : ''}IN (${x.list.map(sql).join(', ')}))`;
-      case 'between': return `(${sql(x.e)} ${x.neg ? 'NOT ' : ''}BETWEEN ${sql(x.lo)} AND ${sql(x.hi)})`;
-      case 'like': return `(${sql(x.e)} ${x.neg ? 'NOT ' : ''}${x.ci ? 'ILIKE' : 'LIKE'} ${sql(x.pattern)})`;
-      case 'fn': return `${x.name}(${x.args.map(sql).join(', ')})`;
+      case 'col':
+        return pg.escapeIdentifier(x.name);
+      case 'str':
+        return bind(x.value);
+      case 'num':
+        return `${bind(x.value)}::numeric`;
+      case 'bool':
+        return x.value ? 'TRUE' : 'FALSE';
+      case 'null':
+        return 'NULL';
+      case 'param':
+        return bind(params[String(x.n)]!);
+      case 'cast':
+        return `(${sql(x.e)})::${x.type}`;
+      case 'cmp':
+        return `(${sql(x.l)} ${x.op} ${sql(x.r)})`;
+      case 'arith':
+        return `(${sql(x.l)} ${x.op} ${sql(x.r)})`;
+      case 'and':
+        return `(${sql(x.l)} AND ${sql(x.r)})`;
+      case 'or':
+        return `(${sql(x.l)} OR ${sql(x.r)})`;
+      case 'not':
+        return `(NOT ${sql(x.e)})`;
+      case 'isnull':
+        return `(${sql(x.e)} IS ${x.neg ? 'NOT ' : ''}NULL)`;
+      case 'in':
+        return `(${sql(x.e)} ${x.neg ? 'NOT ' : ''}IN (${x.list.map(sql).join(', ')}))`;
+      case 'between':
+        return `(${sql(x.e)} ${x.neg ? 'NOT ' : ''}BETWEEN ${sql(x.lo)} AND ${sql(x.hi)})`;
+      case 'like':
+        return `(${sql(x.e)} ${x.neg ? 'NOT ' : ''}${x.ci ? 'ILIKE' : 'LIKE'} ${sql(x.pattern)})`;
+      case 'fn':
+        return `${x.name}(${x.args.map(sql).join(', ')})`;
     }
   };
   return sql(e);

@@ -23,8 +23,26 @@ export type Expr =
 export class WhereSyntaxError extends Error {}
 
 export const CAST_TYPES = new Set([
-  'text', 'varchar', 'uuid', 'int2', 'int4', 'int8', 'smallint', 'integer', 'int', 'bigint', 'numeric',
-  'float4', 'float8', 'real', 'bool', 'boolean', 'date', 'timestamptz', 'timestamp', 'time',
+  'text',
+  'varchar',
+  'uuid',
+  'int2',
+  'int4',
+  'int8',
+  'smallint',
+  'integer',
+  'int',
+  'bigint',
+  'numeric',
+  'float4',
+  'float8',
+  'real',
+  'bool',
+  'boolean',
+  'date',
+  'timestamptz',
+  'timestamp',
+  'time',
 ]);
 export const FUNCTIONS = new Set(['lower', 'upper', 'coalesce']);
 const KEYWORDS = new Set(['and', 'or', 'not', 'is', 'null', 'true', 'false', 'in', 'like', 'ilike', 'between']);
@@ -38,13 +56,24 @@ function tokenize(src: string): Token[] {
   let i = 0;
   while (i < src.length) {
     const c = src[i]!;
-    if (/\s/.test(c)) { i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
     const at = i;
     if (c === "'") {
       let v = '';
       for (i++; ; i++) {
         if (i >= src.length) throw new WhereSyntaxError(`At location ${at}: unterminated string`);
-        if (src[i] === "'") { if (src[i + 1] === "'") { v += "'"; i++; continue; } i++; break; }
+        if (src[i] === "'") {
+          if (src[i + 1] === "'") {
+            v += "'";
+            i++;
+            continue;
+          }
+          i++;
+          break;
+        }
         v += src[i];
       }
       tokens.push({ t: 'str', v, at });
@@ -94,20 +123,34 @@ export function parseWhere(src: string): Expr {
 
   const guard = <T>(fn: () => T): T => {
     if (++depth > MAX_DEPTH) fail('expression too deeply nested');
-    try { return fn(); } finally { depth--; }
+    try {
+      return fn();
+    } finally {
+      depth--;
+    }
   };
-  const or = (): Expr => guard(() => {
-    let l = and();
-    while (isKw('or')) { pos++; l = { k: 'or', l, r: and() }; }
-    return l;
-  });
+  const or = (): Expr =>
+    guard(() => {
+      let l = and();
+      while (isKw('or')) {
+        pos++;
+        l = { k: 'or', l, r: and() };
+      }
+      return l;
+    });
   const and = (): Expr => {
     let l = not();
-    while (isKw('and')) { pos++; l = { k: 'and', l, r: not() }; }
+    while (isKw('and')) {
+      pos++;
+      l = { k: 'and', l, r: not() };
+    }
     return l;
   };
   const not = (): Expr => {
-    if (isKw('not')) { pos++; return { k: 'not', e: guard(not) }; }
+    if (isKw('not')) {
+      pos++;
+      return { k: 'not', e: guard(not) };
+    }
     return predicate();
   };
   const predicate = (): Expr => {
@@ -120,12 +163,22 @@ export function parseWhere(src: string): Expr {
     if (isKw('is')) {
       pos++;
       const neg = isKw('not') ? (pos++, true) : false;
-      if (isKw('null')) { pos++; return { k: 'isnull', e, neg }; }
+      if (isKw('null')) {
+        pos++;
+        return { k: 'isnull', e, neg };
+      }
       if (isKw('true') || isKw('false')) {
         const value = peek()!.v === 'true';
         pos++;
         // x IS [NOT] TRUE never yields NULL: coalesce(x = value, false)
-        const test: Expr = { k: 'fn', name: 'coalesce', args: [{ k: 'cmp', op: '=', l: e, r: { k: 'bool', value } }, { k: 'bool', value: false }] };
+        const test: Expr = {
+          k: 'fn',
+          name: 'coalesce',
+          args: [
+            { k: 'cmp', op: '=', l: e, r: { k: 'bool', value } },
+            { k: 'bool', value: false },
+          ],
+        };
         return neg ? { k: 'not', e: test } : test;
       }
       fail();
@@ -135,7 +188,10 @@ export function parseWhere(src: string): Expr {
       pos++;
       expectOp('(');
       const list = [additive()];
-      while (isOp(',')) { pos++; list.push(additive()); }
+      while (isOp(',')) {
+        pos++;
+        list.push(additive());
+      }
       expectOp(')');
       return { k: 'in', e, list, neg };
     }
@@ -156,12 +212,18 @@ export function parseWhere(src: string): Expr {
   };
   const additive = (): Expr => {
     let l = multiplicative();
-    while (isOp('+') || isOp('-') || isOp('||')) { const op = tokens[pos++]!.v; l = { k: 'arith', op, l, r: multiplicative() }; }
+    while (isOp('+') || isOp('-') || isOp('||')) {
+      const op = tokens[pos++]!.v;
+      l = { k: 'arith', op, l, r: multiplicative() };
+    }
     return l;
   };
   const multiplicative = (): Expr => {
     let l = castable();
-    while (isOp('*') || isOp('/')) { const op = tokens[pos++]!.v; l = { k: 'arith', op, l, r: castable() }; }
+    while (isOp('*') || isOp('/')) {
+      const op = tokens[pos++]!.v;
+      l = { k: 'arith', op, l, r: castable() };
+    }
     return l;
   };
   const castable = (): Expr => {
@@ -179,28 +241,44 @@ export function parseWhere(src: string): Expr {
     const t = peek() ?? fail();
     pos++;
     switch (t.t) {
-      case 'str': return { k: 'str', value: t.v };
-      case 'num': return { k: 'num', value: t.v };
-      case 'param': return { k: 'param', n: Number(t.v) };
-      case 'qid': return { k: 'col', name: t.v };
+      case 'str':
+        return { k: 'str', value: t.v };
+      case 'num':
+        return { k: 'num', value: t.v };
+      case 'param':
+        return { k: 'param', n: Number(t.v) };
+      case 'qid':
+        return { k: 'col', name: t.v };
       case 'kw':
         if (t.v === 'null') return { k: 'null' };
         if (t.v === 'true' || t.v === 'false') return { k: 'bool', value: t.v === 'true' };
-        pos--; return fail();
+        pos--;
+        return fail();
       case 'id':
         if (isOp('(')) {
-          if (!FUNCTIONS.has(t.v)) { pos--; fail('unsupported function'); }
+          if (!FUNCTIONS.has(t.v)) {
+            pos--;
+            fail('unsupported function');
+          }
           pos++;
           const args = [or()];
-          while (isOp(',')) { pos++; args.push(or()); }
+          while (isOp(',')) {
+            pos++;
+            args.push(or());
+          }
           expectOp(')');
           return { k: 'fn', name: t.v, args };
         }
         return { k: 'col', name: t.v };
       case 'op':
-        if (t.v === '(') { const e = or(); expectOp(')'); return e; }
+        if (t.v === '(') {
+          const e = or();
+          expectOp(')');
+          return e;
+        }
         if (t.v === '-' && peek()?.t === 'num') return { k: 'num', value: '-' + tokens[pos++]!.v };
-        pos--; return fail();
+        pos--;
+        return fail();
     }
     return fail();
   };
@@ -213,14 +291,40 @@ export function parseWhere(src: string): Expr {
 export function collectRefs(e: Expr, cols = new Set<string>(), params = new Set<number>()) {
   const walk = (x: Expr): void => {
     switch (x.k) {
-      case 'col': cols.add(x.name); break;
-      case 'param': params.add(x.n); break;
-      case 'cast': case 'not': case 'isnull': walk(x.e); break;
-      case 'cmp': case 'arith': case 'and': case 'or': walk(x.l); walk(x.r); break;
-      case 'in': walk(x.e); x.list.forEach(walk); break;
-      case 'between': walk(x.e); walk(x.lo); walk(x.hi); break;
-      case 'like': walk(x.e); walk(x.pattern); break;
-      case 'fn': x.args.forEach(walk); break;
+      case 'col':
+        cols.add(x.name);
+        break;
+      case 'param':
+        params.add(x.n);
+        break;
+      case 'cast':
+      case 'not':
+      case 'isnull':
+        walk(x.e);
+        break;
+      case 'cmp':
+      case 'arith':
+      case 'and':
+      case 'or':
+        walk(x.l);
+        walk(x.r);
+        break;
+      case 'in':
+        walk(x.e);
+        x.list.forEach(walk);
+        break;
+      case 'between':
+        walk(x.e);
+        walk(x.lo);
+        walk(x.hi);
+        break;
+      case 'like':
+        walk(x.e);
+        walk(x.pattern);
+        break;
+      case 'fn':
+        x.args.forEach(walk);
+        break;
     }
   };
   walk(e);

@@ -49,17 +49,34 @@ async function randomTransaction(tx: PoolClient, rand: () => number) {
       await tx.query(
         `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, reason, clinical_notes)
          VALUES ($1, $2, $3, $4, $4::timestamptz + interval '10 minutes', 10, $5, 'n')`,
-        [randomUUID(), pick(fx.patients), pick([fx.doctorA, fx.doctorB]), new Date(Date.UTC(2032, 0, 1) + s * 3_600_000), pick(['a', 'b', null])],
+        [
+          randomUUID(),
+          pick(fx.patients),
+          pick([fx.doctorA, fx.doctorB]),
+          new Date(Date.UTC(2032, 0, 1) + s * 3_600_000),
+          pick(['a', 'b', null]),
+        ],
       );
       continue;
     }
     const id = pick(existing);
-    if (kind === 'status') await tx.query(`UPDATE appointments SET status = $2 WHERE id = $1`, [id, pick(['scheduled', 'confirmed', 'completed'])]);
-    if (kind === 'reason') await tx.query(`UPDATE appointments SET reason = $2, clinical_notes = $3 WHERE id = $1`, [id, pick(['x', 'y ✓', null]), pick(['p', 'q'])]);
+    if (kind === 'status')
+      await tx.query(`UPDATE appointments SET status = $2 WHERE id = $1`, [
+        id,
+        pick(['scheduled', 'confirmed', 'completed']),
+      ]);
+    if (kind === 'reason')
+      await tx.query(`UPDATE appointments SET reason = $2, clinical_notes = $3 WHERE id = $1`, [
+        id,
+        pick(['x', 'y ✓', null]),
+        pick(['p', 'q']),
+      ]);
     if (kind === 'delete') await tx.query(`UPDATE appointments SET deleted_at = now() WHERE id = $1`, [id]);
     if (kind === 'undelete') await tx.query(`UPDATE appointments SET deleted_at = NULL WHERE id = $1`, [id]);
-    if (kind === 'patient') await tx.query(`UPDATE appointments SET patient_id = $2 WHERE id = $1`, [id, pick(fx.patients)]);
-    if (kind === 'doctor') await tx.query(`UPDATE appointments SET doctor_id = $2 WHERE id = $1`, [id, pick([fx.doctorA, fx.doctorB])]);
+    if (kind === 'patient')
+      await tx.query(`UPDATE appointments SET patient_id = $2 WHERE id = $1`, [id, pick(fx.patients)]);
+    if (kind === 'doctor')
+      await tx.query(`UPDATE appointments SET doctor_id = $2 WHERE id = $1`, [id, pick([fx.doctorA, fx.doctorB])]);
   }
 }
 
@@ -72,8 +89,10 @@ async function writer(seed: number, count: number) {
       await randomTransaction(tx, rand);
       const xid = (await tx.query('SELECT pg_current_xact_id()::xid::text AS x')).rows[0].x;
       const clock = (await tx.query('UPDATE test_clock SET v = v + 1 RETURNING v')).rows[0].v;
-      const state = (await tx.query(`SELECT id::text, patient_id::text, doctor_id::text, status, reason, clinical_notes,
-        deleted_at IS NULL AS live FROM appointments ORDER BY id`)).rows;
+      const state = (
+        await tx.query(`SELECT id::text, patient_id::text, doctor_id::text, status, reason, clinical_notes,
+        deleted_at IS NULL AS live FROM appointments ORDER BY id`)
+      ).rows;
       await tx.query('COMMIT');
       states.set(clock, state);
       clockOfXid.set(Number(xid), clock);
@@ -90,11 +109,17 @@ async function writer(seed: number, count: number) {
 function project(state: State, doctor: string | null, withNotes: boolean) {
   return state
     .filter((r) => r.live && (!doctor || r.doctor_id === doctor))
-    .map((r) => JSON.stringify([r.id, r.patient_id, r.doctor_id, r.status, r.reason, withNotes ? r.clinical_notes : undefined]))
+    .map((r) =>
+      JSON.stringify([r.id, r.patient_id, r.doctor_id, r.status, r.reason, withNotes ? r.clinical_notes : undefined]),
+    )
     .sort();
 }
 
-function observe(label: string, params: { cookie: string; doctor: string | null; withNotes: boolean }, failures: string[]) {
+function observe(
+  label: string,
+  params: { cookie: string; doctor: string | null; withNotes: boolean },
+  failures: string[],
+) {
   const { stream } = shapeOf(server.url, params.cookie, { table: 'appointments' });
   const rows = new Map<string, Row>();
   let newestClock = 0;
@@ -102,17 +127,29 @@ function observe(label: string, params: { cookie: string; doctor: string | null;
     for (const m of messages) {
       if (isChangeMessage(m)) {
         const op = m.headers.operation;
-        for (const x of (m.headers as { txids?: number[] }).txids ?? []) newestClock = Math.max(newestClock, clockOfXid.get(x) ?? 0);
+        for (const x of (m.headers as { txids?: number[] }).txids ?? [])
+          newestClock = Math.max(newestClock, clockOfXid.get(x) ?? 0);
         if (op === 'insert' && rows.has(m.key)) failures.push(`${label}: duplicate insert ${m.key}`);
         if (op === 'update' && !rows.has(m.key)) failures.push(`${label}: update of a missing row ${m.key}`);
         if (op === 'delete') rows.delete(m.key);
         else rows.set(m.key, { ...(rows.get(m.key) ?? {}), ...m.value });
       } else if (isControlMessage(m) && m.headers.control === 'up-to-date' && newestClock > 0) {
         const mine = [...rows.values()]
-          .map((r) => JSON.stringify([r.id, r.patient_id, r.doctor_id, r.status, r.reason, params.withNotes ? r.clinical_notes : undefined]))
+          .map((r) =>
+            JSON.stringify([
+              r.id,
+              r.patient_id,
+              r.doctor_id,
+              r.status,
+              r.reason,
+              params.withNotes ? r.clinical_notes : undefined,
+            ]),
+          )
           .sort();
         const clocks = [...states.keys()].filter((c) => c >= newestClock);
-        const ok = clocks.some((c) => JSON.stringify(project(states.get(c)!, params.doctor, params.withNotes)) === JSON.stringify(mine));
+        const ok = clocks.some(
+          (c) => JSON.stringify(project(states.get(c)!, params.doctor, params.withNotes)) === JSON.stringify(mine),
+        );
         if (!ok) failures.push(`${label}: rows at up-to-date match no commit at or after #${newestClock}`);
       }
     }
@@ -147,12 +184,27 @@ it(`keeps every client equal to the database over ${SEEDS} random seeds`, async 
   const observed = clients.map((c) => ({ ...c, ...observe(c.label, c, failures) }));
   for (let seed = 1; seed <= SEEDS; seed++) {
     await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(seed * 100 + w, TXS_PER_SEED / WRITERS)));
-    const finalState = (await db.pool.query(`SELECT id::text, patient_id::text, doctor_id::text, status, reason, clinical_notes,
-      deleted_at IS NULL AS live FROM appointments ORDER BY id`)).rows;
+    const finalState = (
+      await db.pool.query(`SELECT id::text, patient_id::text, doctor_id::text, status, reason, clinical_notes,
+      deleted_at IS NULL AS live FROM appointments ORDER BY id`)
+    ).rows;
     for (const c of observed) {
       const want = JSON.stringify(project(finalState, c.doctor, c.withNotes));
       const have = () =>
-        JSON.stringify([...c.rows.values()].map((r) => JSON.stringify([r.id, r.patient_id, r.doctor_id, r.status, r.reason, c.withNotes ? r.clinical_notes : undefined])).sort());
+        JSON.stringify(
+          [...c.rows.values()]
+            .map((r) =>
+              JSON.stringify([
+                r.id,
+                r.patient_id,
+                r.doctor_id,
+                r.status,
+                r.reason,
+                c.withNotes ? r.clinical_notes : undefined,
+              ]),
+            )
+            .sort(),
+        );
       await waitFor(() => have() === want, 15_000, `${c.label} converging on seed ${seed}`);
     }
     expect(failures, `seed ${seed}`).toEqual([]);

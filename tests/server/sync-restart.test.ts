@@ -48,13 +48,17 @@ async function startProcess() {
     // Its own process group: tsx runs the server in a child process, and SIGKILL must reach it too.
     detached: true,
   });
-  await waitFor(async () => {
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/v1/health`)).status === 200;
-    } catch {
-      return false;
-    }
-  }, 60_000, 'server start');
+  await waitFor(
+    async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/v1/health`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+    'server start',
+  );
 }
 
 async function stopProcess(signal: NodeJS.Signals) {
@@ -62,14 +66,18 @@ async function stopProcess(signal: NodeJS.Signals) {
   process.kill(-child!.pid!, signal);
   await exited;
   // Wait for the whole group (the server runs in tsx's child process) to be gone.
-  await waitFor(() => {
-    try {
-      process.kill(-child!.pid!, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 20_000, 'server exit');
+  await waitFor(
+    () => {
+      try {
+        process.kill(-child!.pid!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    20_000,
+    'server exit',
+  );
   child = undefined;
 }
 
@@ -80,13 +88,20 @@ async function book() {
   await db.pool.query(
     `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes)
      VALUES ($1, $2, $3, $4, $4::timestamptz + interval '15 minutes', 15)`,
-    [id, fx.patients[i % fx.patients.length], i % 2 ? fx.doctorA : fx.doctorB, new Date(Date.UTC(2031, 0, 1) + i * 3_600_000)],
+    [
+      id,
+      fx.patients[i % fx.patients.length],
+      i % 2 ? fx.doctorA : fx.doctorB,
+      new Date(Date.UTC(2031, 0, 1) + i * 3_600_000),
+    ],
   );
   return id;
 }
 
 async function expectedIds() {
-  return (await db.pool.query('SELECT id FROM appointments WHERE deleted_at IS NULL ORDER BY id')).rows.map((r) => r.id);
+  return (await db.pool.query('SELECT id FROM appointments WHERE deleted_at IS NULL ORDER BY id')).rows.map(
+    (r) => r.id,
+  );
 }
 
 beforeAll(async () => {
@@ -101,10 +116,16 @@ beforeAll(async () => {
 afterAll(async () => {
   if (child) await stopProcess('SIGTERM');
   // PostgreSQL notices the walsender's client is gone a moment after the process exits.
-  await waitFor(async () => {
-    const { rows } = await db.pool.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = 'sync_restart_test' AND active`);
-    return rows.length === 0;
-  }, 20_000, 'slot release');
+  await waitFor(
+    async () => {
+      const { rows } = await db.pool.query(
+        `SELECT 1 FROM pg_replication_slots WHERE slot_name = 'sync_restart_test' AND active`,
+      );
+      return rows.length === 0;
+    },
+    20_000,
+    'slot release',
+  );
   await db?.drop();
   await rm(dataDir, { recursive: true, force: true });
 });
@@ -128,7 +149,9 @@ it('resumes after SIGTERM and SIGKILL without refetching the snapshot', async ()
     await stopProcess(signal);
     await Promise.all(writes);
     for (let i = 0; i < 5; i++) await book();
-    await db.pool.query(`UPDATE appointments SET deleted_at = now() WHERE id = (SELECT id FROM appointments WHERE deleted_at IS NULL ORDER BY id LIMIT 1)`);
+    await db.pool.query(
+      `UPDATE appointments SET deleted_at = now() WHERE id = (SELECT id FROM appointments WHERE deleted_at IS NULL ORDER BY id LIMIT 1)`,
+    );
     await startProcess();
     await waitFor(converged, 60_000, `convergence after ${signal}`);
     for (let i = 0; i < 3; i++) await book();

@@ -26,10 +26,20 @@ let proxy: TestServer;
 beforeAll(async () => {
   db = await createTestDatabase();
   fx = await createFixture(db.pool);
-  await db.pool.query(`CREATE TABLE "Odd Items" (id int8 PRIMARY KEY, n numeric, at timestamptz, flag bool, tags text[], note text, score float8)`);
-  await db.pool.query(`INSERT INTO "Odd Items" VALUES (9007199254740993, 12.50, '2030-05-06 07:08:09.123456+00', true, '{a,"b c",NULL}', 'héllo ✓', 1.5),
+  await db.pool.query(
+    `CREATE TABLE "Odd Items" (id int8 PRIMARY KEY, n numeric, at timestamptz, flag bool, tags text[], note text, score float8)`,
+  );
+  await db.pool
+    .query(`INSERT INTO "Odd Items" VALUES (9007199254740993, 12.50, '2030-05-06 07:08:09.123456+00', true, '{a,"b c",NULL}', 'héllo ✓', 1.5),
     (2, 0.5, NULL, false, '{}', NULL, NULL)`);
-  service = new SyncService({ pool: db.pool, databaseUrl: db.url, slotName: 'sync_standalone_test', publication: 'clinic_sync', logger: createLogger('silent'), longPollMs: 1000 });
+  service = new SyncService({
+    pool: db.pool,
+    databaseUrl: db.url,
+    slotName: 'sync_standalone_test',
+    publication: 'clinic_sync',
+    logger: createLogger('silent'),
+    longPollMs: 1000,
+  });
   await service.start();
   standalone = http.createServer(createStandaloneApp(service, { secret: SECRET, logger: createLogger('silent') }));
   await new Promise<void>((r) => standalone.listen(0, '127.0.0.1', r));
@@ -60,7 +70,15 @@ describe('standalone sync service', () => {
     const shape = new Shape(stream);
     const rows = await shape.rows;
     const big = rows.find((r) => r.id === 9007199254740993n)!;
-    expect(big).toEqual({ id: 9007199254740993n, n: '12.50', at: '2030-05-06 07:08:09.123456+00', flag: true, tags: ['a', 'b c', null], note: 'héllo ✓', score: 1.5 });
+    expect(big).toEqual({
+      id: 9007199254740993n,
+      n: '12.50',
+      at: '2030-05-06 07:08:09.123456+00',
+      flag: true,
+      tags: ['a', 'b c', null],
+      note: 'héllo ✓',
+      score: 1.5,
+    });
     expect(rows.find((r) => r.id === 2n)!.note).toBeNull();
 
     await db.pool.query(`UPDATE "Odd Items" SET note = 'now set' WHERE id = 2`); // moves out (n = 0.5)
@@ -68,11 +86,22 @@ describe('standalone sync service', () => {
     await db.pool.query(`UPDATE "Odd Items" SET n = 5 WHERE id = 3`); // moves in
     await db.pool.query(`UPDATE "Odd Items" SET id = 4 WHERE id = 3`); // key change
     await db.pool.query(`UPDATE "Odd Items" SET flag = false, tags = '{{1,2},{3,4}}' WHERE id = 9007199254740993`);
-    await waitFor(() => shape.currentRows.some((r) => r.id === 4n) && shape.currentRows.find((r) => r.id === 9007199254740993n)?.flag === false, 10_000, 'changes');
+    await waitFor(
+      () =>
+        shape.currentRows.some((r) => r.id === 4n) &&
+        shape.currentRows.find((r) => r.id === 9007199254740993n)?.flag === false,
+      10_000,
+      'changes',
+    );
     const ids = shape.currentRows.map((r) => r.id).sort();
     expect(ids).toEqual([4n, 9007199254740993n]);
     expect(shape.currentRows.find((r) => r.id === 4n)).toMatchObject({ n: '5', flag: true });
-    expect(shape.currentRows.find((r) => r.id === 9007199254740993n)!.tags).toEqual([[1, 2], [3, 4]].map((a) => a.map(String)));
+    expect(shape.currentRows.find((r) => r.id === 9007199254740993n)!.tags).toEqual(
+      [
+        [1, 2],
+        [3, 4],
+      ].map((a) => a.map(String)),
+    );
     stream.unsubscribeAll();
   });
 });
@@ -91,7 +120,9 @@ describe('proxy mode (SYNC_UPSTREAM_URL) in front of the standalone service', ()
     );
     await waitFor(() => shape.currentRows.some((r) => r.id === id), 10_000, 'proxied live insert');
     expect(shape.currentRows.every((r) => !('clinical_notes' in r))).toBe(true);
-    const direct = await fetch(`${proxy.url}/v1/shape?table=appointments&offset=-1`, { headers: { cookie: api.cookie } });
+    const direct = await fetch(`${proxy.url}/v1/shape?table=appointments&offset=-1`, {
+      headers: { cookie: api.cookie },
+    });
     expect(direct.headers.get('vary')).toMatch(/cookie/i);
     expect(direct.headers.get('content-encoding')).toBeNull();
     stream.unsubscribeAll();

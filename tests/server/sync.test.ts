@@ -103,16 +103,30 @@ describe('pglite-sync 0.6.1 into an in-memory PGlite', () => {
       { table: 'patients', ddl: PATIENTS_DDL },
       { table: 'appointments', ddl: APPOINTMENTS_DDL },
     ]);
-    const count = async () => (await replica.db.query<{ n: number }>('SELECT count(*)::int AS n FROM appointments')).rows[0]!.n;
-    const expected = async () => (await db.pool.query('SELECT count(*)::int AS n FROM appointments WHERE deleted_at IS NULL')).rows[0].n;
+    const count = async () =>
+      (await replica.db.query<{ n: number }>('SELECT count(*)::int AS n FROM appointments')).rows[0]!.n;
+    const expected = async () =>
+      (await db.pool.query('SELECT count(*)::int AS n FROM appointments WHERE deleted_at IS NULL')).rows[0].n;
     await waitFor(async () => (await count()) === (await expected()), 15_000, 'initial pglite sync');
     const id = await book(fx.doctorB, fx.patients[3]!, 9, { clinical_notes: 'for the admin' });
-    await waitFor(async () => (await replica.db.query('SELECT 1 FROM appointments WHERE id = $1', [id])).rows.length === 1, 10_000, 'pglite insert');
-    const note = await replica.db.query<{ clinical_notes: string }>('SELECT clinical_notes FROM appointments WHERE id = $1', [id]);
+    await waitFor(
+      async () => (await replica.db.query('SELECT 1 FROM appointments WHERE id = $1', [id])).rows.length === 1,
+      10_000,
+      'pglite insert',
+    );
+    const note = await replica.db.query<{ clinical_notes: string }>(
+      'SELECT clinical_notes FROM appointments WHERE id = $1',
+      [id],
+    );
     expect(note.rows[0]!.clinical_notes).toBe('for the admin');
     await db.pool.query(`UPDATE patients SET full_name = 'Renamed Ω' WHERE id = $1`, [fx.patients[3]]);
     await waitFor(
-      async () => (await replica.db.query<{ full_name: string }>('SELECT full_name FROM patients WHERE id = $1', [fx.patients[3]])).rows[0]?.full_name === 'Renamed Ω',
+      async () =>
+        (
+          await replica.db.query<{ full_name: string }>('SELECT full_name FROM patients WHERE id = $1', [
+            fx.patients[3],
+          ])
+        ).rows[0]?.full_name === 'Renamed Ω',
       10_000,
       'pglite update',
     );
@@ -127,8 +141,17 @@ describe('authorization and bad input', () => {
   it('answers 401 without a session and 403 for tables or columns the role may not sync', async () => {
     expect((await get(undefined, 'table=appointments&offset=-1')).status).toBe(401);
     expect((await get(cookies.receptionist, 'table=users&offset=-1')).status).toBe(403);
-    expect((await get(cookies.receptionist, 'table=appointments&offset=-1&columns=id,clinical_notes')).status).toBe(403);
-    expect((await get(cookies.receptionist, `table=appointments&offset=-1&where=${encodeURIComponent("clinical_notes = 'x'")}`)).status).toBe(403);
+    expect((await get(cookies.receptionist, 'table=appointments&offset=-1&columns=id,clinical_notes')).status).toBe(
+      403,
+    );
+    expect(
+      (
+        await get(
+          cookies.receptionist,
+          `table=appointments&offset=-1&where=${encodeURIComponent("clinical_notes = 'x'")}`,
+        )
+      ).status,
+    ).toBe(403);
   });
 
   it('keeps a clinician inside their scope whatever where they send', async () => {
@@ -140,14 +163,20 @@ describe('authorization and bad input', () => {
   });
 
   it('answers malformed requests with the protocol’s 400 and unknown handles with 409', async () => {
-    for (const q of ['offset=-1', 'table=appointments', 'table=appointments&offset=abc', 'table=appointments&offset=1_1',
-      'table=nope&offset=-1', `table=appointments&offset=-1&where=${encodeURIComponent('status = ')}`,
+    for (const q of [
+      'offset=-1',
+      'table=appointments',
+      'table=appointments&offset=abc',
+      'table=appointments&offset=1_1',
+      'table=nope&offset=-1',
+      `table=appointments&offset=-1&where=${encodeURIComponent('status = ')}`,
       `table=appointments&offset=-1&where=${encodeURIComponent('status = $1')}`,
       `table=appointments&offset=-1&where=${encodeURIComponent('pg_sleep(1) IS NULL')}`,
       `table=appointments&offset=-1&where=${encodeURIComponent('1 / (duration_minutes - 30) > 0')}`,
       `table=appointments&offset=-1&where=${encodeURIComponent("status = 'a'; DROP TABLE users")}`,
       `table=appointments&offset=-1&columns=${encodeURIComponent('status,reason')}`,
-      `table=appointments&offset=-1&where=${encodeURIComponent('duration_minutes = $1')}&params[1]=${'9'.repeat(9000)}`]) {
+      `table=appointments&offset=-1&where=${encodeURIComponent('duration_minutes = $1')}&params[1]=${'9'.repeat(9000)}`,
+    ]) {
       const res = await get(cookies.admin, q);
       expect(res.status, q).toBe(400);
       expect(((await res.json()) as { errors: object }).errors, q).toBeTypeOf('object');

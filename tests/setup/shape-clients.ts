@@ -12,7 +12,12 @@ export function cookieFetch(cookie: string, counter?: { requests: string[] }): t
   };
 }
 
-export function shapeOf(baseUrl: string, cookie: string, params: Record<string, string>, counter?: { requests: string[] }) {
+export function shapeOf(
+  baseUrl: string,
+  cookie: string,
+  params: Record<string, string>,
+  counter?: { requests: string[] },
+) {
   const stream = new ShapeStream<Row>({
     url: `${baseUrl}/v1/shape`,
     params: params as never,
@@ -36,7 +41,7 @@ export const PATIENTS_DDL = `CREATE TABLE patients (
 export async function pgliteReplica(baseUrl: string, cookie: string, tables: Array<{ table: string; ddl: string }>) {
   const db = await PGlite.create({ extensions: { electric: electricSync() } });
   for (const t of tables) await db.exec(t.ddl);
-  const subs = [];
+  const subs: Array<{ unsubscribe(): void }> = [];
   for (const t of tables) {
     subs.push(
       await db.electric.syncShapeToTable({

@@ -17,10 +17,14 @@ export async function startSyncTestServer(
   options: { chunkBytes?: number } = {},
 ): Promise<SyncTestServer> {
   let sync: SyncService | undefined;
-  const server = await startTestServer(db, { SYNC_SLOT_NAME: slotName, SYNC_LONG_POLL_MS: '2000', ...env }, async (deps: AppDeps) => {
-    sync = await startSyncService(deps, options);
-    return deps;
-  });
+  const server = await startTestServer(
+    db,
+    { SYNC_SLOT_NAME: slotName, SYNC_LONG_POLL_MS: '2000', ...env },
+    async (deps: AppDeps) => {
+      sync = await startSyncService(deps, options);
+      return deps;
+    },
+  );
   await waitFor(() => sync!.streaming, 20_000);
   return {
     ...server,
@@ -32,7 +36,11 @@ export async function startSyncTestServer(
   };
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
