@@ -1,0 +1,119 @@
+// Offline writes in headless Chromium against the real server and sync service: a booking
+// made with no network survives a reload at once, is sent exactly once when the network is
+// back and reaches a second browser; two offline browsers booking one slot end with one
+// confirmed booking and one rejection whose suggested slot books with one tap.
+import { mkdir } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
+import { localQuery, login, openBrowser, SHOTS_DIR, startE2EServer, waitForFirstSync, type E2EServer } from './helpers.js';
+
+const MONDAY = '2030-01-07';
+let srv: E2EServer;
+let fixture: Fixture;
+
+beforeAll(async () => {
+  await mkdir(SHOTS_DIR, { recursive: true });
+  srv = await startE2EServer({ seed: 'none', prepare: async (db) => void (fixture = await createFixture(db.pool, { patients: 6 })) });
+});
+afterAll(() => srv?.stop());
+
+async function ready(page: Page, email: string): Promise<void> {
+  await login(page, srv.url, email, TEST_PASSWORD);
+  await waitForFirstSync(page);
+  await page.waitForFunction(() => navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller !== null || true), undefined, {
+    timeout: 30_000,
+  });
+}
+
+/** Books through the form: doctor A, the patient whose name matches, the slot at `startsAt`. */
+async function bookViaForm(page: Page, patientName: string, startsAt: string): Promise<string> {
+  await page.goto(`${srv.url}/appointments/new?date=${MONDAY}&doctor=${fixture.doctorA}`);
+  await page.getByPlaceholder('name, MRN or phone').fill(patientName);
+  await page.getByRole('radio').first().check();
+  await page.locator(`[data-testid=free-slots] button[data-start="${startsAt}"]`).click();
+  await page.waitForURL(/\/appointments\/[0-9a-f-]{36}$/);
+  return page.url().split('/').pop()!;
+}
+
+async function patientName(index: number): Promise<string> {
+  const { rows } = await srv.db.pool.query('SELECT full_name FROM patients WHERE id = $1', [fixture.patients[index]]);
+  return rows[0].full_name;
+}
+
+async function serverCount(id: string): Promise<number> {
+  const { rows } = await srv.db.pool.query('SELECT count(*)::int AS n FROM appointments WHERE id = $1', [id]);
+  return rows[0].n;
+}
+
+describe('offline writes', () => {
+  it('offline booking -> reload offline (still pending) -> online -> confirmed once, also in a second browser', async () => {
+    const a = await openBrowser();
+    const b = await openBrowser();
+    try {
+      await ready(a.page, fixture.users.receptionist.email);
+      await a.context.setOffline(true);
+      const id = await bookViaForm(a.page, await patientName(0), `${MONDAY}T09:00:00.000Z`);
+      // Reload at once: the write must already be durable.
+      await a.page.reload();
+      await expect.poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 30_000 }).toContain('pending');
+      await expect.poll(() => a.page.getByTestId('outbox-counter').textContent()).toContain('1 pending');
+      const queued = await localQuery<{ state: string }>(a.page, 'SELECT state FROM outbox WHERE id = $1', [id]);
+      expect(queued).toEqual([{ state: 'pending' }]);
+      await a.page.screenshot({ path: `${SHOTS_DIR}/offline-booking-pending.png`, fullPage: true });
+      expect(await serverCount(id)).toBe(0);
+
+      await a.context.setOffline(false);
+      await expect.poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 60_000 }).toContain('confirmed');
+      expect(await serverCount(id)).toBe(1);
+      expect(await localQuery(a.page, 'SELECT 1 FROM outbox UNION ALL SELECT 1 FROM appointments_overlay')).toEqual([]);
+      await expect.poll(() => a.page.getByTestId('outbox-counter').textContent()).toContain('all saved');
+
+      await ready(b.page, fixture.users.admin.email);
+      const seen = await localQuery<{ pending: boolean }>(b.page, 'SELECT pending FROM appointments WHERE id = $1', [id]);
+      expect(seen).toEqual([{ pending: false }]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('two offline browsers book one slot: one confirmed, the other rejected with suggestions; a suggestion books', async () => {
+    const a = await openBrowser();
+    const b = await openBrowser();
+    try {
+      await ready(a.page, fixture.users.receptionist.email);
+      await ready(b.page, fixture.users.admin.email);
+      await a.context.setOffline(true);
+      await b.context.setOffline(true);
+      const slot = `${MONDAY}T11:00:00.000Z`;
+      const first = await bookViaForm(a.page, await patientName(1), slot);
+      const second = await bookViaForm(b.page, await patientName(2), slot);
+
+      await a.context.setOffline(false);
+      await expect.poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 60_000 }).toContain('confirmed');
+      await b.context.setOffline(false);
+      await expect.poll(() => b.page.getByTestId('write-state').textContent(), { timeout: 60_000 }).toContain('rejected');
+      expect(await serverCount(first)).toBe(1);
+      expect(await serverCount(second)).toBe(0);
+
+      await b.page.getByRole('link', { name: 'resolve' }).click();
+      const rejected = b.page.locator('[data-testid=outbox-entry][data-state=rejected]');
+      await expect.poll(() => rejected.count()).toBe(1);
+      expect(await rejected.textContent()).toContain('slot_conflict');
+      const suggestion = rejected.locator('[data-testid=suggestions] button').first();
+      const startsAt = await suggestion.getAttribute('data-start');
+      await b.page.screenshot({ path: `${SHOTS_DIR}/offline-booking-conflict.png`, fullPage: true });
+      await suggestion.click();
+      await b.page.waitForURL(/\/appointments\/[0-9a-f-]{36}$/);
+      const rebooked = b.page.url().split('/').pop()!;
+      await expect.poll(() => b.page.getByTestId('write-state').textContent(), { timeout: 60_000 }).toContain('confirmed');
+      const { rows } = await srv.db.pool.query('SELECT starts_at, patient_id FROM appointments WHERE id = $1', [rebooked]);
+      expect(rows).toEqual([{ starts_at: new Date(startsAt!), patient_id: fixture.patients[2] }]);
+      await expect.poll(() => b.page.getByTestId('outbox-counter').textContent()).toContain('all saved');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
