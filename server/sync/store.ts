@@ -255,15 +255,24 @@ export async function appendBatch(
         [ids, lsns, ops, bodies],
       );
     }
+    // One statement for every shape's counters: a batch can touch hundreds of shapes.
+    const touched = batches.filter((b) => b.entries.length);
+    if (touched.length) {
+      await client.query(
+        `UPDATE sync_shapes s SET log_rows = s.log_rows + u.n, log_bytes = s.log_bytes + u.bytes,
+                last_lsn = u.lsn, last_op = u.op, last_change_at = now()
+           FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::int[]) AS u(id, n, bytes, lsn, op)
+          WHERE s.id = u.id`,
+        [
+          touched.map((b) => b.shapeId),
+          touched.map((b) => b.entries.length),
+          touched.map((b) => b.entries.reduce((n, e) => n + e.body.length, 0)),
+          touched.map((b) => b.entries[b.entries.length - 1]!.lsn.toString()),
+          touched.map((b) => b.entries[b.entries.length - 1]!.op),
+        ],
+      );
+    }
     for (const b of batches) {
-      if (b.entries.length) {
-        const last = b.entries[b.entries.length - 1]!;
-        const bytes = b.entries.reduce((n, e) => n + e.body.length, 0);
-        await client.query(
-          `UPDATE sync_shapes SET log_rows = log_rows + $2, log_bytes = log_bytes + $3, last_lsn = $4, last_op = $5, last_change_at = now() WHERE id = $1`,
-          [b.shapeId, b.entries.length, bytes, last.lsn.toString(), last.op],
-        );
-      }
       for (const [member, n] of b.memberChanges) {
         if (n > 0) {
           await client.query(
