@@ -2,7 +2,9 @@
 // made with no network survives a reload at once, is sent exactly once when the network is
 // back and reaches a second browser; two offline browsers booking one slot end with one
 // confirmed booking and one rejection whose suggested slot books with one tap.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
@@ -114,6 +116,63 @@ describe('offline writes', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('tab closed while an entry is sending (answer never received) -> reopened -> replayed -> one row', async () => {
+    const profile = await mkdtemp(path.join(os.tmpdir(), 'clinic-e2e-outbox-'));
+    let a = await openBrowser(profile);
+    try {
+      await ready(a.page, fixture.users.receptionist.email);
+      await a.context.setOffline(true);
+      const id = await bookViaForm(a.page, await patientName(3), `${MONDAY}T13:00:00.000Z`);
+      let reached = false;
+      // The request reaches the server and is applied; its answer never comes back.
+      await a.context.route('**/api/appointments', async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        await route.fetch();
+        reached = true;
+        await new Promise(() => {});
+      });
+      await a.context.setOffline(false);
+      await expect.poll(() => reached, { timeout: 30_000 }).toBe(true);
+      expect(await localQuery(a.page, 'SELECT state FROM outbox WHERE id = $1', [id])).toEqual([{ state: 'sending' }]);
+      expect(await serverCount(id)).toBe(1);
+      await a.context.close();
+
+      a = await openBrowser(profile);
+      // The browser restart may have dropped the session cookie: log in (same user, same data).
+      await login(a.page, srv.url, fixture.users.receptionist.email, TEST_PASSWORD);
+      await expect
+        .poll(() => localQuery(a.page, 'SELECT 1 FROM outbox UNION ALL SELECT 1 FROM appointments_overlay').catch(() => ['not ready']), { timeout: 60_000 })
+        .toEqual([]);
+      expect(await serverCount(id)).toBe(1);
+      const { rows } = await srv.db.pool.query('SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1', [id]);
+      expect(rows[0].n).toBe(1);
+    } finally {
+      await a.context.close().catch(() => {});
+      await rm(profile, { recursive: true, force: true });
+    }
+  });
+
+  it('session expired while offline: the write is kept, the sender pauses, and it goes after login', async () => {
+    const a = await openBrowser();
+    try {
+      await ready(a.page, fixture.users.receptionist.email);
+      await a.context.setOffline(true);
+      await srv.db.pool.query('DELETE FROM sessions WHERE user_id = $1', [fixture.users.receptionist.id]);
+      const id = await bookViaForm(a.page, await patientName(4), `${MONDAY}T14:00:00.000Z`);
+      await a.context.setOffline(false);
+      await expect
+        .poll(() => localQuery<{ status: string | null }>(a.page, `SELECT last_error->>'status' AS status FROM outbox WHERE id = $1`, [id]), { timeout: 60_000 })
+        .toEqual([{ status: '401' }]);
+      expect(await localQuery(a.page, 'SELECT state FROM outbox WHERE id = $1', [id])).toEqual([{ state: 'pending' }]);
+      expect(await serverCount(id)).toBe(0);
+      await login(a.page, srv.url, fixture.users.receptionist.email, TEST_PASSWORD);
+      await expect.poll(() => serverCount(id), { timeout: 60_000 }).toBe(1);
+      await expect.poll(() => localQuery(a.page, 'SELECT 1 FROM outbox'), { timeout: 60_000 }).toEqual([]);
+    } finally {
+      await a.close();
     }
   });
 });
