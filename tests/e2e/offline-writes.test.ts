@@ -59,7 +59,7 @@ describe('offline writes', () => {
       // Reload at once: the write must already be durable.
       await a.page.reload();
       await expect.poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 30_000 }).toContain('pending');
-      await expect.poll(() => a.page.getByTestId('outbox-counter').textContent()).toContain('1 pending');
+      await expect.poll(() => a.page.getByTestId('outbox-counter').textContent(), { timeout: 30_000 }).toContain('1 pending');
       const queued = await localQuery<{ state: string }>(a.page, 'SELECT state FROM outbox WHERE id = $1', [id]);
       expect(queued).toEqual([{ state: 'pending' }]);
       await a.page.screenshot({ path: `${SHOTS_DIR}/offline-booking-pending.png`, fullPage: true });
@@ -69,7 +69,7 @@ describe('offline writes', () => {
       await expect.poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 60_000 }).toContain('confirmed');
       expect(await serverCount(id)).toBe(1);
       expect(await localQuery(a.page, 'SELECT 1 FROM outbox UNION ALL SELECT 1 FROM appointments_overlay')).toEqual([]);
-      await expect.poll(() => a.page.getByTestId('outbox-counter').textContent()).toContain('all saved');
+      await expect.poll(() => a.page.getByTestId('outbox-counter').textContent(), { timeout: 30_000 }).toContain('all saved');
 
       await ready(b.page, fixture.users.admin.email);
       const seen = await localQuery<{ pending: boolean }>(b.page, 'SELECT pending FROM appointments WHERE id = $1', [id]);
@@ -112,7 +112,7 @@ describe('offline writes', () => {
       await expect.poll(() => b.page.getByTestId('write-state').textContent(), { timeout: 60_000 }).toContain('confirmed');
       const { rows } = await srv.db.pool.query('SELECT starts_at, patient_id FROM appointments WHERE id = $1', [rebooked]);
       expect(rows).toEqual([{ starts_at: new Date(startsAt!), patient_id: fixture.patients[2] }]);
-      await expect.poll(() => b.page.getByTestId('outbox-counter').textContent()).toContain('all saved');
+      await expect.poll(() => b.page.getByTestId('outbox-counter').textContent(), { timeout: 30_000 }).toContain('all saved');
     } finally {
       await a.close();
       await b.close();
@@ -173,6 +173,52 @@ describe('offline writes', () => {
       await expect.poll(() => localQuery(a.page, 'SELECT 1 FROM outbox'), { timeout: 60_000 }).toEqual([]);
     } finally {
       await a.close();
+    }
+  });
+
+  it('check-in offline by the receptionist and start by the clinician on another device end in_progress everywhere', async () => {
+    const desk = await openBrowser();
+    const room = await openBrowser();
+    try {
+      const id = crypto.randomUUID();
+      const api = srv.api();
+      await api.login(fixture.users.receptionist.email, TEST_PASSWORD);
+      const made = await api.request('POST', '/api/appointments', {
+        id,
+        patient_id: fixture.patients[5],
+        doctor_id: fixture.doctorA,
+        starts_at: `${MONDAY}T15:00:00.000Z`,
+        duration_minutes: 30,
+      });
+      expect(made.status).toBe(201);
+      await ready(desk.page, fixture.users.receptionist.email);
+      await ready(room.page, fixture.users.clinicianA.email);
+      for (const b of [desk, room]) await expect.poll(() => localQuery(b.page, 'SELECT 1 FROM appointments WHERE id = $1', [id]), { timeout: 30_000 }).toHaveLength(1);
+
+      await desk.context.setOffline(true);
+      await desk.page.goto(`${srv.url}/appointments/${id}`);
+      await desk.page.getByRole('button', { name: 'Check in' }).click();
+      await expect.poll(() => localQuery(desk.page, `SELECT kind, state FROM outbox`), { timeout: 30_000 }).toEqual([{ kind: 'status', state: 'pending' }]);
+      await expect.poll(() => desk.page.getByTestId('write-state').textContent(), { timeout: 30_000 }).toContain('pending');
+      await desk.context.setOffline(false);
+
+      await room.page.goto(`${srv.url}/appointments/${id}`);
+      const start = room.page.getByRole('button', { name: 'Start' });
+      await start.waitFor({ timeout: 60_000 });
+      await room.context.setOffline(true);
+      await start.click();
+      await expect.poll(() => room.page.getByTestId('write-state').textContent(), { timeout: 30_000 }).toContain('pending');
+      await room.context.setOffline(false);
+
+      await expect.poll(async () => (await srv.db.pool.query('SELECT status FROM appointments WHERE id = $1', [id])).rows[0].status, { timeout: 60_000 }).toBe('in_progress');
+      for (const b of [desk, room]) {
+        await expect
+          .poll(() => localQuery(b.page, 'SELECT status, pending FROM appointments WHERE id = $1', [id]), { timeout: 60_000 })
+          .toEqual([{ status: 'in_progress', pending: false }]);
+      }
+    } finally {
+      await desk.close();
+      await room.close();
     }
   });
 });
