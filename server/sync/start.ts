@@ -19,6 +19,11 @@ export async function startSyncService(
     ...overrides,
   });
   await service.start();
+  // Listen only once the stream is up, so /readyz is green as soon as the port answers; a
+  // database that can't stream yet leaves readiness red and the consumer retrying.
+  const until = Date.now() + 15_000;
+  while (!service.streaming && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  if (!service.streaming) deps.logger.warn('replication is not streaming yet; /readyz stays 503 until it does');
   deps.sync = service;
   deps.readiness = { ...deps.readiness, replication: () => service.streaming };
   deps.syncStatus = () => shapeReports(service);
