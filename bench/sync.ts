@@ -68,6 +68,7 @@ async function main() {
       latencies.push(seen.get(body.txid)! - committed);
     }
     stream.unsubscribeAll();
+    results.commit_to_wake_ms_p50 = round(pct(sync.commitToWakeMs, 50));
     results.write_to_client_ms = { p50: round(pct(latencies, 50)), p95: round(pct(latencies, 95)), p99: round(pct(latencies, 99)), samples: latencies.length, note: 'from the HTTP response of the booking (committed) until the live client has the message' };
 
     // (2) throughput into 100 live doctor shapes

@@ -28,6 +28,8 @@ export interface ReplicatedTransaction {
   changes: RowChange[];
   /** Tables truncated in this transaction ("schema.table"). */
   truncated: string[];
+  /** performance.now() when the commit arrived (for the commit-to-message figure). */
+  receivedAt?: number;
 }
 
 /** Session settings that make values print exactly as Electric's clients expect (§2.4). */
@@ -191,6 +193,7 @@ export class ReplicationConsumer {
         this.current = undefined;
         if (!tx) return;
         tx.endLsn = lsnFromText(msg.commitEndLsn!);
+        tx.receivedAt = performance.now();
         this.opts.onTransaction(tx);
         return;
       }

@@ -39,6 +39,8 @@ export class SyncService {
   /** Commit LSN of the newest transaction stored (global_last_seen_lsn). */
   processedLsn = 0n;
   lastError: string | null = null;
+  /** Last 1,000 times (ms) from a commit arriving to its shapes' long-polls being woken. */
+  readonly commitToWakeMs: number[] = [];
   /** Set when the database does not bound the WAL an abandoned slot may hold. */
   walWarning: string | null = null;
 
@@ -252,6 +254,11 @@ export class SyncService {
     await store.appendBatch(this.options.pool, this.options.slotName, batches, newLsn);
     this.processedLsn = newLsn;
     const now = new Date();
+    if (advance) {
+      const woken = performance.now();
+      for (const tx of txs) if (tx.receivedAt !== undefined) this.commitToWakeMs.push(woken - tx.receivedAt);
+      if (this.commitToWakeMs.length > 1000) this.commitToWakeMs.splice(0, this.commitToWakeMs.length - 1000);
+    }
     for (const b of batches) {
       const s = this.registry.byId.get(b.shapeId);
       if (!s || !b.entries.length) continue;
