@@ -160,11 +160,14 @@ describe('admin pages in Chromium', () => {
   });
 
   it("shows reception today's flow from the local replica: waiting since when, in progress", async () => {
-    const page = await asReception();
     const api = new ApiClient(base, base);
     await api.login(fx.users.receptionist.email, TEST_PASSWORD);
     const hour = new Date();
     hour.setUTCMinutes(0, 0, 0);
+    const setStatus = async (id: string, status: string) => {
+      const moved = await api.post(`/api/appointments/${id}/status`, { status }, { 'idempotency-key': randomUUID() });
+      expect(moved.status).toBe(200);
+    };
     const visit = async (patient: string, doctor: string, statuses: string[]) => {
       const booked = await api.post('/api/appointments', {
         id: randomUUID(),
@@ -175,27 +178,27 @@ describe('admin pages in Chromium', () => {
         urgency: 'emergency',
       });
       expect(booked.status).toBe(201);
-      for (const status of statuses) {
-        const moved = await api.post(
-          `/api/appointments/${booked.body.appointment.id}/status`,
-          { status },
-          { 'idempotency-key': randomUUID() },
-        );
-        expect(moved.status).toBe(200);
-      }
+      for (const status of statuses) await setStatus(booked.body.appointment.id, status);
       return booked.body.appointment.id as string;
     };
     const waitingId = await visit(fx.patients[2]!, fx.doctorA, ['checked_in']);
     const withDoctorId = await visit(fx.patients[3]!, fx.doctorB, ['checked_in', 'in_progress']);
-    await page.goto(`${base}/admin/flow`);
-    await poll(() => page.locator(`li[data-appointment-id="${waitingId}"]`).innerText(), { timeout: 30_000 }).toContain(
-      'Patient 3',
-    );
-    await poll(() => page.locator(`li[data-appointment-id="${withDoctorId}"]`).innerText()).toContain('Patient 4');
+    // A reception desk that opens the app now: the visits come with its first sync.
+    const page = await appSession(fx.users.receptionist.email);
+    await page.getByRole('link', { name: 'Flow board' }).click();
+    await page.waitForURL(/\/admin\/flow$/);
+    const card = (id: string) => page.locator(`li[data-appointment-id="${id}"]`);
+    await poll(() => card(waitingId).innerText(), { timeout: 30_000 }).toContain('Patient 3');
+    await poll(() => card(withDoctorId).innerText()).toContain('Patient 4');
     expect(await page.getByTestId('waiting-count').innerText()).toBe('1');
     expect(await page.getByTestId('in-progress-count').innerText()).toBe('1');
-    expect(await page.locator(`li[data-appointment-id="${waitingId}"]`).getAttribute('class')).toMatch(/\bok\b/);
+    expect(await card(waitingId).getAttribute('class')).toMatch(/\bok\b/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'flow-board.png') });
+
+    // The clinician calls the waiting patient in: the board follows live, without a reload.
+    await setStatus(waitingId, 'in_progress');
+    await poll(() => page.getByTestId('in-progress-count').innerText(), { timeout: 30_000 }).toBe('2');
+    expect(await page.getByTestId('waiting-count').innerText()).toBe('0');
   });
 
   it('refuses the admin screens to a receptionist', async () => {

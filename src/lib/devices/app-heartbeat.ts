@@ -2,6 +2,7 @@
 // status the worker broadcasts, the browser's online flag and storage. The app shell starts it
 // once the local database is open and calls notify() when the sync status changes.
 import type { SyncStatus } from '../sync/status';
+import { outboxCountsQuery, type OutboxCounts } from '../outbox/queries';
 import { startHeartbeats, type HeartbeatSender } from './heartbeat';
 
 interface LocalDb {
@@ -12,8 +13,8 @@ export interface AppHeartbeatSources {
   db: LocalDb;
   status: () => SyncStatus;
   online: () => boolean;
-  /** Pending / rejected outbox entries; the offline write path provides it (zeros until then). */
-  outbox?: () => Promise<{ pending: number; rejected: number }>;
+  /** Pending / rejected outbox entries; by default counted in the local outbox table. */
+  outbox?: () => Promise<OutboxCounts>;
 }
 
 /** One id per local database (this browser profile and user), created on first use. */
@@ -33,12 +34,20 @@ export async function localDeviceId(db: LocalDb): Promise<string> {
   return again.rows[0]!.value;
 }
 
+async function localOutboxCounts(db: LocalDb): Promise<OutboxCounts> {
+  const q = outboxCountsQuery();
+  return (await db.query<OutboxCounts>(q.sql, q.params)).rows[0] ?? { pending: 0, rejected: 0 };
+}
+
 export async function startAppHeartbeats(sources: AppHeartbeatSources): Promise<HeartbeatSender> {
   const deviceId = await localDeviceId(sources.db);
   return startHeartbeats({
     read: async () => {
       const status = sources.status();
-      const outbox = (await sources.outbox?.().catch(() => null)) ?? { pending: 0, rejected: 0 };
+      const outbox = (await (sources.outbox ?? (() => localOutboxCounts(sources.db)))().catch(() => null)) ?? {
+        pending: 0,
+        rejected: 0,
+      };
       return {
         device_id: deviceId,
         app_version: __APP_VERSION__.slice(0, 64),
