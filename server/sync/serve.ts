@@ -6,7 +6,7 @@ import { isDeleted } from './shape-registry.js';
 import { sendAnswer, sendBadRequest, sendMustRefetch, type ShapeRequest } from './protocol.js';
 import type { SyncService } from './service.js';
 import type { ShapeDef } from './shape-def.js';
-import { isOutOfBounds, readShape } from './shape-reader.js';
+import { isOutOfBounds, readShape, withCurrentGlobal, answerBody } from './shape-reader.js';
 import { schemaHeader, type TableInfo } from './table-info.js';
 
 /** PostgreSQL errors that mean "this filter is wrong" rather than "the server is broken". */
@@ -53,11 +53,12 @@ export async function serveShape(
   service.markUsed(state);
   const abort = new AbortController();
   res.on('close', () => abort.abort());
-  const answer = await readShape(service, state, r.offset, r.live, abort.signal);
+  const read = await readShape(service, state, r.offset, r.live, abort.signal);
   if (isDeleted(state)) {
     sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle);
     return undefined;
   }
+  const answer = withCurrentGlobal(service, state, read);
   sendAnswer(
     req,
     res,
@@ -66,7 +67,7 @@ export async function serveShape(
       handle: state.handle,
       requestOffset: formatOffset(r.offset),
       offset: answer.offset,
-      body: answer.body,
+      body: answerBody(answer),
       upToDate: answer.upToDate,
       hasData: answer.hasData,
       schema: schemaHeader(info, def.columns),

@@ -7,7 +7,10 @@ import { compareOffsets, formatOffset, type Offset } from './offsets.js';
 import * as store from './store.js';
 
 export interface ReadAnswer {
-  body: string;
+  /** The entries' JSON messages, comma-separated (the up-to-date is added by answerBody). */
+  entries: string;
+  /** What the up-to-date may claim as global_last_seen_lsn when the answer is up to date. */
+  global: bigint;
   offset: string;
   upToDate: boolean;
   hasData: boolean;
@@ -48,10 +51,8 @@ async function readOnce(service: SyncService, state: ShapeState, offset: Offset)
   let global = globalBefore;
   if (lastEntry && lastEntry.lsn > global) global = lastEntry.lsn;
   const upToDate = reachedEnd && offset.lsn >= 0n;
-  if (upToDate)
-    parts.push(JSON.stringify({ headers: { control: 'up-to-date', global_last_seen_lsn: global.toString() } }));
   const end = lastEntry ? { lsn: lastEntry.lsn, op: lastEntry.op } : offset;
-  return { body: `[${parts.join(',')}]`, offset: formatOffset(end), upToDate, hasData: entries.length > 0 };
+  return { entries: parts.join(','), global, offset: formatOffset(end), upToDate, hasData: entries.length > 0 };
 }
 
 /** Reads shared by every request at the same offset until the log grows (one query per wake-up). */
@@ -81,7 +82,7 @@ export async function readShape(
     return sharedRead(service, state, offset);
   }
   const woken = await waitForChange(service, state, signal);
-  if (!woken || isDeleted(state)) return first.upToDate ? withFreshGlobal(first, service) : first;
+  if (!woken || isDeleted(state)) return first;
   return sharedRead(service, state, offset);
 }
 
@@ -91,9 +92,29 @@ function parseEnd(text: string): Offset | undefined {
   return { lsn: BigInt(lsn!), op: op === 'inf' ? Infinity : Number(op) };
 }
 
-function withFreshGlobal(answer: ReadAnswer, service: SyncService): ReadAnswer {
-  const global = service.processedLsn.toString();
-  return { ...answer, body: answer.body.replace(/"global_last_seen_lsn":"\d+"/, `"global_last_seen_lsn":"${global}"`) };
+/**
+ * The `global_last_seen_lsn` an answer may claim at the moment it is sent. pglite-sync treats
+ * it as "this shape has nothing more up to here" and drops later changes at or below it, so it
+ * may only exceed what the read saw when the shape's log has not grown past the answer's end:
+ * then every change up to the processed LSN is in the answer (batches store a shape's entries
+ * and advance the processed LSN in one transaction, and both are updated in memory together).
+ * Raising it here matters as much: a reused (cached) read carries the global of its own time,
+ * and a stale global stalls pglite-sync's multi-shape commits, which wait for the lowest one.
+ * Call it synchronously right before sending.
+ */
+export function withCurrentGlobal(service: SyncService, state: ShapeState, answer: ReadAnswer): ReadAnswer {
+  if (!answer.upToDate) return answer;
+  const end = parseEnd(answer.offset);
+  if (!end || compareOffsets({ lsn: state.lastLsn, op: state.lastOp }, end) > 0) return answer;
+  return service.processedLsn > answer.global ? { ...answer, global: service.processedLsn } : answer;
+}
+
+/** The JSON array sent to the client. */
+export function answerBody(answer: ReadAnswer): string {
+  const parts = answer.entries ? [answer.entries] : [];
+  if (answer.upToDate)
+    parts.push(JSON.stringify({ headers: { control: 'up-to-date', global_last_seen_lsn: answer.global.toString() } }));
+  return `[${parts.join(',')}]`;
 }
 
 function waitForChange(service: SyncService, state: ShapeState, signal: AbortSignal): Promise<boolean> {
