@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod';
 import { paginationQuerySchema } from './pagination-schemas';
 
 /** `GET /api/admin/audit` filters; unknown parameters are rejected like unknown body fields. */

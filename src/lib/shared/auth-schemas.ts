@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod';
 import { paginationQuerySchema } from './pagination-schemas';
 import { ROLES, type Role } from './roles';
 

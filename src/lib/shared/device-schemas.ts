@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod';
 
 /** A shape offset as the Electric clients keep it: -1 (not started) or `<lsn>_<op>`. */
 export const SHAPE_OFFSET = /^(-1|now|\d{1,20}_(\d{1,20}|inf))$/;
