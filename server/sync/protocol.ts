@@ -133,6 +133,10 @@ export function sendAnswer(req: Request, res: Response, r: ShapeRequest, a: Answ
   if (r.offset.lsn < 0n)
     res.set('cache-control', 'public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746');
   else if (r.live) res.set('cache-control', 'public, max-age=5, stale-while-revalidate=5');
+  // An empty up-to-date at the log's end is answered again at the same URL (client 1.0.14's
+  // refresh requests repeat offset + cursor); a cached copy would carry an old
+  // global_last_seen_lsn and stall pglite-sync's multi-shape commits.
+  else if (a.upToDate && !a.hasData) res.set('cache-control', 'no-store');
   else res.set('cache-control', 'public, max-age=60, stale-while-revalidate=300');
   // A response without changes gets a unique etag: it must never revalidate as "same".
   const etag = `"${a.handle}:${a.requestOffset}:${a.offset}${a.hasData ? '' : `:${process.hrtime.bigint()}`}"`;
