@@ -33,12 +33,15 @@ const freePort = () =>
     });
   });
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const round = (x: number) => Math.round(x * 10) / 10;
 
 async function localCount(page: Page, sql: string): Promise<number> {
   return page.evaluate(async (s) => {
-    const db = await (window as unknown as { __clinicDb: () => Promise<{ query: (q: string) => Promise<{ rows: { n: number }[] }> }> }).__clinicDb();
+    const db = await (
+      window as unknown as { __clinicDb: () => Promise<{ query: (q: string) => Promise<{ rows: { n: number }[] }> }> }
+    ).__clinicDb();
     return (await db.query(s)).rows[0]!.n;
   }, sql);
 }
@@ -102,10 +105,10 @@ async function main() {
     const pool = new pg.Pool({ connectionString: server.databaseUrl, max: 1 });
     const clinic = generateClinic({ doctors: 10, patients: 2_000, appointments: 3_000, seed: 1, timeZone: 'UTC' });
     await withTransaction(pool, (tx) => loadClinic(tx, clinic));
-    await pool.query(`INSERT INTO users (email, full_name, role, password_hash) VALUES ($1, 'Bench Reception', 'receptionist', $2)`, [
-      EMAIL,
-      await hashPassword(PASSWORD),
-    ]);
+    await pool.query(
+      `INSERT INTO users (email, full_name, role, password_hash) VALUES ($1, 'Bench Reception', 'receptionist', $2)`,
+      [EMAIL, await hashPassword(PASSWORD)],
+    );
     // 100 scheduled appointments to confirm: 15-minute evening slots tomorrow (after the generated
     // clinic's hours, so nothing overlaps), one per patient.
     const ids = Array.from({ length: WRITES }, () => randomUUID());
@@ -120,7 +123,11 @@ async function main() {
     );
     await pool.end();
 
-    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto(`${origin}/login`);
     await page.getByLabel('Email').fill(EMAIL);
@@ -128,7 +135,14 @@ async function main() {
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.waitForURL(/\/schedule/);
     console.log('logged in; waiting for the first sync…');
-    await until(async () => (await localCount(page, `SELECT count(*)::int AS n FROM appointments_synced WHERE id = ANY('{${ids.join(',')}}'::uuid[])`).catch(() => 0)) === WRITES, 300_000);
+    await until(
+      async () =>
+        (await localCount(
+          page,
+          `SELECT count(*)::int AS n FROM appointments_synced WHERE id = ANY('{${ids.join(',')}}'::uuid[])`,
+        ).catch(() => 0)) === WRITES,
+      300_000,
+    );
 
     console.log('replica has the 100 appointments; offline taps…');
     await context.setOffline(true);
@@ -142,7 +156,12 @@ async function main() {
     await until(async () => (await localCount(page, `SELECT count(*)::int AS n FROM outbox`)) === 0, 120_000);
     const confirmAllMs = Date.now() - t0;
     const check = new pg.Pool({ connectionString: server.databaseUrl, max: 1 });
-    const confirmedOnServer = (await check.query(`SELECT count(*)::int AS n FROM appointments WHERE id = ANY($1::uuid[]) AND status = 'confirmed'`, [ids])).rows[0].n;
+    const confirmedOnServer = (
+      await check.query(
+        `SELECT count(*)::int AS n FROM appointments WHERE id = ANY($1::uuid[]) AND status = 'confirmed'`,
+        [ids],
+      )
+    ).rows[0].n;
     await check.end();
     await context.close();
 
@@ -151,7 +170,11 @@ async function main() {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, chromium: CHROMIUM },
       writes: WRITES,
       queuedOffline: queued,
-      tapToPaintMs: { p50: round(percentile(taps, 50)), p95: round(percentile(taps, 95)), max: round(Math.max(...taps)) },
+      tapToPaintMs: {
+        p50: round(percentile(taps, 50)),
+        p95: round(percentile(taps, 95)),
+        max: round(Math.max(...taps)),
+      },
       onlineToAllConfirmedMs: confirmAllMs,
       confirmedOnServer,
     };

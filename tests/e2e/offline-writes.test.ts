@@ -8,7 +8,15 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
-import { localQuery, login, openBrowser, SHOTS_DIR, startE2EServer, waitForFirstSync, type E2EServer } from './helpers.js';
+import {
+  localQuery,
+  login,
+  openBrowser,
+  SHOTS_DIR,
+  startE2EServer,
+  waitForFirstSync,
+  type E2EServer,
+} from './helpers.js';
 
 const MONDAY = '2030-01-07';
 let srv: E2EServer;
@@ -16,16 +24,23 @@ let fixture: Fixture;
 
 beforeAll(async () => {
   await mkdir(SHOTS_DIR, { recursive: true });
-  srv = await startE2EServer({ seed: 'none', prepare: async (db) => void (fixture = await createFixture(db.pool, { patients: 6 })) });
+  srv = await startE2EServer({
+    seed: 'none',
+    prepare: async (db) => void (fixture = await createFixture(db.pool, { patients: 6 })),
+  });
 });
 afterAll(() => srv?.stop());
 
 async function ready(page: Page, email: string): Promise<void> {
   await login(page, srv.url, email, TEST_PASSWORD);
   await waitForFirstSync(page);
-  await page.waitForFunction(() => navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller !== null || true), undefined, {
-    timeout: 30_000,
-  });
+  await page.waitForFunction(
+    () => navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller !== null || true),
+    undefined,
+    {
+      timeout: 30_000,
+    },
+  );
 }
 
 /** Books through the form: doctor A, the patient whose name matches, the slot at `startsAt`. */
@@ -58,21 +73,31 @@ describe('offline writes', () => {
       const id = await bookViaForm(a.page, await patientName(0), `${MONDAY}T09:00:00.000Z`);
       // Reload at once: the write must already be durable.
       await a.page.reload();
-      await expect.poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 30_000 }).toContain('pending');
-      await expect.poll(() => a.page.getByTestId('outbox-counter').textContent(), { timeout: 30_000 }).toContain('1 pending');
+      await expect
+        .poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 30_000 })
+        .toContain('pending');
+      await expect
+        .poll(() => a.page.getByTestId('outbox-counter').textContent(), { timeout: 30_000 })
+        .toContain('1 pending');
       const queued = await localQuery<{ state: string }>(a.page, 'SELECT state FROM outbox WHERE id = $1', [id]);
       expect(queued).toEqual([{ state: 'pending' }]);
       await a.page.screenshot({ path: `${SHOTS_DIR}/offline-booking-pending.png`, fullPage: true });
       expect(await serverCount(id)).toBe(0);
 
       await a.context.setOffline(false);
-      await expect.poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 60_000 }).toContain('confirmed');
+      await expect
+        .poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 60_000 })
+        .toContain('confirmed');
       expect(await serverCount(id)).toBe(1);
       expect(await localQuery(a.page, 'SELECT 1 FROM outbox UNION ALL SELECT 1 FROM appointments_overlay')).toEqual([]);
-      await expect.poll(() => a.page.getByTestId('outbox-counter').textContent(), { timeout: 30_000 }).toContain('all saved');
+      await expect
+        .poll(() => a.page.getByTestId('outbox-counter').textContent(), { timeout: 30_000 })
+        .toContain('all saved');
 
       await ready(b.page, fixture.users.admin.email);
-      const seen = await localQuery<{ pending: boolean }>(b.page, 'SELECT pending FROM appointments WHERE id = $1', [id]);
+      const seen = await localQuery<{ pending: boolean }>(b.page, 'SELECT pending FROM appointments WHERE id = $1', [
+        id,
+      ]);
       expect(seen).toEqual([{ pending: false }]);
     } finally {
       await a.close();
@@ -93,9 +118,13 @@ describe('offline writes', () => {
       const second = await bookViaForm(b.page, await patientName(2), slot);
 
       await a.context.setOffline(false);
-      await expect.poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 60_000 }).toContain('confirmed');
+      await expect
+        .poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 60_000 })
+        .toContain('confirmed');
       await b.context.setOffline(false);
-      await expect.poll(() => b.page.getByTestId('write-state').textContent(), { timeout: 60_000 }).toContain('rejected');
+      await expect
+        .poll(() => b.page.getByTestId('write-state').textContent(), { timeout: 60_000 })
+        .toContain('rejected');
       expect(await serverCount(first)).toBe(1);
       expect(await serverCount(second)).toBe(0);
 
@@ -109,10 +138,16 @@ describe('offline writes', () => {
       await suggestion.click();
       await b.page.waitForURL(/\/appointments\/[0-9a-f-]{36}$/);
       const rebooked = b.page.url().split('/').pop()!;
-      await expect.poll(() => b.page.getByTestId('write-state').textContent(), { timeout: 60_000 }).toContain('confirmed');
-      const { rows } = await srv.db.pool.query('SELECT starts_at, patient_id FROM appointments WHERE id = $1', [rebooked]);
+      await expect
+        .poll(() => b.page.getByTestId('write-state').textContent(), { timeout: 60_000 })
+        .toContain('confirmed');
+      const { rows } = await srv.db.pool.query('SELECT starts_at, patient_id FROM appointments WHERE id = $1', [
+        rebooked,
+      ]);
       expect(rows).toEqual([{ starts_at: new Date(startsAt!), patient_id: fixture.patients[2] }]);
-      await expect.poll(() => b.page.getByTestId('outbox-counter').textContent(), { timeout: 30_000 }).toContain('all saved');
+      await expect
+        .poll(() => b.page.getByTestId('outbox-counter').textContent(), { timeout: 30_000 })
+        .toContain('all saved');
     } finally {
       await a.close();
       await b.close();
@@ -144,7 +179,13 @@ describe('offline writes', () => {
       // The browser restart may have dropped the session cookie: log in (same user, same data).
       await login(a.page, srv.url, fixture.users.receptionist.email, TEST_PASSWORD);
       await expect
-        .poll(() => localQuery(a.page, 'SELECT 1 FROM outbox UNION ALL SELECT 1 FROM appointments_overlay').catch(() => ['not ready']), { timeout: 60_000 })
+        .poll(
+          () =>
+            localQuery(a.page, 'SELECT 1 FROM outbox UNION ALL SELECT 1 FROM appointments_overlay').catch(() => [
+              'not ready',
+            ]),
+          { timeout: 60_000 },
+        )
         .toEqual([]);
       expect(await serverCount(id)).toBe(1);
       const { rows } = await srv.db.pool.query('SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1', [id]);
@@ -164,7 +205,15 @@ describe('offline writes', () => {
       const id = await bookViaForm(a.page, await patientName(4), `${MONDAY}T14:00:00.000Z`);
       await a.context.setOffline(false);
       await expect
-        .poll(() => localQuery<{ status: string | null }>(a.page, `SELECT last_error->>'status' AS status FROM outbox WHERE id = $1`, [id]), { timeout: 60_000 })
+        .poll(
+          () =>
+            localQuery<{ status: string | null }>(
+              a.page,
+              `SELECT last_error->>'status' AS status FROM outbox WHERE id = $1`,
+              [id],
+            ),
+          { timeout: 60_000 },
+        )
         .toEqual([{ status: '401' }]);
       expect(await localQuery(a.page, 'SELECT state FROM outbox WHERE id = $1', [id])).toEqual([{ state: 'pending' }]);
       expect(await serverCount(id)).toBe(0);
@@ -193,13 +242,20 @@ describe('offline writes', () => {
       expect(made.status).toBe(201);
       await ready(desk.page, fixture.users.receptionist.email);
       await ready(room.page, fixture.users.clinicianA.email);
-      for (const b of [desk, room]) await expect.poll(() => localQuery(b.page, 'SELECT 1 FROM appointments WHERE id = $1', [id]), { timeout: 30_000 }).toHaveLength(1);
+      for (const b of [desk, room])
+        await expect
+          .poll(() => localQuery(b.page, 'SELECT 1 FROM appointments WHERE id = $1', [id]), { timeout: 30_000 })
+          .toHaveLength(1);
 
       await desk.context.setOffline(true);
       await desk.page.goto(`${srv.url}/appointments/${id}`);
       await desk.page.getByRole('button', { name: 'Check in' }).click();
-      await expect.poll(() => localQuery(desk.page, `SELECT kind, state FROM outbox`), { timeout: 30_000 }).toEqual([{ kind: 'status', state: 'pending' }]);
-      await expect.poll(() => desk.page.getByTestId('write-state').textContent(), { timeout: 30_000 }).toContain('pending');
+      await expect
+        .poll(() => localQuery(desk.page, `SELECT kind, state FROM outbox`), { timeout: 30_000 })
+        .toEqual([{ kind: 'status', state: 'pending' }]);
+      await expect
+        .poll(() => desk.page.getByTestId('write-state').textContent(), { timeout: 30_000 })
+        .toContain('pending');
       await desk.context.setOffline(false);
 
       await room.page.goto(`${srv.url}/appointments/${id}`);
@@ -207,13 +263,22 @@ describe('offline writes', () => {
       await start.waitFor({ timeout: 60_000 });
       await room.context.setOffline(true);
       await start.click();
-      await expect.poll(() => room.page.getByTestId('write-state').textContent(), { timeout: 30_000 }).toContain('pending');
+      await expect
+        .poll(() => room.page.getByTestId('write-state').textContent(), { timeout: 30_000 })
+        .toContain('pending');
       await room.context.setOffline(false);
 
-      await expect.poll(async () => (await srv.db.pool.query('SELECT status FROM appointments WHERE id = $1', [id])).rows[0].status, { timeout: 60_000 }).toBe('in_progress');
+      await expect
+        .poll(
+          async () => (await srv.db.pool.query('SELECT status FROM appointments WHERE id = $1', [id])).rows[0].status,
+          { timeout: 60_000 },
+        )
+        .toBe('in_progress');
       for (const b of [desk, room]) {
         await expect
-          .poll(() => localQuery(b.page, 'SELECT status, pending FROM appointments WHERE id = $1', [id]), { timeout: 60_000 })
+          .poll(() => localQuery(b.page, 'SELECT status, pending FROM appointments WHERE id = $1', [id]), {
+            timeout: 60_000,
+          })
           .toEqual([{ status: 'in_progress', pending: false }]);
       }
     } finally {

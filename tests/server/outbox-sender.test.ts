@@ -45,13 +45,26 @@ async function syncFromServer(db: PGlite, ids: string[]): Promise<void> {
       `INSERT INTO appointments_synced (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, reason, rescheduled_from, version)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version`,
-      [body.id, body.patient_id, body.doctor_id, body.starts_at, body.ends_at, body.duration_minutes, body.status, body.urgency, body.reason, body.rescheduled_from, body.version],
+      [
+        body.id,
+        body.patient_id,
+        body.doctor_id,
+        body.starts_at,
+        body.ends_at,
+        body.duration_minutes,
+        body.status,
+        body.urgency,
+        body.reason,
+        body.rescheduled_from,
+        body.version,
+      ],
     );
   }
 }
 
 async function serverRows(where: string, params: unknown[]): Promise<{ id: string; status: string }[]> {
-  return (await clinic.db.pool.query(`SELECT id, status FROM appointments WHERE ${where} ORDER BY starts_at`, params)).rows;
+  return (await clinic.db.pool.query(`SELECT id, status FROM appointments WHERE ${where} ORDER BY starts_at`, params))
+    .rows;
 }
 
 const userId = () => clinic.fixture.users.receptionist.id;
@@ -76,7 +89,9 @@ describe('outbox sender against the real server', () => {
     expect(await serverRows('patient_id = $1', [clinic.fixture.patients[0]])).toHaveLength(1);
     await syncFromServer(local, [id]);
     expect(await confirmAccepted(local)).toBe(1);
-    expect((await local.query('SELECT pending FROM appointments WHERE id = $1', [id])).rows).toEqual([{ pending: false }]);
+    expect((await local.query('SELECT pending FROM appointments WHERE id = $1', [id])).rows).toEqual([
+      { pending: false },
+    ]);
   });
 
   it('answer lost after the server applied it: the retry is a replay, one row', async () => {
@@ -102,10 +117,12 @@ describe('outbox sender against the real server', () => {
       const theirs = await bookLocally(other, userId(), input(3, '10:00'));
       await sendPass(local, transportOf(clinic.receptionist));
       await sendPass(other, transportOf(clinic.receptionist));
-      const rejected = (await other.query<{ state: string; last_error: { status: number; code: string; details: { suggestions: { starts_at: string }[] } } }>(
-        'SELECT state, last_error FROM outbox WHERE id = $1',
-        [theirs],
-      )).rows[0]!;
+      const rejected = (
+        await other.query<{
+          state: string;
+          last_error: { status: number; code: string; details: { suggestions: { starts_at: string }[] } };
+        }>('SELECT state, last_error FROM outbox WHERE id = $1', [theirs])
+      ).rows[0]!;
       expect(rejected.state).toBe('rejected');
       expect(rejected.last_error).toMatchObject({ status: 409, code: 'slot_conflict' });
       const suggestion = rejected.last_error.details.suggestions[0]!;
@@ -113,7 +130,10 @@ describe('outbox sender against the real server', () => {
       const rebooked = await bookLocally(other, userId(), { ...input(3, '10:00'), starts_at: suggestion.starts_at });
       await sendPass(other, transportOf(clinic.receptionist));
       expect(await serverRows('id = ANY($1::uuid[])', [[mine, theirs, rebooked]])).toEqual(
-        expect.arrayContaining([{ id: mine, status: 'scheduled' }, { id: rebooked, status: 'scheduled' }]),
+        expect.arrayContaining([
+          { id: mine, status: 'scheduled' },
+          { id: rebooked, status: 'scheduled' },
+        ]),
       );
       expect(await serverRows('id = $1', [theirs])).toEqual([]);
     } finally {
@@ -130,7 +150,12 @@ describe('outbox sender against the real server', () => {
     const api = transportOf(clinic.receptionist);
     await sendPass(local, (req) => (sentPaths.push(req.path), api(req)));
     expect(sentPaths).toEqual(['/api/appointments']);
-    const rows = (await local.query<{ kind: string; state: string; code: string }>(`SELECT kind, state, last_error->>'code' AS code FROM outbox WHERE id <> $1 ORDER BY seq`, [taken])).rows;
+    const rows = (
+      await local.query<{ kind: string; state: string; code: string }>(
+        `SELECT kind, state, last_error->>'code' AS code FROM outbox WHERE id <> $1 ORDER BY seq`,
+        [taken],
+      )
+    ).rows;
     expect(rows).toEqual([
       { kind: 'book', state: 'rejected', code: 'slot_conflict' },
       { kind: 'status', state: 'rejected', code: 'dependency_rejected' },
@@ -157,22 +182,45 @@ describe('outbox sender against the real server', () => {
     for (let i = 0; i < 20; i++) {
       const hh = String(8 + Math.floor(i / 4)).padStart(2, '0');
       const mm = String((i % 4) * 15).padStart(2, '0');
-      ids.push(await bookLocally(local, userId(), { ...input(i % 12, `${hh}:${mm}`, date), duration_minutes: 15, doctor_id: i % 2 ? clinic.fixture.doctorB : clinic.fixture.doctorA }));
+      ids.push(
+        await bookLocally(local, userId(), {
+          ...input(i % 12, `${hh}:${mm}`, date),
+          duration_minutes: 15,
+          doctor_id: i % 2 ? clinic.fixture.doctorB : clinic.fixture.doctorA,
+        }),
+      );
     }
     for (let i = 0; i < 10; i++) await changeStatusLocally(local, userId(), ids[i]!, 'checked_in');
     for (let i = 0; i < 10; i++) await changeStatusLocally(local, userId(), ids[i]!, 'in_progress');
     for (let i = 10; i < 15; i++) await changeStatusLocally(local, userId(), ids[i]!, 'cancelled', 'ill');
     const moved: string[] = [];
-    for (let i = 15; i < 20; i++) moved.push(await rescheduleLocally(local, userId(), ids[i]!, { starts_at: at(`16:${String((i - 15) * 10).padStart(2, '0')}`, date), duration_minutes: 10 }));
+    for (let i = 15; i < 20; i++)
+      moved.push(
+        await rescheduleLocally(local, userId(), ids[i]!, {
+          starts_at: at(`16:${String((i - 15) * 10).padStart(2, '0')}`, date),
+          duration_minutes: 10,
+        }),
+      );
     expect((await local.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]!.n).toBe(50);
     await sendPass(local, transportOf(clinic.receptionist));
-    const states = (await local.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM outbox GROUP BY state')).rows;
+    const states = (
+      await local.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM outbox GROUP BY state')
+    ).rows;
     expect(states).toEqual([{ state: 'accepted', n: 50 }]);
     await syncFromServer(local, [...ids, ...moved]);
     expect(await confirmAccepted(local)).toBe(50);
     expect((await local.query('SELECT 1 FROM outbox UNION ALL SELECT 1 FROM appointments_overlay')).rows).toEqual([]);
-    const localRows = (await local.query<{ id: string; status: string }>('SELECT id, status FROM appointments WHERE id = ANY($1::uuid[]) ORDER BY id', [[...ids, ...moved]])).rows;
-    const remote = (await clinic.db.pool.query('SELECT id, status FROM appointments WHERE id = ANY($1::uuid[]) ORDER BY id', [[...ids, ...moved]])).rows;
+    const localRows = (
+      await local.query<{ id: string; status: string }>(
+        'SELECT id, status FROM appointments WHERE id = ANY($1::uuid[]) ORDER BY id',
+        [[...ids, ...moved]],
+      )
+    ).rows;
+    const remote = (
+      await clinic.db.pool.query('SELECT id, status FROM appointments WHERE id = ANY($1::uuid[]) ORDER BY id', [
+        [...ids, ...moved],
+      ])
+    ).rows;
     expect(localRows).toEqual(remote);
     expect(remote.filter((r: { status: string }) => r.status === 'in_progress')).toHaveLength(10);
     expect(remote.filter((r: { status: string }) => r.status === 'rescheduled')).toHaveLength(5);

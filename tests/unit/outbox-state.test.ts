@@ -8,7 +8,13 @@ import { migrateLocal } from '../../src/lib/db/schema/migrate.js';
 import { confirmAccepted, discardEntry } from '../../src/lib/outbox/confirm.js';
 import type { OutboxDb } from '../../src/lib/outbox/db.js';
 import { recoverInDoubt, sendPass, type OutboxRequest, type OutboxResponse } from '../../src/lib/outbox/sender.js';
-import { bookLocally, changeStatusLocally, LocalConflictError, LocalWriteError, rescheduleLocally } from '../../src/lib/outbox/writes.js';
+import {
+  bookLocally,
+  changeStatusLocally,
+  LocalConflictError,
+  LocalWriteError,
+  rescheduleLocally,
+} from '../../src/lib/outbox/writes.js';
 import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
 
 const USER = '00000000-0000-4000-8000-000000000001';
@@ -36,7 +42,10 @@ function scripted(answers: (Partial<OutboxResponse> | null | ((r: OutboxRequest)
 }
 
 function ok(req: OutboxRequest, version = 1): Partial<OutboxResponse> {
-  const id = (req.body as { id?: string; new_id?: string }).id ?? (req.body as { new_id?: string }).new_id ?? req.path.split('/')[3];
+  const id =
+    (req.body as { id?: string; new_id?: string }).id ??
+    (req.body as { new_id?: string }).new_id ??
+    req.path.split('/')[3];
   return { status: 200, json: { appointment: { id, version }, txid: 1234 } };
 }
 
@@ -64,7 +73,9 @@ afterAll(() => db.close());
 // One database for the file (a fresh one per test costs seconds); each test starts with no
 // local writes and none of its synced rows (all tests book in 2031, away from the seed).
 beforeEach(async () => {
-  await db.exec(`DELETE FROM outbox; DELETE FROM appointments_overlay; DELETE FROM appointments_synced WHERE starts_at >= '2031-01-01'`);
+  await db.exec(
+    `DELETE FROM outbox; DELETE FROM appointments_overlay; DELETE FROM appointments_synced WHERE starts_at >= '2031-01-01'`,
+  );
 });
 
 const book = (patient = patients[0]!, start = freeStart()) =>
@@ -73,10 +84,21 @@ const book = (patient = patients[0]!, start = freeStart()) =>
 describe('local write path', () => {
   it('writes the overlay row and the outbox entry together, shown at once as pending', async () => {
     const id = await book();
-    const { rows } = await db.query<{ pending: boolean; status: string }>('SELECT pending, status FROM appointments WHERE id = $1', [id]);
+    const { rows } = await db.query<{ pending: boolean; status: string }>(
+      'SELECT pending, status FROM appointments WHERE id = $1',
+      [id],
+    );
     expect(rows).toEqual([{ pending: true, status: 'scheduled' }]);
     const entry = (await db.query<Record<string, unknown>>('SELECT * FROM outbox')).rows[0]!;
-    expect(entry).toMatchObject({ id, kind: 'book', state: 'pending', user_id: USER, schema_version: LOCAL_MIGRATIONS.at(-1)!.version, method: 'POST', path: '/api/appointments' });
+    expect(entry).toMatchObject({
+      id,
+      kind: 'book',
+      state: 'pending',
+      user_id: USER,
+      schema_version: LOCAL_MIGRATIONS.at(-1)!.version,
+      method: 'POST',
+      path: '/api/appointments',
+    });
   });
 
   it('a refused local action writes neither overlay nor outbox', async () => {
@@ -84,7 +106,9 @@ describe('local write path', () => {
     await expect(changeStatusLocally(db, USER, id, 'completed')).rejects.toBeInstanceOf(LocalWriteError);
     const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox');
     expect(rows[0]!.n).toBe(1);
-    expect((await db.query<{ status: string }>('SELECT status FROM appointments WHERE id = $1', [id])).rows[0]!.status).toBe('scheduled');
+    expect(
+      (await db.query<{ status: string }>('SELECT status FROM appointments WHERE id = $1', [id])).rows[0]!.status,
+    ).toBe('scheduled');
   });
 
   it('warns about an overlapping appointment in the replica unless forced', async () => {
@@ -93,7 +117,12 @@ describe('local write path', () => {
     const err = await book(patients[1], start).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LocalConflictError);
     expect((err as LocalConflictError).conflicts[0]!.same_doctor).toBe(true);
-    await bookLocally(db, USER, { patient_id: patients[1]!, doctor_id: doctor, starts_at: start, duration_minutes: 30 }, { force: true });
+    await bookLocally(
+      db,
+      USER,
+      { patient_id: patients[1]!, doctor_id: doctor, starts_at: start, duration_minutes: 30 },
+      { force: true },
+    );
     expect((await db.query('SELECT 1 FROM outbox')).rows).toHaveLength(2);
   });
 
@@ -137,7 +166,9 @@ describe('sender state machine', () => {
     await changeStatusLocally(db, USER, id, 'checked_in');
     await sendPass(db, scripted([(r) => ok(r, 2)]).transport);
     expect(await confirmAccepted(db)).toBe(0);
-    expect((await db.query<{ status: string }>('SELECT status FROM appointments WHERE id = $1', [id])).rows[0]!.status).toBe('checked_in');
+    expect(
+      (await db.query<{ status: string }>('SELECT status FROM appointments WHERE id = $1', [id])).rows[0]!.status,
+    ).toBe('checked_in');
     await syncRow(db, id, 2, 'checked_in');
     expect(await confirmAccepted(db)).toBe(1);
   });
@@ -145,8 +176,14 @@ describe('sender state machine', () => {
   it('4xx -> rejected with the server error, kept visible; the entries behind it still go', async () => {
     const a = await book(patients[0]);
     const b = await book(patients[1]);
-    const details = { conflicts: [], suggestions: [{ starts_at: '2031-01-06T10:00:00.000Z', ends_at: '2031-01-06T10:30:00.000Z' }] };
-    const net = scripted([{ status: 409, json: { error: { code: 'slot_conflict', message: 'Slot taken', details } } }, (r) => ok(r)]);
+    const details = {
+      conflicts: [],
+      suggestions: [{ starts_at: '2031-01-06T10:00:00.000Z', ends_at: '2031-01-06T10:30:00.000Z' }],
+    };
+    const net = scripted([
+      { status: 409, json: { error: { code: 'slot_conflict', message: 'Slot taken', details } } },
+      (r) => ok(r),
+    ]);
     await sendPass(db, net.transport);
     expect(await states(db)).toEqual({ [a]: 'rejected', [b]: 'accepted' });
     const err = await db.query<{ last_error: unknown }>('SELECT last_error FROM outbox WHERE id = $1', [a]);
@@ -160,7 +197,11 @@ describe('sender state machine', () => {
     const net = scripted([{ status: 422, json: { error: { code: 'validation_failed', message: 'bad' } } }]);
     await sendPass(db, net.transport);
     expect(net.requests).toHaveLength(1);
-    const rows = (await db.query<{ kind: string; state: string; last_error: { code: string } }>('SELECT kind, state, last_error FROM outbox ORDER BY seq')).rows;
+    const rows = (
+      await db.query<{ kind: string; state: string; last_error: { code: string } }>(
+        'SELECT kind, state, last_error FROM outbox ORDER BY seq',
+      )
+    ).rows;
     expect(rows.map((r) => [r.kind, r.state, r.last_error.code])).toEqual([
       ['book', 'rejected', 'validation_failed'],
       ['status', 'rejected', 'dependency_rejected'],
@@ -170,29 +211,37 @@ describe('sender state machine', () => {
     expect((await db.query('SELECT 1 FROM appointments WHERE id = $1', [a])).rows).toHaveLength(0);
   });
 
-  it.each([[null], [{ status: 503, retryAfter: '20' }], [{ status: 408 }], [{ status: 429, retryAfter: '7' }], [{ status: 500 }]])(
-    'retry %j -> pending with backoff; keeps order (nothing behind it is sent)',
-    async (answer) => {
-      const a = await book(patients[0]);
-      await book(patients[1]);
-      const t0 = Date.parse('2031-01-01T00:00:00Z');
-      const net = scripted([answer]);
-      const pass = await sendPass(db, net.transport, { now: () => t0, random: () => 0 });
-      expect(net.requests).toHaveLength(1);
-      const retryAfter = answer && 'retryAfter' in answer ? Number(answer.retryAfter) * 1000 : 0;
-      expect(pass.nextAttemptAt).toBe(t0 + Math.max(500, retryAfter));
-      const row = (await db.query<{ state: string; attempts: number; next_attempt_at: Date }>('SELECT state, attempts, next_attempt_at FROM outbox WHERE id = $1', [a])).rows[0]!;
-      expect(row).toMatchObject({ state: 'pending', attempts: 1 });
-      // not due yet: no request at all
-      const idle = scripted([]);
-      expect((await sendPass(db, idle.transport, { now: () => t0 + 100 })).sent).toBe(0);
-      // due: sent again with the same key, then the next one
-      const later = scripted([(r) => ok(r), (r) => ok(r)]);
-      await sendPass(db, later.transport, { now: () => t0 + 200_000 });
-      expect(later.requests.map((r) => r.idempotencyKey)[0]).toBe(a);
-      expect(Object.values(await states(db))).toEqual(['accepted', 'accepted']);
-    },
-  );
+  it.each([
+    [null],
+    [{ status: 503, retryAfter: '20' }],
+    [{ status: 408 }],
+    [{ status: 429, retryAfter: '7' }],
+    [{ status: 500 }],
+  ])('retry %j -> pending with backoff; keeps order (nothing behind it is sent)', async (answer) => {
+    const a = await book(patients[0]);
+    await book(patients[1]);
+    const t0 = Date.parse('2031-01-01T00:00:00Z');
+    const net = scripted([answer]);
+    const pass = await sendPass(db, net.transport, { now: () => t0, random: () => 0 });
+    expect(net.requests).toHaveLength(1);
+    const retryAfter = answer && 'retryAfter' in answer ? Number(answer.retryAfter) * 1000 : 0;
+    expect(pass.nextAttemptAt).toBe(t0 + Math.max(500, retryAfter));
+    const row = (
+      await db.query<{ state: string; attempts: number; next_attempt_at: Date }>(
+        'SELECT state, attempts, next_attempt_at FROM outbox WHERE id = $1',
+        [a],
+      )
+    ).rows[0]!;
+    expect(row).toMatchObject({ state: 'pending', attempts: 1 });
+    // not due yet: no request at all
+    const idle = scripted([]);
+    expect((await sendPass(db, idle.transport, { now: () => t0 + 100 })).sent).toBe(0);
+    // due: sent again with the same key, then the next one
+    const later = scripted([(r) => ok(r), (r) => ok(r)]);
+    await sendPass(db, later.transport, { now: () => t0 + 200_000 });
+    expect(later.requests.map((r) => r.idempotencyKey)[0]).toBe(a);
+    expect(Object.values(await states(db))).toEqual(['accepted', 'accepted']);
+  });
 
   it('401 pauses the sender and keeps the entry pending', async () => {
     const a = await book();
@@ -237,7 +286,11 @@ describe('local schema upgrade with pending entries', () => {
   it('keeps pending entries through a later migration and can still send them', async () => {
     const a = await book();
     await changeStatusLocally(db, USER, a, 'confirmed');
-    const next = { version: LOCAL_MIGRATIONS.at(-1)!.version + 1, name: 'future', sql: 'ALTER TABLE outbox ADD COLUMN note text; ALTER TABLE appointments_overlay ADD COLUMN room text;' };
+    const next = {
+      version: LOCAL_MIGRATIONS.at(-1)!.version + 1,
+      name: 'future',
+      sql: 'ALTER TABLE outbox ADD COLUMN note text; ALTER TABLE appointments_overlay ADD COLUMN room text;',
+    };
     expect(await migrateLocal(db, [...LOCAL_MIGRATIONS, next])).toEqual([next.version]);
     expect(Object.values(await states(db))).toEqual(['pending', 'pending']);
     const net = scripted([(r) => ok(r), (r) => ok(r, 2)]);
@@ -262,6 +315,9 @@ async function createLocalDbAt(version: number) {
   const { PGlite } = await import('@electric-sql/pglite');
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   const fresh = await PGlite.create({ extensions: { pg_trgm } });
-  await migrateLocal(fresh, LOCAL_MIGRATIONS.filter((m) => m.version <= version));
+  await migrateLocal(
+    fresh,
+    LOCAL_MIGRATIONS.filter((m) => m.version <= version),
+  );
   return fresh;
 }

@@ -34,7 +34,12 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
  * capped window, so many devices coming back at once spread out; never sooner than the
  * server's Retry-After (which may exceed the cap: the server knows best).
  */
-export function backoffDelay(attempts: number, retryAfterMs: number | null, policy = DEFAULT_BACKOFF, random = Math.random): number {
+export function backoffDelay(
+  attempts: number,
+  retryAfterMs: number | null,
+  policy = DEFAULT_BACKOFF,
+  random = Math.random,
+): number {
   const window = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempts - 1));
   const jittered = Math.round(window / 2 + (random() * window) / 2);
   return Math.max(jittered, retryAfterMs ?? 0);

@@ -42,7 +42,11 @@ export async function setStatus(id: string, status: AppointmentStatus, reason?: 
   runner?.kick();
 }
 
-export async function reschedule(id: string, to: { starts_at: string; duration_minutes?: number }, opts: { force?: boolean } = {}): Promise<string> {
+export async function reschedule(
+  id: string,
+  to: { starts_at: string; duration_minutes?: number },
+  opts: { force?: boolean } = {},
+): Promise<string> {
   const { db, userId } = await context();
   const newId = await rescheduleLocally(db, userId, id, to, opts);
   runner?.kick();

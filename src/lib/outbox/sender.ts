@@ -42,7 +42,9 @@ export interface PassOptions {
 
 /** After a crash or a closed tab: entries caught mid-flight are sent again (idempotent). */
 export async function recoverInDoubt(db: OutboxDb): Promise<number> {
-  const { rows } = await db.query<{ id: string }>(`UPDATE outbox SET state = 'pending', updated_at = now() WHERE state = 'sending' RETURNING id`);
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE outbox SET state = 'pending', updated_at = now() WHERE state = 'sending' RETURNING id`,
+  );
   return rows.length;
 }
 
@@ -57,12 +59,17 @@ export async function hasAccepted(db: OutboxDb): Promise<boolean> {
 }
 
 async function nextPending(db: OutboxDb): Promise<OutboxEntry | undefined> {
-  const { rows } = await db.query<OutboxEntry>(`SELECT ${ENTRY_COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1`);
+  const { rows } = await db.query<OutboxEntry>(
+    `SELECT ${ENTRY_COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1`,
+  );
   return rows[0];
 }
 
 async function markRejected(db: OutboxDb, id: string, error: OutboxError): Promise<void> {
-  await db.query(`UPDATE outbox SET state = 'rejected', last_error = $2, updated_at = now() WHERE id = $1`, [id, JSON.stringify(error)]);
+  await db.query(`UPDATE outbox SET state = 'rejected', last_error = $2, updated_at = now() WHERE id = $1`, [
+    id,
+    JSON.stringify(error),
+  ]);
 }
 
 async function dependencyRejected(db: OutboxDb, entry: OutboxEntry): Promise<boolean> {
@@ -74,14 +81,24 @@ async function dependencyRejected(db: OutboxDb, entry: OutboxEntry): Promise<boo
 function errorOf(status: number | null, json: unknown): OutboxError {
   const err = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
   if (status === null) return { status, code: 'network', message: 'No answer from the server.' };
-  return { status, code: err?.code ?? 'http_error', message: err?.message ?? `Request failed (${status}).`, details: err?.details };
+  return {
+    status,
+    code: err?.code ?? 'http_error',
+    message: err?.message ?? `Request failed (${status}).`,
+    details: err?.details,
+  };
 }
 
 async function recordAccepted(db: OutboxDb, entry: OutboxEntry, json: unknown): Promise<void> {
   const answer = json as { appointment?: { id?: string; version?: number }; txid?: number } | null;
   await db.query(
     `UPDATE outbox SET state = 'accepted', txid = $2, confirm_id = $3, confirm_version = $4, last_error = NULL, updated_at = now() WHERE id = $1`,
-    [entry.id, answer?.txid ?? null, answer?.appointment?.id ?? entry.result_id ?? entry.entity_id, answer?.appointment?.version ?? 1],
+    [
+      entry.id,
+      answer?.txid ?? null,
+      answer?.appointment?.id ?? entry.result_id ?? entry.entity_id,
+      answer?.appointment?.version ?? 1,
+    ],
   );
 }
 
@@ -95,11 +112,17 @@ export async function sendPass(db: OutboxDb, transport: Transport, opts: PassOpt
     const dueAt = new Date(entry.next_attempt_at).getTime();
     if (dueAt > now()) return { sent, paused: null, nextAttemptAt: dueAt };
     if (await dependencyRejected(db, entry)) {
-      await markRejected(db, entry.id, { status: null, code: 'dependency_rejected', message: 'The booking this change depends on was rejected.' });
+      await markRejected(db, entry.id, {
+        status: null,
+        code: 'dependency_rejected',
+        message: 'The booking this change depends on was rejected.',
+      });
       continue;
     }
     // Durable "sending" before the request: a crash from here on is resolved by a replay.
-    await db.query(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = $1`, [entry.id]);
+    await db.query(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = $1`, [
+      entry.id,
+    ]);
     let res: OutboxResponse | null = null;
     try {
       res = await transport({ method: entry.method, path: entry.path, body: entry.body, idempotencyKey: entry.id });
@@ -113,16 +136,23 @@ export async function sendPass(db: OutboxDb, transport: Transport, opts: PassOpt
     } else if (verdict === 'rejected') {
       await markRejected(db, entry.id, errorOf(res!.status, res!.json));
     } else if (verdict === 'auth') {
-      await db.query(`UPDATE outbox SET state = 'pending', last_error = $2, updated_at = now() WHERE id = $1`, [entry.id, JSON.stringify(errorOf(401, res!.json))]);
+      await db.query(`UPDATE outbox SET state = 'pending', last_error = $2, updated_at = now() WHERE id = $1`, [
+        entry.id,
+        JSON.stringify(errorOf(401, res!.json)),
+      ]);
       return { sent, paused: 'auth', nextAttemptAt: null };
     } else {
-      const delay = backoffDelay(entry.attempts + 1, parseRetryAfter(res?.retryAfter, now()), opts.backoff, opts.random);
+      const delay = backoffDelay(
+        entry.attempts + 1,
+        parseRetryAfter(res?.retryAfter, now()),
+        opts.backoff,
+        opts.random,
+      );
       const at = now() + delay;
-      await db.query(`UPDATE outbox SET state = 'pending', next_attempt_at = $2, last_error = $3, updated_at = now() WHERE id = $1`, [
-        entry.id,
-        new Date(at).toISOString(),
-        JSON.stringify(errorOf(res?.status ?? null, res?.json ?? null)),
-      ]);
+      await db.query(
+        `UPDATE outbox SET state = 'pending', next_attempt_at = $2, last_error = $3, updated_at = now() WHERE id = $1`,
+        [entry.id, new Date(at).toISOString(), JSON.stringify(errorOf(res?.status ?? null, res?.json ?? null))],
+      );
       return { sent, paused: null, nextAttemptAt: at };
     }
   }

@@ -86,7 +86,18 @@ async function enqueue(tx: Queryable, userId: string, q: Queued): Promise<void> 
   await tx.query(
     `INSERT INTO outbox (id, kind, entity_id, result_id, depends_on, method, path, body, user_id, schema_version)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [q.key, q.kind, q.entityId, q.resultId, dep.rows[0]?.id ?? null, q.method, q.path, JSON.stringify(q.body), userId, LOCAL_SCHEMA_VERSION],
+    [
+      q.key,
+      q.kind,
+      q.entityId,
+      q.resultId,
+      dep.rows[0]?.id ?? null,
+      q.method,
+      q.path,
+      JSON.stringify(q.body),
+      userId,
+      LOCAL_SCHEMA_VERSION,
+    ],
   );
 }
 
@@ -99,11 +110,25 @@ async function ensureOverlay(tx: Queryable, id: string): Promise<void> {
   );
 }
 
-async function currentRow(tx: Queryable, id: string): Promise<{ status: AppointmentStatus; patient_id: string; doctor_id: string; duration_minutes: number; urgency: Urgency; reason: string | null }> {
-  const { rows } = await tx.query<{ status: AppointmentStatus; patient_id: string; doctor_id: string; duration_minutes: number; urgency: Urgency; reason: string | null }>(
-    'SELECT status, patient_id, doctor_id, duration_minutes, urgency, reason FROM appointments WHERE id = $1',
-    [id],
-  );
+async function currentRow(
+  tx: Queryable,
+  id: string,
+): Promise<{
+  status: AppointmentStatus;
+  patient_id: string;
+  doctor_id: string;
+  duration_minutes: number;
+  urgency: Urgency;
+  reason: string | null;
+}> {
+  const { rows } = await tx.query<{
+    status: AppointmentStatus;
+    patient_id: string;
+    doctor_id: string;
+    duration_minutes: number;
+    urgency: Urgency;
+    reason: string | null;
+  }>('SELECT status, patient_id, doctor_id, duration_minutes, urgency, reason FROM appointments WHERE id = $1', [id]);
   if (!rows[0]) throw new LocalWriteError('This appointment is not on this device.');
   return rows[0];
 }
@@ -114,7 +139,12 @@ async function commit(db: OutboxDb, work: (tx: Queryable) => Promise<void>): Pro
   await db.syncToFs?.();
 }
 
-export async function bookLocally(db: OutboxDb, userId: string, input: BookingInput, { force = false } = {}): Promise<string> {
+export async function bookLocally(
+  db: OutboxDb,
+  userId: string,
+  input: BookingInput,
+  { force = false } = {},
+): Promise<string> {
   const id = input.id ?? crypto.randomUUID();
   const startsAt = new Date(input.starts_at).toISOString();
   const endsAt = endOf(startsAt, input.duration_minutes);
@@ -122,22 +152,45 @@ export async function bookLocally(db: OutboxDb, userId: string, input: BookingIn
     const conflicts = await localConflicts(db, { ...input, starts_at: startsAt, ends_at: endsAt });
     if (conflicts.length) throw new LocalConflictError(conflicts);
   }
-  const body = { id, patient_id: input.patient_id, doctor_id: input.doctor_id, starts_at: startsAt, duration_minutes: input.duration_minutes, urgency: input.urgency ?? 'routine', reason: input.reason ?? null };
+  const body = {
+    id,
+    patient_id: input.patient_id,
+    doctor_id: input.doctor_id,
+    starts_at: startsAt,
+    duration_minutes: input.duration_minutes,
+    urgency: input.urgency ?? 'routine',
+    reason: input.reason ?? null,
+  };
   await commit(db, async (tx) => {
     await tx.query(
       `INSERT INTO appointments_overlay (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, reason, created_by, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8, $9, now(), now())`,
       [id, body.patient_id, body.doctor_id, startsAt, endsAt, body.duration_minutes, body.urgency, body.reason, userId],
     );
-    await enqueue(tx, userId, { kind: 'book', key: id, entityId: id, resultId: id, method: 'POST', path: '/api/appointments', body });
+    await enqueue(tx, userId, {
+      kind: 'book',
+      key: id,
+      entityId: id,
+      resultId: id,
+      method: 'POST',
+      path: '/api/appointments',
+      body,
+    });
   });
   return id;
 }
 
-export async function changeStatusLocally(db: OutboxDb, userId: string, id: string, status: AppointmentStatus, reason?: string | null): Promise<void> {
+export async function changeStatusLocally(
+  db: OutboxDb,
+  userId: string,
+  id: string,
+  status: AppointmentStatus,
+  reason?: string | null,
+): Promise<void> {
   await commit(db, async (tx) => {
     const row = await currentRow(tx, id);
-    if (!canTransition(row.status, status)) throw new LocalWriteError(`An appointment that is ${row.status} cannot become ${status}.`);
+    if (!canTransition(row.status, status))
+      throw new LocalWriteError(`An appointment that is ${row.status} cannot become ${status}.`);
     await ensureOverlay(tx, id);
     await tx.query(
       `UPDATE appointments_overlay SET status = $2, local_updated_at = now(),
@@ -171,21 +224,48 @@ export async function rescheduleLocally(
   const startsAt = new Date(to.starts_at).toISOString();
   const row = await currentRow(db, id);
   const minutes = to.duration_minutes ?? row.duration_minutes;
-  if (!RESCHEDULABLE_STATUSES.includes(row.status)) throw new LocalWriteError(`An appointment that is ${row.status} cannot be moved.`);
+  if (!RESCHEDULABLE_STATUSES.includes(row.status))
+    throw new LocalWriteError(`An appointment that is ${row.status} cannot be moved.`);
   if (!force) {
-    const conflicts = await localConflicts(db, { ...row, starts_at: startsAt, ends_at: endOf(startsAt, minutes), exclude: id });
+    const conflicts = await localConflicts(db, {
+      ...row,
+      starts_at: startsAt,
+      ends_at: endOf(startsAt, minutes),
+      exclude: id,
+    });
     if (conflicts.length) throw new LocalConflictError(conflicts);
   }
   await commit(db, async (tx) => {
     await ensureOverlay(tx, id);
-    await tx.query(`UPDATE appointments_overlay SET status = 'rescheduled', local_updated_at = now() WHERE id = $1`, [id]);
+    await tx.query(`UPDATE appointments_overlay SET status = 'rescheduled', local_updated_at = now() WHERE id = $1`, [
+      id,
+    ]);
     await tx.query(
       `INSERT INTO appointments_overlay (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, reason, rescheduled_from, created_by, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8, $9, $10, now(), now())`,
-      [newId, row.patient_id, row.doctor_id, startsAt, endOf(startsAt, minutes), minutes, row.urgency, row.reason, id, userId],
+      [
+        newId,
+        row.patient_id,
+        row.doctor_id,
+        startsAt,
+        endOf(startsAt, minutes),
+        minutes,
+        row.urgency,
+        row.reason,
+        id,
+        userId,
+      ],
     );
     const body = { new_id: newId, starts_at: startsAt, duration_minutes: minutes };
-    await enqueue(tx, userId, { kind: 'reschedule', key: newId, entityId: id, resultId: newId, method: 'POST', path: `/api/appointments/${id}/reschedule`, body });
+    await enqueue(tx, userId, {
+      kind: 'reschedule',
+      key: newId,
+      entityId: id,
+      resultId: newId,
+      method: 'POST',
+      path: `/api/appointments/${id}/reschedule`,
+      body,
+    });
   });
   return newId;
 }
