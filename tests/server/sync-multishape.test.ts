@@ -136,7 +136,9 @@ async function bookAndCheckIn(pauses: number[], withinMs: number) {
         await waitFor(async () => (await clinician.status(id)) === 'checked_in', withinMs, `clinician sees ${i}`);
     }
     const local = await reception.local.query<{ n: number }>(`SELECT count(*)::int AS n FROM appointments`);
-    const remote = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM appointments WHERE deleted_at IS NULL`);
+    const remote = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM appointments WHERE deleted_at IS NULL`,
+    );
     expect(local.rows[0]!.n).toBe(remote.rows[0]!.n);
   } finally {
     await reception.close();
@@ -153,7 +155,7 @@ describe('one syncShapesToTables over the six tables (the browser path)', () => 
     await bookAndCheckIn([0, 50, 300, 900, 100, 0, 0, 1400, 10, 0], 15_000);
   }, 120_000);
 
-  it('applies each change without waiting for the other shapes\' long-polls to time out', async () => {
+  it("applies each change without waiting for the other shapes' long-polls to time out", async () => {
     await server.close();
     await db.drop();
     db = await createTestDatabase();
@@ -162,5 +164,57 @@ describe('one syncShapesToTables over the six tables (the browser path)', () => 
     // shapes' up-to-dates (pglite-sync commits up to the lowest) must carry a current LSN.
     server = await startSyncTestServer(db, 'sync_multishape_long', { SYNC_LONG_POLL_MS: '20000' });
     await bookAndCheckIn([0, 200, 0, 500, 50, 0], 8_000);
+  }, 120_000);
+
+  it('converges under concurrent multi-table transactions with small chunks', async () => {
+    await server.close();
+    await db.drop();
+    db = await createTestDatabase();
+    fx = await createFixture(db.pool);
+    // Small chunks: responses end inside transactions, and the client prefetches the next chunk.
+    server = await startSyncTestServer(db, 'sync_multishape_chunks', { SYNC_LONG_POLL_MS: '500' }, { chunkBytes: 600 });
+    const api = await login(fx.users.receptionist.email);
+    const reception = await browserReplica(api.cookie);
+    try {
+      const writer = async (w: number) => {
+        for (let i = 0; i < 12; i++) {
+          const client = await db.pool.connect();
+          try {
+            await client.query('BEGIN');
+            await client.query(`UPDATE patients SET phone = $1 WHERE id = $2`, [`+1-${w}-${i}`, fx.patients[w]!]);
+            await client.query(
+              `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, reason)
+               VALUES ($1, $2, $3, $4, $4::timestamptz + interval '10 minutes', 10, $5)`,
+              [
+                randomUUID(),
+                fx.patients[w]!,
+                w % 2 ? fx.doctorA : fx.doctorB,
+                new Date(Date.UTC(2032, w, 1 + i, 9)),
+                `w${w} #${i}`,
+              ],
+            );
+            if (i % 4 === 0) await client.query(`UPDATE doctors SET full_name = full_name WHERE id = $1`, [fx.doctorA]);
+            await client.query('COMMIT');
+          } finally {
+            client.release();
+          }
+          await pause(i % 3 === 0 ? 0 : 40 * w);
+        }
+      };
+      await Promise.all([0, 1, 2, 3].map(writer));
+      const expected = async (sql: string) => (await db.pool.query(sql)).rows.map((r) => JSON.stringify(r)).sort();
+      const actual = async (sql: string) =>
+        (await reception.local.query(sql)).rows.map((r) => JSON.stringify(r)).sort();
+      const appts = `SELECT id::text, reason FROM appointments WHERE deleted_at IS NULL`;
+      const phones = `SELECT id::text, phone FROM patients WHERE deleted_at IS NULL`;
+      const want = [await expected(appts), await expected(phones)];
+      await waitFor(
+        async () => JSON.stringify([await actual(appts), await actual(phones)]) === JSON.stringify(want),
+        20_000,
+        'replica equal to the database',
+      );
+    } finally {
+      await reception.close();
+    }
   }, 120_000);
 });
