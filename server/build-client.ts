@@ -1,8 +1,31 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BUILT_MARKER = path.join(ROOT, 'build/index.html');
+/** What the client build is made from: a change to any of them makes build/ stale. */
+const CLIENT_SOURCES = ['src', 'static', 'svelte.config.js', 'vite.config.ts', 'package-lock.json'];
+
+function newestMtime(p: string): number {
+  if (!existsSync(p)) return 0;
+  const stat = statSync(p);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(p)) newest = Math.max(newest, newestMtime(path.join(p, entry)));
+  return newest;
+}
+
+/**
+ * True when build/ exists and is newer than every client source, so a `git pull` followed by
+ * `npm start` (or a test run) never serves yesterday's app.
+ */
+export function isClientBuildCurrent(): boolean {
+  if (!existsSync(BUILT_MARKER)) return false;
+  const builtAt = statSync(BUILT_MARKER).mtimeMs;
+  return CLIENT_SOURCES.every((source) => newestMtime(path.join(ROOT, source)) <= builtAt);
+}
 
 /** Runs `vite build` (the SvelteKit client) and resolves when it succeeded. */
 export function buildClient(): Promise<void> {

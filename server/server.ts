@@ -3,13 +3,12 @@
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import { createApp } from './app.js';
-import { buildClient } from './build-client.js';
+import { buildClient, isClientBuildCurrent } from './build-client.js';
 import type { Config } from './config.js';
 import type { AppDeps } from './deps.js';
 import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { createPool } from './db/pool.js';
-import { isClientBuilt } from './http/static-app.js';
 import type { Logger } from './logger.js';
 import { flushErrorTracking, initErrorTracking } from './observability/error-tracking.js';
 import { ReplicationSampler } from './observability/sampler.js';
@@ -40,8 +39,8 @@ export async function startServer(
       const seeded = await seedDemoIfEmpty(db.url, config.clinicTimeZone);
       if (seeded) logger.info(seeded, 'demo clinic seeded');
     }
-    if (buildIfMissing && !isClientBuilt()) {
-      logger.info('client not built yet: running vite build (once)');
+    if (buildIfMissing && !isClientBuildCurrent()) {
+      logger.info('client missing or older than its sources: running vite build');
       await buildClient();
     }
     const pool = createPool(db.url);

@@ -5,11 +5,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient } from '../../server/build-client.js';
+import { ensureClientBuilt } from './helpers.js';
 import { createApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import type { AppDeps } from '../../server/deps.js';
-import { isClientBuilt } from '../../server/http/static-app.js';
 import { createLogger } from '../../server/logger.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
@@ -30,7 +29,7 @@ async function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  if (!isClientBuilt()) await buildClient();
+  await ensureClientBuilt();
   db = await createTestDatabase();
   fx = await createFixture(db.pool);
   const port = await freePort();

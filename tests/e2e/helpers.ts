@@ -6,9 +6,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { buildClient } from '../../server/build-client.js';
+import { buildClient, isClientBuildCurrent } from '../../server/build-client.js';
 import { loadConfig } from '../../server/config.js';
-import { isClientBuilt } from '../../server/http/static-app.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
@@ -18,9 +17,9 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SHOTS_DIR = path.resolve('test-results');
 
 let building: Promise<void> | null = null;
-/** Builds the client once per run if build/ is missing (CI builds it on first use). */
+/** Builds the client once per run if build/ is missing or older than its sources. */
 export function ensureClientBuilt(): Promise<void> {
-  if (isClientBuilt()) return Promise.resolve();
+  if (isClientBuildCurrent()) return Promise.resolve();
   building ??= buildClient();
   return building;
 }
