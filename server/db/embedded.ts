@@ -11,9 +11,9 @@ import pg from 'pg';
 // process.exit(0) on 'beforeExit' (erasing a failing exit code: a red test run or CLI would
 // report success), race our own SIGINT/SIGTERM shutdown, and throw on 'exit'. We stop the
 // cluster ourselves, and an 'exit' listener below signals it if the process dies first.
-for (const event of ['beforeExit', 'exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) {
-  exitHook.unhookEvent(event);
-}
+// hookedEvents(): this module may be evaluated more than once (a test runner's projects)
+// while the hook library, a CommonJS singleton, is shared; unhook only what is still hooked.
+for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 
 const USER = 'postgres';
 // Local-only cluster bound to 127.0.0.1; the password only keeps other local users out by accident.
