@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { buildClient, isClientBuildCurrent } from '../../server/build-client.js';
 import { startEmbeddedPostgres } from '../../server/db/embedded.js';
 import { migrate } from '../../server/db/migrate.js';
 
@@ -29,6 +30,10 @@ function freePort(): Promise<number> {
 }
 
 export default async function setup(project: TestProject) {
+  // Tests that spawn `npm start`-style servers would each build a missing client, at the same
+  // time, into the same build/ folder. Build it once here, before any test runs (the e2e
+  // project runs after this one and finds it current).
+  if (project.name === 'integration' && !isClientBuildCurrent()) await buildClient();
   let adminUrl: string;
   let stop = async () => {};
   if (process.env.DATABASE_URL) {
