@@ -104,7 +104,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .map((s) => s.trim())
     .filter(Boolean);
   for (const origin of corsOrigins) {
-    if (!URL.canParse(origin)) throw new ConfigError(`Invalid configuration:\n  CORS_ORIGINS: "${origin}" is not a URL`);
+    if (!URL.canParse(origin))
+      throw new ConfigError(`Invalid configuration:\n  CORS_ORIGINS: "${origin}" is not a URL`);
   }
   return Object.freeze({
     nodeEnv: e.NODE_ENV,

@@ -22,7 +22,8 @@ async function main() {
     release();
     throw err;
   }
-  const shown = config.publicOrigin === `http://localhost:${config.port}` ? `http://localhost:${config.port}` : running.url;
+  const shown =
+    config.publicOrigin === `http://localhost:${config.port}` ? `http://localhost:${config.port}` : running.url;
   console.log(`\nClinic appointments is running at ${shown}`);
   if (!config.isProduction && config.seedDemo) {
     console.log(`Demo logins (password "${DEMO_PASSWORD}"): ${DEMO_USERS.map((u) => u.email).join(', ')}`);

@@ -74,12 +74,17 @@ export async function startEmbeddedPostgres({
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` OS user.
     createPostgresUser: isRoot,
     postgresFlags: [
-      '-c', 'wal_level=logical',
-      '-c', 'max_replication_slots=64',
-      '-c', 'max_wal_senders=64',
+      '-c',
+      'wal_level=logical',
+      '-c',
+      'max_replication_slots=64',
+      '-c',
+      'max_wal_senders=64',
       // An abandoned replication slot could otherwise keep WAL forever (see README).
-      '-c', 'max_slot_wal_keep_size=2GB',
-      '-c', 'listen_addresses=127.0.0.1',
+      '-c',
+      'max_slot_wal_keep_size=2GB',
+      '-c',
+      'listen_addresses=127.0.0.1',
       ...extraFlags,
     ],
     onLog,

@@ -42,7 +42,8 @@ export async function openDatabase(
     const base = `postgres://postgres:clinic-local@127.0.0.1:${runningPort}`;
     return { url: `${base}/${EMBEDDED_DATABASE}`, embedded: true, close: async () => {} };
   }
-  if (runningPort) throw new DataDirInUseError(`The embedded database in ${pgDir} is already running (port ${runningPort}).`);
+  if (runningPort)
+    throw new DataDirInUseError(`The embedded database in ${pgDir} is already running (port ${runningPort}).`);
   log(`starting embedded PostgreSQL in ${pgDir}`);
   const db = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
   await ensureDatabase(db.adminUrl, EMBEDDED_DATABASE);

@@ -20,14 +20,18 @@ export async function checkDatabaseServer(connectionString: string): Promise<voi
     );
     const { version, wal_level, can_replicate } = rows[0]!;
     const problems: string[] = [];
-    if (version < 140000) problems.push(`PostgreSQL ${Math.floor(version / 10000)} is too old: version 14 or newer is required.`);
+    if (version < 140000)
+      problems.push(`PostgreSQL ${Math.floor(version / 10000)} is too old: version 14 or newer is required.`);
     if (wal_level !== 'logical')
       problems.push(
         `wal_level is '${wal_level}': set wal_level = logical in postgresql.conf (or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL.`,
       );
     if (!can_replicate)
       problems.push('The database role may not replicate: run ALTER ROLE <role> WITH REPLICATION as a superuser.');
-    if (problems.length) throw new DatabaseRequirementError(`The database at DATABASE_URL can't run this app:\n  ${problems.join('\n  ')}`);
+    if (problems.length)
+      throw new DatabaseRequirementError(
+        `The database at DATABASE_URL can't run this app:\n  ${problems.join('\n  ')}`,
+      );
   } finally {
     await client.end();
   }

@@ -14,14 +14,18 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
  * The only place errors become responses. Known errors keep their status and safe message;
  * anything else is logged and answered as a bare 500: no stack trace or SQL text leaves.
  */
-export function createErrorHandler(logError: (err: unknown, req: Parameters<RequestHandler>[0]) => void): ErrorRequestHandler {
+export function createErrorHandler(
+  logError: (err: unknown, req: Parameters<RequestHandler>[0]) => void,
+): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) return next(err);
     let httpError: HttpError;
     if (err instanceof HttpError) {
       httpError = err;
     } else if (err instanceof RetriesExhaustedError) {
-      httpError = new HttpError(503, 'unavailable', 'The server is busy; try again.', undefined, { 'Retry-After': '1' });
+      httpError = new HttpError(503, 'unavailable', 'The server is busy; try again.', undefined, {
+        'Retry-After': '1',
+      });
     } else if (isBodyParserError(err)) {
       httpError = bodyParserError(err);
     } else {
@@ -52,6 +56,10 @@ function bodyParserError(err: BodyParserError): HttpError {
     case 'charset.unsupported':
       return new HttpError(415, 'unsupported_media_type', 'Send UTF-8 JSON.');
     default:
-      return new HttpError(err.status >= 400 && err.status < 500 ? err.status : 400, 'bad_request', 'Malformed request.');
+      return new HttpError(
+        err.status >= 400 && err.status < 500 ? err.status : 400,
+        'bad_request',
+        'Malformed request.',
+      );
   }
 }

@@ -58,7 +58,13 @@ export function generateClinic(spec: ClinicSpec): GeneratedClinic {
     }));
   });
   const doctorHours = doctors.flatMap((d) =>
-    [1, 2, 3, 4, 5].map((weekday) => ({ id: rnd.uuid(), doctor_id: d.id, weekday, start_time: '08:00', end_time: '17:00' })),
+    [1, 2, 3, 4, 5].map((weekday) => ({
+      id: rnd.uuid(),
+      doctor_id: d.id,
+      weekday,
+      start_time: '08:00',
+      end_time: '17:00',
+    })),
   );
   const patients = Array.from({ length: spec.patients }, (_, i) => {
     const first = rnd.pick(FIRST_NAMES);

@@ -24,24 +24,56 @@ async function insertColumns(
 }
 
 export async function loadClinic(tx: PoolClient, clinic: GeneratedClinic): Promise<void> {
-  await insertColumns(tx, 'specializations', [['id', 'uuid'], ['name', 'text']], clinic.specializations);
-  await insertColumns(tx, 'doctors', [['id', 'uuid'], ['full_name', 'text']], clinic.doctors);
+  await insertColumns(
+    tx,
+    'specializations',
+    [
+      ['id', 'uuid'],
+      ['name', 'text'],
+    ],
+    clinic.specializations,
+  );
+  await insertColumns(
+    tx,
+    'doctors',
+    [
+      ['id', 'uuid'],
+      ['full_name', 'text'],
+    ],
+    clinic.doctors,
+  );
   await insertColumns(
     tx,
     'doctor_specializations',
-    [['doctor_id', 'uuid'], ['specialization_id', 'uuid']],
+    [
+      ['doctor_id', 'uuid'],
+      ['specialization_id', 'uuid'],
+    ],
     clinic.doctorSpecializations,
   );
   await insertColumns(
     tx,
     'doctor_hours',
-    [['id', 'uuid'], ['doctor_id', 'uuid'], ['weekday', 'int2'], ['start_time', 'time'], ['end_time', 'time']],
+    [
+      ['id', 'uuid'],
+      ['doctor_id', 'uuid'],
+      ['weekday', 'int2'],
+      ['start_time', 'time'],
+      ['end_time', 'time'],
+    ],
     clinic.doctorHours,
   );
   await insertColumns(
     tx,
     'patients',
-    [['id', 'uuid'], ['full_name', 'text'], ['date_of_birth', 'date'], ['mrn', 'text'], ['phone', 'text'], ['email', 'text']],
+    [
+      ['id', 'uuid'],
+      ['full_name', 'text'],
+      ['date_of_birth', 'date'],
+      ['mrn', 'text'],
+      ['phone', 'text'],
+      ['email', 'text'],
+    ],
     clinic.patients,
   );
   const appointments = clinic.appointments.map((a) => ({
@@ -52,9 +84,17 @@ export async function loadClinic(tx: PoolClient, clinic: GeneratedClinic): Promi
     tx,
     'appointments',
     [
-      ['id', 'uuid'], ['patient_id', 'uuid'], ['doctor_id', 'uuid'], ['starts_at', 'timestamptz'],
-      ['ends_at', 'timestamptz'], ['duration_minutes', 'int4'], ['status', 'text'], ['urgency', 'text'],
-      ['reason', 'text'], ['cancelled_at', 'timestamptz'], ['cancellation_reason', 'text'],
+      ['id', 'uuid'],
+      ['patient_id', 'uuid'],
+      ['doctor_id', 'uuid'],
+      ['starts_at', 'timestamptz'],
+      ['ends_at', 'timestamptz'],
+      ['duration_minutes', 'int4'],
+      ['status', 'text'],
+      ['urgency', 'text'],
+      ['reason', 'text'],
+      ['cancelled_at', 'timestamptz'],
+      ['cancellation_reason', 'text'],
     ],
     appointments,
   );

@@ -22,7 +22,15 @@ function day() {
 }
 
 async function insert(
-  overrides: Partial<{ doctor: string; patient: string; start: Date; minutes: number; status: string; deleted: boolean; ends: Date }>,
+  overrides: Partial<{
+    doctor: string;
+    patient: string;
+    start: Date;
+    minutes: number;
+    status: string;
+    deleted: boolean;
+    ends: Date;
+  }>,
 ) {
   const start = overrides.start!;
   const minutes = overrides.minutes ?? 30;
@@ -45,7 +53,11 @@ async function insert(
   );
 }
 const at = (d: Date, hour: number, minute = 0) => new Date(d.getTime() + (hour * 60 + minute) * 60_000);
-const code = (p: Promise<unknown>) => p.then(() => 'ok', (e) => e.code);
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e) => e.code,
+  );
 
 describe('appointments constraints', () => {
   it('rejects an overlapping active appointment of the same doctor', async () => {
@@ -106,11 +118,10 @@ describe('appointments constraints', () => {
 describe('other tables', () => {
   it('users: a clinician needs a doctor, other roles must not have one; emails are unique case-insensitively', async () => {
     const ins = (email: string, role: string, doctor: string | null) =>
-      db.pool.query(`INSERT INTO users (email, full_name, role, password_hash, doctor_id) VALUES ($1, 'X', $2, 'h', $3)`, [
-        email,
-        role,
-        doctor,
-      ]);
+      db.pool.query(
+        `INSERT INTO users (email, full_name, role, password_hash, doctor_id) VALUES ($1, 'X', $2, 'h', $3)`,
+        [email, role, doctor],
+      );
     expect(await code(ins('c1@x.test', 'clinician', null))).toBe(SQLSTATE.checkViolation);
     expect(await code(ins('r1@x.test', 'receptionist', fx.doctorB))).toBe(SQLSTATE.checkViolation);
     expect(await code(ins('ADMIN@test.clinic', 'admin', null))).toBe(SQLSTATE.uniqueViolation);

@@ -22,7 +22,14 @@ describe('bulk seed', () => {
 
   it('creates the requested counts, with no overlaps, inside working hours, statuses fitting their time', async () => {
     const now = new Date();
-    const clinic = generateClinic({ doctors: 5, patients: 400, appointments: 3000, seed: 7, timeZone: 'Europe/Berlin', now });
+    const clinic = generateClinic({
+      doctors: 5,
+      patients: 400,
+      appointments: 3000,
+      seed: 7,
+      timeZone: 'Europe/Berlin',
+      now,
+    });
     await withTransaction(db.pool, (tx) => loadClinic(tx, clinic));
     const counts = await db.pool.query(
       `SELECT (SELECT count(*) FROM doctors)::int AS doctors, (SELECT count(*) FROM patients)::int AS patients,

@@ -4,7 +4,12 @@ import { ConfigError, loadConfig } from '../../server/config.js';
 describe('config', () => {
   it('has working defaults', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', publicOrigin: 'http://localhost:3000', clinicTimeZone: 'UTC' });
+    expect(c).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      publicOrigin: 'http://localhost:3000',
+      clinicTimeZone: 'UTC',
+    });
     expect(c.rateLimits).toMatchObject({ anonPerHour: 100, userPerHour: 1000 });
   });
 

@@ -3,7 +3,10 @@
 // reported as a CSP violation. The server keeps the JIT.
 import { z } from 'zod';
 
-if (typeof window !== 'undefined' || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined') {
+if (
+  typeof window !== 'undefined' ||
+  typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined'
+) {
   z.config({ jitless: true });
 }
 
