@@ -32,6 +32,10 @@ export function buildClient(): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build'], {
       cwd: ROOT,
+      // Always a production build: Vite derives import.meta.env.DEV from NODE_ENV, and a
+      // build started from the test runner (NODE_ENV=test) would ship a dev-mode app
+      // that never registers its service worker.
+      env: { ...process.env, NODE_ENV: 'production' },
       stdio: 'inherit',
     });
     child.on('error', reject);
