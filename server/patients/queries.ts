@@ -33,10 +33,16 @@ export async function listPatientsPage(
 ) {
   const { where, params } = conditions(doctorId, search);
   const n = params.length;
+  // With a search term the matches are found first (BitmapOr over the trigram indexes) and
+  // then sorted: MATERIALIZED keeps the planner from walking the name index in order and
+  // filtering every row, which it picks when it overestimates a rare term's matches.
+  const source = search
+    ? `WITH matches AS MATERIALIZED (SELECT ${PATIENT_COLUMNS} FROM patients p WHERE ${where})`
+    : `WITH matches AS NOT MATERIALIZED (SELECT ${PATIENT_COLUMNS} FROM patients p WHERE ${where})`;
   const { rows } = await db.query<Patient & { total: number }>(
-    `SELECT c.total, page.* FROM (SELECT count(*) AS total FROM patients p WHERE ${where}) c
-     LEFT JOIN LATERAL (SELECT ${PATIENT_COLUMNS} FROM patients p WHERE ${where}
-                        ORDER BY p.full_name, p.id LIMIT $${n + 1} OFFSET $${n + 2}) page ON true
+    `${source}
+     SELECT c.total, page.* FROM (SELECT count(*) AS total FROM matches) c
+     LEFT JOIN LATERAL (SELECT * FROM matches ORDER BY full_name, id LIMIT $${n + 1} OFFSET $${n + 2}) page ON true
      ORDER BY page.full_name, page.id`,
     [...params, limit, offset],
   );

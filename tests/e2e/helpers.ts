@@ -162,12 +162,23 @@ export async function eventually<T>(
   timeoutMs = 15_000,
 ): Promise<T> {
   const until = Date.now() + timeoutMs;
-  let last: T = await fn();
-  while (!check(last)) {
-    if (Date.now() > until)
-      throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+  // A read may hit a page that is navigating (e.g. logout going to /login): that attempt
+  // doesn't count, the next one decides.
+  const attempt = async (): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> => {
+    try {
+      return { ok: true, value: await fn() };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  };
+  let last = await attempt();
+  while (!last.ok || !check(last.value)) {
+    if (Date.now() > until) {
+      if (!last.ok) throw last.error;
+      throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(last.value)}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
-    last = await fn();
+    last = await attempt();
   }
-  return last;
+  return last.value;
 }

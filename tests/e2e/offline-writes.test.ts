@@ -47,7 +47,9 @@ async function ready(page: Page, email: string): Promise<void> {
 async function bookViaForm(page: Page, patientName: string, startsAt: string): Promise<string> {
   await page.goto(`${srv.url}/appointments/new?date=${MONDAY}&doctor=${fixture.doctorA}`);
   await page.getByPlaceholder('name, MRN or phone').fill(patientName);
-  await page.getByRole('radio').first().check();
+  // Pick the patient by name: the list may still show the unfiltered results of an earlier
+  // keystroke, whose first radio is someone else.
+  await page.getByRole('radio', { name: patientName }).check();
   await page.locator(`[data-testid=free-slots] button[data-start="${startsAt}"]`).click();
   await page.waitForURL(/\/appointments\/[0-9a-f-]{36}$/);
   return page.url().split('/').pop()!;
