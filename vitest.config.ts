@@ -35,6 +35,9 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          // A real browser on a loaded 2-core machine has timing noise (a render or a sync
+          // round landing late); a failing test gets one more try, a broken feature fails twice.
+          retry: 1,
         },
       },
     ],
