@@ -3,22 +3,17 @@
 // Measures (a) time to first sync, (b) a 50-row page (first / middle / last) through the
 // shared worker, (c) patient search per keystroke, (d) cold start of the installed app
 // offline after a browser restart, and the bytes of the first load. Writes bench/results/.
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { hashPassword } from '../server/auth/passwords.js';
-import { buildClient } from '../server/build-client.js';
-import { loadConfig } from '../server/config.js';
 import { withTransaction } from '../server/db/transaction.js';
-import { isClientBuilt } from '../server/http/static-app.js';
-import { createLogger } from '../server/logger.js';
+import { startBrowserBenchServer } from './browser-bench-server.js';
 import { generateClinic } from '../server/seed/generate.js';
 import { loadClinic } from '../server/seed/load.js';
-import { startServer } from '../server/server.js';
 import { appointmentPageQuery } from '../src/lib/db/queries/appointments.js';
 import { searchPatientsQuery } from '../src/lib/db/queries/patients.js';
 
@@ -45,14 +40,6 @@ const ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 function stats(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);
@@ -88,24 +75,8 @@ async function launch(profile: string, offline = false): Promise<{ context: Brow
 }
 
 async function main() {
-  if (!isClientBuilt()) await buildClient();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-client-'));
-  // mkdtemp makes it 0700; as root, PostgreSQL runs as the `postgres` user and must get in.
-  await chmod(dataDir, 0o755);
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    PORT: String(port),
-    DATA_DIR: dataDir,
-    EMBEDDED_PG_PORT: String(await freePort()),
-    PUBLIC_ORIGIN: origin,
-    SEED_DEMO: 'false',
-    RATE_LIMIT_USER_PER_HOUR: '1000000',
-    RATE_LIMIT_SYNC_PER_HOUR: '1000000',
-  });
-  const server = await startServer(config, createLogger('silent'), { buildIfMissing: false });
+  const bench = await startBrowserBenchServer('client');
+  const { server, origin } = bench;
   const profile = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-profile-'));
   try {
     console.log('loading the clinic…');
@@ -249,9 +220,8 @@ async function main() {
     console.log(JSON.stringify(result, null, 2));
     console.log(`written to ${file}`);
   } finally {
-    await server.stop();
+    await bench.stop();
     await rm(profile, { recursive: true, force: true, maxRetries: 5 }).catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true, maxRetries: 5 }).catch(() => undefined);
   }
 }
 

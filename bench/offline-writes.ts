@@ -4,34 +4,21 @@
 // time until all 100 queued writes are confirmed in the replica (outbox empty). Writes
 // bench/results/offline-writes-*.json.
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { chromium, type Page } from 'playwright-core';
 import { hashPassword } from '../server/auth/passwords.js';
-import { buildClient } from '../server/build-client.js';
-import { loadConfig } from '../server/config.js';
 import { withTransaction } from '../server/db/transaction.js';
-import { isClientBuilt } from '../server/http/static-app.js';
-import { createLogger } from '../server/logger.js';
+import { startBrowserBenchServer } from './browser-bench-server.js';
 import { generateClinic } from '../server/seed/generate.js';
 import { loadClinic } from '../server/seed/load.js';
-import { startServer } from '../server/server.js';
 
 const WRITES = 100;
 const PASSWORD = 'bench-password-123';
 const EMAIL = 'bench.reception@example.org';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -83,23 +70,8 @@ async function tapConfirm(page: Page, id: string): Promise<number> {
 }
 
 async function main() {
-  if (!isClientBuilt()) await buildClient();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-writes-'));
-  await chmod(dataDir, 0o755);
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    PORT: String(port),
-    DATA_DIR: dataDir,
-    EMBEDDED_PG_PORT: String(await freePort()),
-    PUBLIC_ORIGIN: origin,
-    SEED_DEMO: 'false',
-    RATE_LIMIT_USER_PER_HOUR: '1000000',
-    RATE_LIMIT_SYNC_PER_HOUR: '1000000',
-  });
-  const server = await startServer(config, createLogger('silent'), { buildIfMissing: false });
+  const bench = await startBrowserBenchServer('writes');
+  const { server, origin } = bench;
   const profile = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-profile-'));
   try {
     const pool = new pg.Pool({ connectionString: server.databaseUrl, max: 1 });
@@ -183,9 +155,8 @@ async function main() {
     await writeFile(file, JSON.stringify(result, null, 2) + '\n');
     console.log(JSON.stringify(result, null, 2));
   } finally {
-    await server.stop();
+    await bench.stop();
     await rm(profile, { recursive: true, force: true, maxRetries: 5 }).catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true, maxRetries: 5 }).catch(() => undefined);
   }
 }
 
