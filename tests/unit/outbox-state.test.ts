@@ -304,7 +304,7 @@ describe('local schema upgrade with pending entries', () => {
       `INSERT INTO appointments_overlay (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency) VALUES (gen_random_uuid(), $1, $2, now(), now() + interval '30 min', 30, 'scheduled', 'routine')`,
       [patients[0], doctor],
     );
-    expect(await migrateLocal(old)).toEqual([2]);
+    expect(await migrateLocal(old)).toEqual([2, 3]);
     expect((await old.query('SELECT 1 FROM appointments_overlay')).rows).toHaveLength(1);
     expect((await old.query('SELECT 1 FROM outbox')).rows).toHaveLength(0);
     await old.close();

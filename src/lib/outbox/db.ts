@@ -8,7 +8,7 @@ export interface OutboxDb extends Queryable {
 }
 
 export type OutboxState = 'pending' | 'sending' | 'accepted' | 'rejected';
-export type OutboxKind = 'book' | 'reschedule' | 'cancel' | 'status' | 'update';
+export type OutboxKind = 'book' | 'reschedule' | 'cancel' | 'status' | 'update' | 'patient_create' | 'patient_update';
 
 export interface OutboxEntry {
   seq: number;

@@ -4,7 +4,7 @@
 // follows an expired session, and on a timer (which also confirms accepted entries).
 import { syncChannelName, type SyncMessage } from '../sync/status';
 import type { OutboxDb } from './db';
-import { confirmAccepted } from './confirm';
+import { confirmAccepted, forgetOldConfirmations } from './confirm';
 import { hasAccepted, recoverInDoubt, retryNow, sendPass, type Transport } from './sender';
 
 const POLL_MS = 3_000;
@@ -95,6 +95,7 @@ export class OutboxRunner {
       let waitMs = POLL_MS;
       try {
         await confirmAccepted(this.db);
+        await forgetOldConfirmations(this.db);
         if (!this.#pausedForAuth) {
           const pass = await sendPass(this.db, this.transport);
           if (pass.paused === 'auth') this.#pausedForAuth = true;

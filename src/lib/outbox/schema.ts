@@ -31,3 +31,20 @@ CREATE INDEX outbox_state_seq_idx ON outbox (state, seq);
 CREATE INDEX outbox_entity_idx ON outbox (entity_id);
 CREATE INDEX outbox_result_idx ON outbox (result_id);
 `;
+
+// Local migration 3: offline edits (appointment PATCH) and patient create/edit. Patients
+// carry no version, so an accepted patient write is confirmed when the synced row's
+// updated_at reaches the one the server answered. Confirmed writes are remembered for a
+// short while so lists can show "confirmed" after the local row made way for the server's.
+export const OUTBOX_EDITS_MIGRATION_SQL = `
+ALTER TABLE outbox DROP CONSTRAINT outbox_kind_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_kind_check
+  CHECK (kind IN ('book', 'reschedule', 'cancel', 'status', 'update', 'patient_create', 'patient_update'));
+ALTER TABLE outbox ADD COLUMN confirm_table text NOT NULL DEFAULT 'appointments'
+  CHECK (confirm_table IN ('appointments', 'patients'));
+ALTER TABLE outbox ADD COLUMN confirm_updated_at timestamptz;
+CREATE TABLE recent_confirmations (
+  entity_id uuid PRIMARY KEY,
+  confirmed_at timestamptz NOT NULL DEFAULT now()
+);
+`;

@@ -89,15 +89,26 @@ function errorOf(status: number | null, json: unknown): OutboxError {
   };
 }
 
+interface AcceptedAnswer {
+  appointment?: { id?: string; version?: number };
+  patient?: { id?: string; updated_at?: string };
+  txid?: number;
+}
+
+/** Accepted: remember which synced row (and which version of it) confirms the write. */
 async function recordAccepted(db: OutboxDb, entry: OutboxEntry, json: unknown): Promise<void> {
-  const answer = json as { appointment?: { id?: string; version?: number }; txid?: number } | null;
+  const answer = (json ?? {}) as AcceptedAnswer;
+  const patient = answer.patient?.id ? answer.patient : null;
   await db.query(
-    `UPDATE outbox SET state = 'accepted', txid = $2, confirm_id = $3, confirm_version = $4, last_error = NULL, updated_at = now() WHERE id = $1`,
+    `UPDATE outbox SET state = 'accepted', txid = $2, confirm_table = $3, confirm_id = $4, confirm_version = $5,
+       confirm_updated_at = $6, last_error = NULL, updated_at = now() WHERE id = $1`,
     [
       entry.id,
-      answer?.txid ?? null,
-      answer?.appointment?.id ?? entry.result_id ?? entry.entity_id,
-      answer?.appointment?.version ?? 1,
+      answer.txid ?? null,
+      patient ? 'patients' : 'appointments',
+      patient?.id ?? answer.appointment?.id ?? entry.result_id ?? entry.entity_id,
+      patient ? null : (answer.appointment?.version ?? 1),
+      patient?.updated_at ?? null,
     ],
   );
 }

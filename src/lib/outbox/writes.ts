@@ -8,9 +8,9 @@ import {
   type AppointmentStatus,
   type Urgency,
 } from '../shared/appointment-schemas';
-import { LOCAL_SCHEMA_VERSION } from '../db/schema/migrations';
 import type { Queryable } from '../db/queries/queryable';
-import type { OutboxDb, OutboxKind } from './db';
+import type { OutboxDb } from './db';
+import { commitLocalWrite, enqueue } from './enqueue';
 
 /** The action is impossible on the local data (unknown row, forbidden status move). */
 export class LocalWriteError extends Error {
@@ -45,16 +45,6 @@ export interface BookingInput {
   reason?: string | null;
 }
 
-interface Queued {
-  kind: OutboxKind;
-  key: string;
-  entityId: string;
-  resultId: string | null;
-  method: string;
-  path: string;
-  body: Record<string, unknown>;
-}
-
 const APPOINTMENT_COLS =
   'id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, reason, clinical_notes, cancelled_by, cancelled_at, cancellation_reason, rescheduled_from, created_by, created_at, updated_at, deleted_at, version';
 
@@ -75,30 +65,6 @@ export async function localConflicts(
     [q.doctor_id, q.patient_id, q.starts_at, q.ends_at, [...ACTIVE_STATUSES], q.exclude ?? null],
   );
   return rows;
-}
-
-async function enqueue(tx: Queryable, userId: string, q: Queued): Promise<void> {
-  // A change to a row that a queued, not yet accepted entry creates depends on that entry.
-  const dep = await tx.query<{ id: string }>(
-    `SELECT id FROM outbox WHERE result_id = $1 AND state <> 'accepted' ORDER BY seq DESC LIMIT 1`,
-    [q.entityId],
-  );
-  await tx.query(
-    `INSERT INTO outbox (id, kind, entity_id, result_id, depends_on, method, path, body, user_id, schema_version)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      q.key,
-      q.kind,
-      q.entityId,
-      q.resultId,
-      dep.rows[0]?.id ?? null,
-      q.method,
-      q.path,
-      JSON.stringify(q.body),
-      userId,
-      LOCAL_SCHEMA_VERSION,
-    ],
-  );
 }
 
 /** Copies the synced row into the overlay (once) so a local change can be layered on it. */
@@ -133,12 +99,6 @@ async function currentRow(
   return rows[0];
 }
 
-async function commit(db: OutboxDb, work: (tx: Queryable) => Promise<void>): Promise<void> {
-  await db.transaction(work);
-  // Durable before "saved": a no-op cost on OPFS, the awaited flush on relaxed IndexedDB.
-  await db.syncToFs?.();
-}
-
 export async function bookLocally(
   db: OutboxDb,
   userId: string,
@@ -161,7 +121,7 @@ export async function bookLocally(
     urgency: input.urgency ?? 'routine',
     reason: input.reason ?? null,
   };
-  await commit(db, async (tx) => {
+  await commitLocalWrite(db, async (tx) => {
     await tx.query(
       `INSERT INTO appointments_overlay (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, reason, created_by, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8, $9, now(), now())`,
@@ -175,6 +135,7 @@ export async function bookLocally(
       method: 'POST',
       path: '/api/appointments',
       body,
+      needs: [body.patient_id],
     });
   });
   return id;
@@ -187,7 +148,7 @@ export async function changeStatusLocally(
   status: AppointmentStatus,
   reason?: string | null,
 ): Promise<void> {
-  await commit(db, async (tx) => {
+  await commitLocalWrite(db, async (tx) => {
     const row = await currentRow(tx, id);
     if (!canTransition(row.status, status))
       throw new LocalWriteError(`An appointment that is ${row.status} cannot become ${status}.`);
@@ -235,7 +196,7 @@ export async function rescheduleLocally(
     });
     if (conflicts.length) throw new LocalConflictError(conflicts);
   }
-  await commit(db, async (tx) => {
+  await commitLocalWrite(db, async (tx) => {
     await ensureOverlay(tx, id);
     await tx.query(`UPDATE appointments_overlay SET status = 'rescheduled', local_updated_at = now() WHERE id = $1`, [
       id,

@@ -2,7 +2,7 @@
 // upgrades from any earlier version runs the ones it has not applied yet, in one transaction
 // each, so its synced rows (and, later, pending writes) stay on board. Never edit a shipped
 // migration: append a new one.
-import { OUTBOX_MIGRATION_SQL } from '../../outbox/schema';
+import { OUTBOX_EDITS_MIGRATION_SQL, OUTBOX_MIGRATION_SQL } from '../../outbox/schema';
 import { SYNCED_TABLES, type SyncedTable } from './tables';
 
 export interface LocalMigration {
@@ -115,6 +115,7 @@ const v1 = [
 export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [
   { version: 1, name: 'synced tables, overlays, views', sql: v1 },
   { version: 2, name: 'outbox', sql: OUTBOX_MIGRATION_SQL },
+  { version: 3, name: 'offline edits, patient writes, recent confirmations', sql: OUTBOX_EDITS_MIGRATION_SQL },
 ];
 
 export const LOCAL_SCHEMA_VERSION = LOCAL_MIGRATIONS[LOCAL_MIGRATIONS.length - 1]!.version;
