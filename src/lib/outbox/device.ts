@@ -22,11 +22,17 @@ export function stopOutbox(): void {
   runner = null;
 }
 
-async function context(): Promise<{ db: OutboxDb; userId: string }> {
+/** This tab's local database and signed-in user, for the write functions of each feature. */
+export async function context(): Promise<{ db: OutboxDb; userId: string }> {
   const db = currentDb();
   const userId = session.user?.id;
   if (!db || !userId) throw new Error('Not signed in on this device.');
   return { db: (await db) as unknown as OutboxDb, userId };
+}
+
+/** Tells the sender (in whichever tab holds it) that a write was queued. */
+export function kickSender(): void {
+  runner?.kick();
 }
 
 export async function book(input: BookingInput, opts: { force?: boolean } = {}): Promise<string> {
