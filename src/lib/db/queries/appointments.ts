@@ -1,6 +1,7 @@
 // Appointment reads from the local replica. Lists page with a keyset on (starts_at, id),
 // newest first like the API, so every page costs one index range scan, never an OFFSET.
 import { mergedRows } from './merged';
+import { writeStateColumns, type RowWrite } from './write-state';
 import { PAGE_SIZE, Params, likePattern, type Queryable, type SqlQuery } from './queryable';
 
 export interface AppointmentFilters {
@@ -27,7 +28,7 @@ export type PageRequest =
   | { kind: 'previous'; before: Cursor }
   | { kind: 'last'; total: number };
 
-export interface AppointmentRow {
+export interface AppointmentRow extends RowWrite {
   id: string;
   patient_id: string;
   doctor_id: string;
@@ -98,7 +99,7 @@ export function appointmentPageQuery(filters: AppointmentFilters, page: PageRequ
   };
   const order = reversed ? 'ASC' : 'DESC';
   const rows = mergedRows('appointments', BASE_COLUMNS, where, `a.starts_at ${order}, a.id ${order}`, limit);
-  const sql = `SELECT m.*, ${NAMES} FROM (${rows}) m ORDER BY m.starts_at ${order}, m.id ${order} LIMIT ${Math.trunc(limit)}`;
+  const sql = `SELECT m.*, ${NAMES}, ${writeStateColumns('m')} FROM (${rows}) m ORDER BY m.starts_at ${order}, m.id ${order} LIMIT ${Math.trunc(limit)}`;
   return { sql, params: params.values, reversed };
 }
 
@@ -151,7 +152,7 @@ export function appointmentsBetweenQuery(from: string, to: string, doctorIds: st
   ];
   if (doctorIds) where.push(`a.doctor_id = ANY(${params.add(doctorIds)}::uuid[])`);
   return {
-    sql: `SELECT m.*, ${NAMES} FROM (SELECT ${BASE_COLUMNS}, a.pending FROM appointments a WHERE ${where.join(' AND ')}) m
+    sql: `SELECT m.*, ${NAMES}, ${writeStateColumns('m')} FROM (SELECT ${BASE_COLUMNS}, a.pending FROM appointments a WHERE ${where.join(' AND ')}) m
       ORDER BY m.starts_at, m.id`,
     params: params.values,
   };
