@@ -288,4 +288,48 @@ describe('offline writes', () => {
       await room.close();
     }
   });
+  it('one tap on the schedule grid offline: checked in and pending at once, then confirmed on the grid and the list', async () => {
+    const desk = await openBrowser();
+    try {
+      const id = crypto.randomUUID();
+      const api = srv.api();
+      await api.login(fixture.users.receptionist.email, TEST_PASSWORD);
+      const made = await api.request('POST', '/api/appointments', {
+        id,
+        patient_id: fixture.patients[5],
+        doctor_id: fixture.doctorB,
+        starts_at: `${MONDAY}T10:00:00.000Z`,
+        duration_minutes: 30,
+      });
+      expect(made.status).toBe(201);
+      await ready(desk.page, fixture.users.receptionist.email);
+      await desk.page.goto(`${srv.url}/schedule?date=${MONDAY}`);
+      const block = desk.page.locator(`[data-testid=grid-appointment][data-id="${id}"]`);
+      await block.waitFor({ timeout: 30_000 });
+      expect(await block.getAttribute('data-write-state')).toBe('');
+
+      await desk.context.setOffline(true);
+      await block.getByTestId('quick-status').click();
+      await expect.poll(() => block.getAttribute('data-status'), { timeout: 10_000 }).toBe('checked_in');
+      expect(await block.getAttribute('data-write-state')).toBe('pending');
+      // The next step is offered at once, on the local row.
+      expect(await block.getByTestId('quick-status').getAttribute('data-to')).toBe('in_progress');
+
+      await desk.context.setOffline(false);
+      await expect.poll(() => block.getAttribute('data-write-state'), { timeout: 60_000 }).toBe('confirmed');
+      const onServer = await srv.db.pool.query('SELECT status, version FROM appointments WHERE id = $1', [id]);
+      expect(onServer.rows[0]).toEqual({ status: 'checked_in', version: 2 });
+
+      // The list says the same, with the pill users read.
+      await desk.page.goto(`${srv.url}/appointments`);
+      await desk.page.getByLabel('From').fill(MONDAY);
+      await desk.page.getByLabel('To', { exact: true }).fill(MONDAY);
+      const listed = desk.page.locator(`[data-testid=appointments-table] tr[data-id="${id}"]`);
+      await expect
+        .poll(() => listed.locator('[data-write-state]').getAttribute('data-write-state'), { timeout: 30_000 })
+        .toBe('confirmed');
+    } finally {
+      await desk.close();
+    }
+  });
 });
