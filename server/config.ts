@@ -48,6 +48,7 @@ const envSchema = z.object({
   SENTRY_DSN: z.string().url().optional(),
   SESSION_DAYS: positiveInt.default(30),
   SESSION_MAX_DAYS: positiveInt.default(90),
+  IDEMPOTENCY_RETENTION_DAYS: positiveInt.default(90),
   SEED_DEMO: bool.default(true),
 });
 
@@ -81,6 +82,8 @@ export type Config = Readonly<{
   sentryDsn: string | undefined;
   sessionDays: number;
   sessionMaxDays: number;
+  /** Days an idempotent write's answer is kept for replays (server/http/idempotency-retention.ts). */
+  idempotencyRetentionDays: number;
   seedDemo: boolean;
 }>;
 
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN,
     sentryDsn: e.SENTRY_DSN,
     sessionDays: e.SESSION_DAYS,
+    idempotencyRetentionDays: e.IDEMPOTENCY_RETENTION_DAYS,
     sessionMaxDays: e.SESSION_MAX_DAYS,
     seedDemo: e.SEED_DEMO,
   });

@@ -12,6 +12,7 @@ import { createPool } from './db/pool.js';
 import type { Logger } from './logger.js';
 import { flushErrorTracking, initErrorTracking } from './observability/error-tracking.js';
 import { ReplicationSampler } from './observability/sampler.js';
+import { IdempotencyRetention } from './http/idempotency-retention.js';
 import { seedDemoIfEmpty } from './seed/demo.js';
 import { startSyncService } from './sync/start.js';
 
@@ -50,6 +51,9 @@ export async function startServer(
     const replicationSampler = new ReplicationSampler({ pool, slotName: config.syncSlotName, logger });
     replicationSampler.start();
     stops.push(() => replicationSampler.stop());
+    const retention = new IdempotencyRetention({ pool, days: config.idempotencyRetentionDays, logger });
+    retention.start();
+    stops.push(() => retention.stop());
     const deps: AppDeps = { config, pool, logger, databaseUrl: db.url, readiness: {}, replicationSampler };
     if (!config.syncUpstreamUrl) {
       // The sync service consumes replication and serves /v1/shape (proxy mode uses upstream).
