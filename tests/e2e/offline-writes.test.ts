@@ -60,6 +60,22 @@ async function patientName(index: number): Promise<string> {
   return rows[0].full_name;
 }
 
+/** A booking made at the desk through the API (online): patient 5, 30 minutes. */
+async function bookOnServer(doctorId: string, startsAt: string): Promise<string> {
+  const id = crypto.randomUUID();
+  const api = srv.api();
+  await api.login(fixture.users.receptionist.email, TEST_PASSWORD);
+  const made = await api.request('POST', '/api/appointments', {
+    id,
+    patient_id: fixture.patients[5],
+    doctor_id: doctorId,
+    starts_at: startsAt,
+    duration_minutes: 30,
+  });
+  expect(made.status).toBe(201);
+  return id;
+}
+
 async function serverCount(id: string): Promise<number> {
   const { rows } = await srv.db.pool.query('SELECT count(*)::int AS n FROM appointments WHERE id = $1', [id]);
   return rows[0].n;
@@ -231,17 +247,7 @@ describe('offline writes', () => {
     const desk = await openBrowser();
     const room = await openBrowser();
     try {
-      const id = crypto.randomUUID();
-      const api = srv.api();
-      await api.login(fixture.users.receptionist.email, TEST_PASSWORD);
-      const made = await api.request('POST', '/api/appointments', {
-        id,
-        patient_id: fixture.patients[5],
-        doctor_id: fixture.doctorA,
-        starts_at: `${MONDAY}T15:00:00.000Z`,
-        duration_minutes: 30,
-      });
-      expect(made.status).toBe(201);
+      const id = await bookOnServer(fixture.doctorA, `${MONDAY}T15:00:00.000Z`);
       await ready(desk.page, fixture.users.receptionist.email);
       await ready(room.page, fixture.users.clinicianA.email);
       for (const b of [desk, room])
@@ -291,17 +297,7 @@ describe('offline writes', () => {
   it('one tap on the schedule grid offline: checked in and pending at once, then confirmed on the grid and the list', async () => {
     const desk = await openBrowser();
     try {
-      const id = crypto.randomUUID();
-      const api = srv.api();
-      await api.login(fixture.users.receptionist.email, TEST_PASSWORD);
-      const made = await api.request('POST', '/api/appointments', {
-        id,
-        patient_id: fixture.patients[5],
-        doctor_id: fixture.doctorB,
-        starts_at: `${MONDAY}T10:00:00.000Z`,
-        duration_minutes: 30,
-      });
-      expect(made.status).toBe(201);
+      const id = await bookOnServer(fixture.doctorB, `${MONDAY}T10:00:00.000Z`);
       await ready(desk.page, fixture.users.receptionist.email);
       await desk.page.goto(`${srv.url}/schedule?date=${MONDAY}`);
       const block = desk.page.locator(`[data-testid=grid-appointment][data-id="${id}"]`);

@@ -36,6 +36,9 @@ async function rowOf(id: string): Promise<AppointmentRow> {
   return a;
 }
 
+const bookAt = (startsAt: string) =>
+  bookLocally(db, USER, { patient_id: patient, doctor_id: doctor, starts_at: startsAt, duration_minutes: 30 });
+
 /** What sync does when the server's row arrives. */
 async function syncFromOverlay(id: string, version: number): Promise<void> {
   await db.query(
@@ -53,12 +56,7 @@ const accept = (version: number) => async (req: OutboxRequest) => {
 
 describe('row write state in lists and the schedule', () => {
   it('pending with its age, then confirmed for a while, then nothing', async () => {
-    const id = await bookLocally(db, USER, {
-      patient_id: patient,
-      doctor_id: doctor,
-      starts_at: '2031-02-03T09:00:00.000Z',
-      duration_minutes: 30,
-    });
+    const id = await bookAt('2031-02-03T09:00:00.000Z');
     const pending = await rowOf(id);
     expect(pending.write_state).toBe('pending');
     expect(pending.pending_since).not.toBeNull();
@@ -78,12 +76,7 @@ describe('row write state in lists and the schedule', () => {
   });
 
   it('a rejected change keeps the row marked rejected until it is resolved', async () => {
-    const id = await bookLocally(db, USER, {
-      patient_id: patient,
-      doctor_id: doctor,
-      starts_at: '2031-02-03T11:00:00.000Z',
-      duration_minutes: 30,
-    });
+    const id = await bookAt('2031-02-03T11:00:00.000Z');
     await sendPass(db, async () => ({
       status: 409,
       retryAfter: null,
@@ -95,12 +88,7 @@ describe('row write state in lists and the schedule', () => {
   });
 
   it('a status change on a synced row is pending on that row only', async () => {
-    const id = await bookLocally(db, USER, {
-      patient_id: patient,
-      doctor_id: doctor,
-      starts_at: '2031-02-03T13:00:00.000Z',
-      duration_minutes: 30,
-    });
+    const id = await bookAt('2031-02-03T13:00:00.000Z');
     await sendPass(db, accept(1));
     await syncFromOverlay(id, 1);
     await confirmAccepted(db);
