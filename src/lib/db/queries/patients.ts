@@ -2,8 +2,9 @@
 import { patientMatchWhere } from './appointments';
 import { mergedRows } from './merged';
 import { Params, type Queryable, type SqlQuery } from './queryable';
+import { writeStateColumns, type RowWrite } from './write-state';
 
-export interface PatientRow {
+export interface PatientRow extends RowWrite {
   id: string;
   full_name: string;
   mrn: string | null;
@@ -23,7 +24,7 @@ export function searchPatientsQuery(text: string, limit = 50): SqlQuery {
   const where = () => (q ? [patientMatchWhere(q, params, 'a')] : []);
   const rows = mergedRows('patients', BRANCH_COLUMNS, where, 'lower(a.full_name), a.id', limit);
   return {
-    sql: `SELECT ${COLUMNS} FROM (${rows}) m ORDER BY lower(full_name), id LIMIT ${Math.trunc(limit)}`,
+    sql: `SELECT ${COLUMNS}, ${writeStateColumns('m')} FROM (${rows}) m ORDER BY lower(full_name), id LIMIT ${Math.trunc(limit)}`,
     params: params.values,
   };
 }
@@ -34,7 +35,7 @@ export async function searchPatients(db: Queryable, text: string, limit = 50): P
 }
 
 export function patientByIdQuery(id: string): SqlQuery {
-  return { sql: `SELECT ${COLUMNS} FROM patients WHERE id = $1`, params: [id] };
+  return { sql: `SELECT ${COLUMNS}, ${writeStateColumns('m')} FROM patients m WHERE id = $1`, params: [id] };
 }
 
 export async function patientById(db: Queryable, id: string): Promise<PatientRow | null> {
