@@ -68,7 +68,7 @@ export async function localConflicts(
 }
 
 /** Copies the synced row into the overlay (once) so a local change can be layered on it. */
-async function ensureOverlay(tx: Queryable, id: string): Promise<void> {
+export async function ensureOverlay(tx: Queryable, id: string): Promise<void> {
   await tx.query(
     `INSERT INTO appointments_overlay (${APPOINTMENT_COLS})
      SELECT ${APPOINTMENT_COLS} FROM appointments_synced WHERE id = $1 ON CONFLICT (id) DO NOTHING`,
@@ -154,7 +154,7 @@ export async function changeStatusLocally(
       throw new LocalWriteError(`An appointment that is ${row.status} cannot become ${status}.`);
     await ensureOverlay(tx, id);
     await tx.query(
-      `UPDATE appointments_overlay SET status = $2, local_updated_at = now(),
+      `UPDATE appointments_overlay SET status = $2, local_updated_at = now(), version = coalesce(version, 1) + 1,
          cancelled_at = CASE WHEN $2 = 'cancelled' THEN now() ELSE cancelled_at END,
          cancelled_by = CASE WHEN $2 = 'cancelled' THEN $3::uuid ELSE cancelled_by END,
          cancellation_reason = CASE WHEN $2 = 'cancelled' THEN $4 ELSE cancellation_reason END
@@ -198,9 +198,10 @@ export async function rescheduleLocally(
   }
   await commitLocalWrite(db, async (tx) => {
     await ensureOverlay(tx, id);
-    await tx.query(`UPDATE appointments_overlay SET status = 'rescheduled', local_updated_at = now() WHERE id = $1`, [
-      id,
-    ]);
+    await tx.query(
+      `UPDATE appointments_overlay SET status = 'rescheduled', local_updated_at = now(), version = coalesce(version, 1) + 1 WHERE id = $1`,
+      [id],
+    );
     await tx.query(
       `INSERT INTO appointments_overlay (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, reason, rescheduled_from, created_by, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8, $9, $10, now(), now())`,
