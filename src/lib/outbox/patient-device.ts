@@ -1,4 +1,5 @@
 // What the patient screens call: write locally (durably), then wake the sender.
+import type { SessionUser } from '../shared/roles';
 import { context, kickSender } from './device';
 import { createPatientLocally, updatePatientLocally } from './patient-writes';
 
@@ -15,4 +16,9 @@ export async function updatePatient(id: string, changes: Record<string, unknown>
   const queued = await updatePatientLocally(db, userId, id, changes);
   if (queued) kickSender();
   return queued;
+}
+
+/** Who may create and edit patients (the server checks the same: POST/PATCH /api/patients). */
+export function canEditPatients(user: SessionUser | null | undefined): boolean {
+  return user?.role === 'admin' || user?.role === 'receptionist';
 }

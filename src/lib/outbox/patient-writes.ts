@@ -24,13 +24,22 @@ export class PatientInputError extends Error {
 
 const PATIENT_COLS = SYNCED_TABLES.patients.columns.join(', ');
 
+/** The schema's message, in words a receptionist reads (an empty field is "required"). */
+function friendly(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `Unknown field: ${issue.keys.join(', ')}.`;
+  const empty = issue.code === 'too_small' && issue.minimum === 1;
+  if (empty || (issue.code === 'invalid_type' && issue.input === undefined)) return 'Required.';
+  if (issue.code === 'invalid_format' && issue.format === 'date') return 'Enter a date (YYYY-MM-DD).';
+  return issue.message;
+}
+
 function parsed<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const fields: Record<string, string> = {};
   for (const issue of result.error.issues) {
     const field = String(issue.path[0] ?? 'form');
-    fields[field] ??= issue.message;
+    fields[field] ??= friendly(issue);
   }
   throw new PatientInputError(fields);
 }
