@@ -66,6 +66,7 @@ describe('patients offline', () => {
       expect(await a.page.locator('[data-field=email]').textContent()).toBeTruthy();
       expect(await a.page.locator('[data-field=date_of_birth]').textContent()).toBeTruthy();
       expect(await localQuery(a.page, 'SELECT 1 FROM outbox')).toEqual([]);
+      await a.page.screenshot({ path: `${SHOTS_DIR}/offline-patient-form-errors.png`, fullPage: true });
 
       const id = await createViaForm(a.page, {
         full_name: 'Nora Offline',
