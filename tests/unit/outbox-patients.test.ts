@@ -109,6 +109,13 @@ describe('patient writes on the local write path', () => {
     expect(Object.keys((err as PatientInputError).fields).sort()).toEqual(
       ['date_of_birth', 'email', 'form', 'full_name'].sort(),
     );
+    expect((err as PatientInputError).fields).toMatchObject({
+      full_name: 'Required.',
+      date_of_birth: 'Enter a date (YYYY-MM-DD).',
+      form: 'Unknown field: extra.',
+    });
+    const blank = await createPatientLocally(db, USER, { full_name: 'A', date_of_birth: '' }).catch((e: unknown) => e);
+    expect((blank as PatientInputError).fields).toEqual({ date_of_birth: 'Required.' });
     const bad = await updatePatientLocally(db, USER, synced.id, { mrn: 'has space' }).catch((e: unknown) => e);
     expect((bad as PatientInputError).fields).toHaveProperty('mrn');
     expect(await outbox()).toEqual([]);

@@ -24,11 +24,10 @@ export class PatientInputError extends Error {
 
 const PATIENT_COLS = SYNCED_TABLES.patients.columns.join(', ');
 
-/** The schema's message, in words a receptionist reads (an empty field is "required"). */
-function friendly(issue: z.core.$ZodIssue): string {
+/** The schema's message, in words a receptionist reads (a missing or blank field is "required"). */
+function friendly(issue: z.core.$ZodIssue, given: unknown): string {
   if (issue.code === 'unrecognized_keys') return `Unknown field: ${issue.keys.join(', ')}.`;
-  const empty = issue.code === 'too_small' && issue.minimum === 1;
-  if (empty || (issue.code === 'invalid_type' && issue.input === undefined)) return 'Required.';
+  if (given === undefined || (typeof given === 'string' && given.trim() === '')) return 'Required.';
   if (issue.code === 'invalid_format' && issue.format === 'date') return 'Enter a date (YYYY-MM-DD).';
   return issue.message;
 }
@@ -39,7 +38,8 @@ function parsed<T>(schema: z.ZodType<T>, input: unknown): T {
   const fields: Record<string, string> = {};
   for (const issue of result.error.issues) {
     const field = String(issue.path[0] ?? 'form');
-    fields[field] ??= friendly(issue);
+    const given = issue.path.length ? (input as Record<string, unknown>)[field] : input;
+    fields[field] ??= friendly(issue, given);
   }
   throw new PatientInputError(fields);
 }
