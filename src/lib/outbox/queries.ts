@@ -38,7 +38,8 @@ export function outboxListQuery(): SqlQuery {
   return {
     sql: `SELECT o.id, o.kind, o.state, o.entity_id, o.result_id, o.body, o.attempts, o.last_error,
                  o.created_at, o.next_attempt_at, a.starts_at, a.doctor_id, a.patient_id, a.duration_minutes,
-                 (SELECT full_name FROM patients p WHERE p.id = a.patient_id) AS patient_name,
+                 (SELECT full_name FROM patients p WHERE p.id = coalesce(a.patient_id,
+                    CASE WHEN o.kind IN ('patient_create', 'patient_update') THEN o.entity_id END)) AS patient_name,
                  (SELECT full_name FROM doctors d WHERE d.id = a.doctor_id) AS doctor_name
             FROM outbox o
             LEFT JOIN appointments a ON a.id = coalesce(o.result_id, o.entity_id)

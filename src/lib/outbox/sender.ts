@@ -72,10 +72,13 @@ async function markRejected(db: OutboxDb, id: string, error: OutboxError): Promi
   ]);
 }
 
-async function dependencyRejected(db: OutboxDb, entry: OutboxEntry): Promise<boolean> {
-  if (!entry.depends_on) return false;
-  const { rows } = await db.query<{ state: string }>('SELECT state FROM outbox WHERE id = $1', [entry.depends_on]);
-  return rows[0]?.state === 'rejected';
+/** The kind of the rejected entry this one depends on, or null when it may go. */
+async function rejectedDependency(db: OutboxDb, entry: OutboxEntry): Promise<string | null> {
+  if (!entry.depends_on) return null;
+  const { rows } = await db.query<{ state: string; kind: string }>('SELECT state, kind FROM outbox WHERE id = $1', [
+    entry.depends_on,
+  ]);
+  return rows[0]?.state === 'rejected' ? rows[0].kind : null;
 }
 
 function errorOf(status: number | null, json: unknown): OutboxError {
@@ -122,11 +125,15 @@ export async function sendPass(db: OutboxDb, transport: Transport, opts: PassOpt
     if (!entry) break;
     const dueAt = new Date(entry.next_attempt_at).getTime();
     if (dueAt > now()) return { sent, paused: null, nextAttemptAt: dueAt };
-    if (await dependencyRejected(db, entry)) {
+    const rejectedKind = await rejectedDependency(db, entry);
+    if (rejectedKind) {
       await markRejected(db, entry.id, {
         status: null,
         code: 'dependency_rejected',
-        message: 'The booking this change depends on was rejected.',
+        message:
+          rejectedKind === 'patient_create'
+            ? 'The new patient this change needs was rejected.'
+            : 'The booking this change depends on was rejected.',
       });
       continue;
     }
