@@ -9,6 +9,8 @@ import {
 } from '../../src/lib/db/queries/appointments.js';
 import { confirmAccepted, forgetOldConfirmations } from '../../src/lib/outbox/confirm.js';
 import { sendPass, type OutboxRequest } from '../../src/lib/outbox/sender.js';
+import { searchPatients } from '../../src/lib/db/queries/patients.js';
+import { createPatientLocally } from '../../src/lib/outbox/patient-writes.js';
 import { bookLocally, changeStatusLocally } from '../../src/lib/outbox/writes.js';
 import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
 
@@ -98,5 +100,18 @@ describe('row write state in lists and the schedule', () => {
     expect([row.status, row.write_state]).toEqual(['checked_in', 'pending']);
     const others = (await appointmentsBetween(db, DAY_FROM, DAY_TO)).filter((r) => r.id !== id);
     expect(others.every((r) => r.write_state !== 'pending' || r.pending)).toBe(true);
+  });
+
+  it('a patient created on the device is pending in the patient search, rejected when the server refuses it', async () => {
+    await db.exec('DELETE FROM outbox; DELETE FROM appointments_overlay');
+    const id = await createPatientLocally(db, USER, { full_name: 'Zelda Rowstate', date_of_birth: '1990-04-02' });
+    const [found] = await searchPatients(db, 'Rowstate');
+    expect([found!.id, found!.write_state, found!.pending]).toEqual([id, 'pending', true]);
+    await sendPass(db, async () => ({
+      status: 409,
+      retryAfter: null,
+      json: { error: { code: 'mrn_taken', message: 'MRN taken.' } },
+    }));
+    expect((await searchPatients(db, 'Rowstate'))[0]!.write_state).toBe('rejected');
   });
 });
