@@ -19,8 +19,15 @@ import {
   type E2EServer,
 } from './helpers.js';
 
-const MONDAY = '2030-01-07';
-const at = (hhmm: string) => `${MONDAY}T${hhmm}:00.000Z`;
+// Each test (and each retry of one) books on a day of its own, a week after the last one, so a
+// retry never meets the rows of an earlier attempt.
+let weeks = 0;
+let day = '';
+function newDay(): string {
+  day = new Date(Date.UTC(2030, 0, 7 + 7 * weeks++)).toISOString().slice(0, 10);
+  return day;
+}
+const at = (hhmm: string) => `${day}T${hhmm}:00.000Z`;
 let srv: E2EServer;
 let fixture: Fixture;
 
@@ -80,7 +87,7 @@ async function runSteps(page: Page, id: string, steps: Step[]): Promise<string> 
       continue;
     }
     await actionBar(page, id).getByRole('button', { name: 'Reschedule', exact: true }).click();
-    await page.locator('input[type=date]').fill(MONDAY);
+    await page.locator('input[type=date]').fill(day);
     await page.getByRole('button', { name: step.moveTo, exact: true }).click();
     await actionBar(page, id, 'rescheduled').waitFor({ state: 'attached' });
     const [moved] = await localQuery<{ id: string }>(page, 'SELECT id FROM appointments WHERE rescheduled_from = $1', [
@@ -237,6 +244,7 @@ class Expectations {
 
 describe('bulk offline writes', () => {
   it('50 mixed writes through the UI offline -> online -> applied once each, in order; replica equals server', async () => {
+    newDay();
     const { doctorA, doctorB } = fixture;
     const expected = new Expectations();
     const api = srv.api();
@@ -317,7 +325,10 @@ describe('bulk offline writes', () => {
       expect(ids).toHaveLength(31);
       const server = await serverRows(ids);
       expect(server.map(({ id, status, starts_at }) => ({ id, status, starts_at }))).toEqual(expected.sorted());
-      const { rows: total } = await srv.db.pool.query('SELECT count(*)::int AS n FROM appointments');
+      const { rows: total } = await srv.db.pool.query(
+        `SELECT count(*)::int AS n FROM appointments WHERE (starts_at AT TIME ZONE 'UTC')::date = $1`,
+        [day],
+      );
       expect(total[0].n).toBe(31);
       expect(await keysOnServer(queued.map((w) => w.id))).toBe(50);
       // Applied in queue order, each exactly once (a replay answered from the idempotency table is not audited).
@@ -335,6 +346,7 @@ describe('bulk offline writes', () => {
   });
 
   it('IndexedDB with relaxed durability: a booking reloaded at once is still there, then sent once', async () => {
+    newDay();
     const b = await openBrowser();
     try {
       const { page } = b;
@@ -367,6 +379,7 @@ describe('bulk offline writes', () => {
   });
 
   it('a 429 with Retry-After during the replay is waited out: nothing lost, nothing repeated, order kept', async () => {
+    newDay();
     const b = await openBrowser();
     try {
       const { page, context } = b;
@@ -378,7 +391,7 @@ describe('bulk offline writes', () => {
         [32, '08:30'],
         [33, '09:00'],
       ] as const)
-        ids.push(await bookViaForm(page, fixture.doctorA, patient, `2030-01-08T${time}:00.000Z`));
+        ids.push(await bookViaForm(page, fixture.doctorA, patient, at(time)));
       const queued = await queuedWrites(page);
 
       // The server is busy for the first request of the replay only.
