@@ -362,8 +362,14 @@ describe('bulk offline writes', () => {
       const id = await bookViaForm(page, fixture.doctorB, 30, at('16:30'));
       // No waiting: the write must already be durable when the form moved on.
       await page.reload();
+      // Asked as soon as the reloaded app has opened its database (a lost write reads as []).
+      const afterReload = await eventually(
+        () => localQuery(page, 'SELECT state FROM outbox WHERE id = $1', [id]),
+        () => true,
+        30_000,
+      );
+      expect(afterReload).toEqual([{ state: 'pending' }]);
       await expect.poll(() => page.getByTestId('write-state').textContent(), { timeout: 30_000 }).toContain('pending');
-      expect(await localQuery(page, 'SELECT state FROM outbox WHERE id = $1', [id])).toEqual([{ state: 'pending' }]);
       await page.screenshot({ path: `${SHOTS_DIR}/offline-bulk-idb-reloaded.png`, fullPage: true });
 
       await b.context.setOffline(false);
