@@ -18,6 +18,17 @@ import {
   waitForFirstSync,
   type E2EServer,
 } from './helpers.js';
+import { bookViaForm, Expectations } from './offline-actions.js';
+import {
+  auditSince,
+  expectedAudit,
+  keysOnServer,
+  lastAuditId,
+  queuedWrites,
+  replicaRows,
+  serverRows,
+  waitForEmptyOutbox,
+} from './offline-checks.js';
 
 // Each test (and each retry of one) books on a day of its own, a week after the last one, so a
 // retry never meets the rows of an earlier attempt.
@@ -40,63 +51,9 @@ beforeAll(async () => {
 });
 afterAll(() => srv?.stop());
 
-/** The one-tap buttons of the detail page and the status each one leads to. */
-const TAPS = {
-  Confirm: 'confirmed',
-  'Check in': 'checked_in',
-  Start: 'in_progress',
-  Complete: 'completed',
-  Cancel: 'cancelled',
-  'No-show': 'no_show',
-} as const;
-type Tap = keyof typeof TAPS;
-/** A tap, or a move to another free slot of the same day (HH:MM, UTC). */
-type Step = Tap | { moveTo: string };
-
 async function ready(page: Page, email: string): Promise<void> {
   await login(page, srv.url, email, TEST_PASSWORD);
   await waitForFirstSync(page);
-}
-
-const mrn = (patient: number) => `TST${String(patient + 1).padStart(5, '0')}`;
-
-/** Books through the form (reached by a client-side link), the patient found by MRN. */
-async function bookViaForm(page: Page, doctorId: string, patient: number, startsAt: string): Promise<string> {
-  await clientNavigate(page, `/appointments/new?date=${startsAt.slice(0, 10)}&doctor=${doctorId}`);
-  await page.getByPlaceholder('name, MRN or phone').fill(mrn(patient));
-  await page.getByRole('radio', { name: mrn(patient) }).check();
-  await page.locator(`[data-testid=free-slots] button[data-start="${startsAt}"]`).click();
-  await page.waitForURL(/\/appointments\/[0-9a-f-]{36}$/);
-  return page.url().split('/').pop()!;
-}
-
-/** The action bar of one appointment (the detail page keeps its component across ids). */
-function actionBar(page: Page, id: string, status?: string) {
-  return page.locator(`[data-testid=appointment-actions][data-id="${id}"]${status ? `[data-status=${status}]` : ''}`);
-}
-
-/** Runs the steps on one appointment's page; returns the id the last step left (a move makes a new row). */
-async function runSteps(page: Page, id: string, steps: Step[]): Promise<string> {
-  if (!page.url().endsWith(`/appointments/${id}`)) await clientNavigate(page, `/appointments/${id}`);
-  for (const step of steps) {
-    // A final status has no buttons left: the (empty) bar is attached, not visible.
-    await actionBar(page, id).waitFor({ state: 'attached' });
-    if (typeof step === 'string') {
-      await actionBar(page, id).getByRole('button', { name: step, exact: true }).click();
-      await actionBar(page, id, TAPS[step]).waitFor({ state: 'attached' });
-      continue;
-    }
-    await actionBar(page, id).getByRole('button', { name: 'Reschedule', exact: true }).click();
-    await page.locator('input[type=date]').fill(day);
-    await page.getByRole('button', { name: step.moveTo, exact: true }).click();
-    await actionBar(page, id, 'rescheduled').waitFor({ state: 'attached' });
-    const [moved] = await localQuery<{ id: string }>(page, 'SELECT id FROM appointments WHERE rescheduled_from = $1', [
-      id,
-    ]);
-    id = moved!.id;
-    await clientNavigate(page, `/appointments/${id}`);
-  }
-  return id;
 }
 
 /** Books on the server (as the receptionist) before the browser's first sync. */
@@ -118,128 +75,8 @@ async function bookOnServer(
   return id;
 }
 
-interface Row {
-  id: string;
-  status: string;
-  starts_at: string;
-  version: number;
-}
-
-async function serverRows(ids: string[]): Promise<Row[]> {
-  const { rows } = await srv.db.pool.query<Row>(
-    `SELECT id, status, to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI') AS starts_at, version
-       FROM appointments WHERE id = ANY($1::uuid[]) ORDER BY id`,
-    [ids],
-  );
-  return rows;
-}
-
-async function replicaRows(page: Page, ids: string[]): Promise<Row[]> {
-  return localQuery<Row>(
-    page,
-    `SELECT id, status, to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI') AS starts_at, version
-       FROM appointments WHERE id = ANY($1::uuid[]) AND NOT pending ORDER BY id`,
-    [ids],
-  );
-}
-
-interface QueuedWrite {
-  id: string;
-  kind: string;
-  entity_id: string;
-  result_id: string | null;
-  to: string | null;
-}
-
-/** The outbox in queue order, as the server's audit log must show it once applied. */
-async function queuedWrites(page: Page): Promise<QueuedWrite[]> {
-  return localQuery<QueuedWrite>(
-    page,
-    `SELECT id, kind, entity_id, result_id, body->>'status' AS to FROM outbox ORDER BY seq`,
-  );
-}
-
-const AUDIT_ACTION: Record<string, string> = {
-  book: 'appointment.book',
-  status: 'appointment.status',
-  cancel: 'appointment.cancel',
-  reschedule: 'appointment.reschedule',
-};
-
-/** What each queued write leaves in the audit log: action, row, and the status it set. */
-function expectedAudit(writes: QueuedWrite[]) {
-  return writes.map((w) => ({
-    action: AUDIT_ACTION[w.kind],
-    entity_id: w.kind === 'book' || w.kind === 'reschedule' ? w.result_id : w.entity_id,
-    to: w.kind === 'status' ? w.to : w.kind === 'cancel' ? 'cancelled' : null,
-  }));
-}
-
-async function auditSince(afterId: number) {
-  const { rows } = await srv.db.pool.query(
-    `SELECT action, entity_id, details->>'to' AS to FROM audit_log
-      WHERE id > $1 AND actor_id = $2 AND action = ANY($3::text[]) ORDER BY id`,
-    [afterId, fixture.users.receptionist.id, Object.values(AUDIT_ACTION)],
-  );
-  return rows;
-}
-
-async function lastAuditId(): Promise<number> {
-  const { rows } = await srv.db.pool.query<{ id: string }>('SELECT coalesce(max(id), 0) AS id FROM audit_log');
-  return Number(rows[0]!.id);
-}
-
-async function waitForEmptyOutbox(page: Page, timeoutMs = 90_000): Promise<void> {
-  await eventually(
-    () => localQuery(page, 'SELECT 1 FROM outbox UNION ALL SELECT 1 FROM appointments_overlay'),
-    (rows) => rows.length === 0,
-    timeoutMs,
-  );
-}
-
-async function keysOnServer(keys: string[]): Promise<number> {
-  const { rows } = await srv.db.pool.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM idempotency_keys WHERE key = ANY($1::uuid[])',
-    [keys],
-  );
-  return rows[0]!.n;
-}
-
 async function forceIndexedDb(context: BrowserContext): Promise<void> {
   await context.addInitScript(() => localStorage.setItem('clinic.storage', 'idb'));
-}
-
-interface Expected {
-  status: string;
-  starts_at: string;
-}
-
-/** What the rows must look like in the end, kept up to date as the test acts. */
-class Expectations {
-  readonly rows = new Map<string, Expected>();
-
-  set(id: string, status: string, startsAt: string): void {
-    this.rows.set(id, { status, starts_at: startsAt.slice(0, 16) });
-  }
-
-  /** Runs the steps in the browser and records their outcome. */
-  async run(page: Page, id: string, steps: Step[]): Promise<void> {
-    let current = id;
-    for (const step of steps) {
-      const next = await runSteps(page, current, [step]);
-      const before = this.rows.get(current)!;
-      if (typeof step === 'string') this.set(current, TAPS[step], before.starts_at);
-      else {
-        this.set(current, 'rescheduled', before.starts_at);
-        this.set(next, 'scheduled', at(step.moveTo));
-      }
-      current = next;
-    }
-  }
-
-  sorted(): Array<{ id: string } & Expected> {
-    return [...this.rows].map(([id, row]) => ({ id, ...row })).sort((a, b) => a.id.localeCompare(b.id));
-  }
 }
 
 describe('bulk offline writes', () => {
@@ -293,10 +130,10 @@ describe('bulk offline writes', () => {
       await expected.run(page, onA[2]!, ['Cancel']);
       await expected.run(page, s3!, ['No-show']);
       await expected.run(page, onB[3]!, ['No-show']);
-      await expected.run(page, s4!, [{ moveTo: '15:00' }, 'Confirm']);
-      await expected.run(page, onA[4]!, [{ moveTo: '15:30' }, 'Check in']);
-      await expected.run(page, s5!, ['Confirm', { moveTo: '15:00' }]);
-      await expected.run(page, onA[6]!, [{ moveTo: '16:00' }, { moveTo: '16:30' }]);
+      await expected.run(page, s4!, [{ moveTo: at('15:00') }, 'Confirm']);
+      await expected.run(page, onA[4]!, [{ moveTo: at('15:30') }, 'Check in']);
+      await expected.run(page, s5!, ['Confirm', { moveTo: at('15:00') }]);
+      await expected.run(page, onA[6]!, [{ moveTo: at('16:00') }, { moveTo: at('16:30') }]);
       await expected.run(page, s6!, ['Check in', 'Cancel']);
       await expected.run(page, onA[7]!, ['Confirm', 'Cancel']);
       for (const id of [s7!, s8!, s9!, onB[5]!, onB[6]!, onA[5]!]) await expected.run(page, id, ['Confirm']);
@@ -313,26 +150,36 @@ describe('bulk offline writes', () => {
       );
       for (const w of dependent) expect(w.depends_on !== null).toBe(createdOffline.has(w.entity_id));
       await expect.poll(() => page.getByTestId('outbox-counter').textContent()).toContain('50 pending');
-      expect(await keysOnServer(queued.map((w) => w.id))).toBe(0);
+      expect(
+        await keysOnServer(
+          srv.db.pool,
+          queued.map((w) => w.id),
+        ),
+      ).toBe(0);
       await page.screenshot({ path: `${SHOTS_DIR}/offline-bulk-queued.png`, fullPage: true });
 
-      const auditBefore = await lastAuditId();
+      const auditBefore = await lastAuditId(srv.db.pool);
       await b.context.setOffline(false);
       await waitForEmptyOutbox(page);
 
       // On the server: every row once, each in its final state, nothing else.
       const ids = [...expected.rows.keys()];
       expect(ids).toHaveLength(31);
-      const server = await serverRows(ids);
+      const server = await serverRows(srv.db.pool, ids);
       expect(server.map(({ id, status, starts_at }) => ({ id, status, starts_at }))).toEqual(expected.sorted());
       const { rows: total } = await srv.db.pool.query(
         `SELECT count(*)::int AS n FROM appointments WHERE (starts_at AT TIME ZONE 'UTC')::date = $1`,
         [day],
       );
       expect(total[0].n).toBe(31);
-      expect(await keysOnServer(queued.map((w) => w.id))).toBe(50);
+      expect(
+        await keysOnServer(
+          srv.db.pool,
+          queued.map((w) => w.id),
+        ),
+      ).toBe(50);
       // Applied in queue order, each exactly once (a replay answered from the idempotency table is not audited).
-      expect(await auditSince(auditBefore)).toEqual(expectedAudit(queued));
+      expect(await auditSince(srv.db.pool, fixture.users.receptionist.id, auditBefore)).toEqual(expectedAudit(queued));
       // The replica holds the server's rows: same status, time and version, nothing pending.
       await eventually(
         () => replicaRows(page, ids),
@@ -376,8 +223,8 @@ describe('bulk offline writes', () => {
       await expect
         .poll(() => page.getByTestId('write-state').textContent(), { timeout: 60_000 })
         .toContain('confirmed');
-      expect((await serverRows([id])).map((r) => r.status)).toEqual(['scheduled']);
-      expect(await keysOnServer([id])).toBe(1);
+      expect((await serverRows(srv.db.pool, [id])).map((r) => r.status)).toEqual(['scheduled']);
+      expect(await keysOnServer(srv.db.pool, [id])).toBe(1);
       await waitForEmptyOutbox(page);
     } finally {
       await b.close();
@@ -413,7 +260,7 @@ describe('bulk offline writes', () => {
           body: JSON.stringify({ error: { code: 'rate_limited', message: 'Too many requests.' } }),
         });
       });
-      const auditBefore = await lastAuditId();
+      const auditBefore = await lastAuditId(srv.db.pool);
       await context.setOffline(false);
 
       // The refused entry waits at least the server's 3 s, more than the 1 s the backoff would pick.
@@ -433,9 +280,13 @@ describe('bulk offline writes', () => {
 
       await waitForEmptyOutbox(page);
       expect(seen).toEqual([ids[0], ids[0], ids[1], ids[2]]);
-      expect(await keysOnServer(ids)).toBe(3);
-      expect((await serverRows(ids)).map((r) => r.status)).toEqual(['scheduled', 'scheduled', 'scheduled']);
-      expect(await auditSince(auditBefore)).toEqual(expectedAudit(queued));
+      expect(await keysOnServer(srv.db.pool, ids)).toBe(3);
+      expect((await serverRows(srv.db.pool, ids)).map((r) => r.status)).toEqual([
+        'scheduled',
+        'scheduled',
+        'scheduled',
+      ]);
+      expect(await auditSince(srv.db.pool, fixture.users.receptionist.id, auditBefore)).toEqual(expectedAudit(queued));
     } finally {
       await b.close();
     }
