@@ -182,3 +182,18 @@ export async function eventually<T>(
   }
   return last.value;
 }
+
+/**
+ * Navigates inside the running app the way a user's click on a link does (SvelteKit's
+ * client-side router, no page load): the app, its database worker and the network state stay.
+ */
+export async function clientNavigate(page: Page, pathAndQuery: string): Promise<void> {
+  await page.evaluate((href) => {
+    const link = document.createElement('a');
+    link.href = href;
+    document.body.append(link);
+    link.click();
+    link.remove();
+  }, pathAndQuery);
+  await page.waitForURL((url) => url.pathname + url.search === pathAndQuery);
+}
