@@ -12,6 +12,7 @@ import { enqueue } from '../../src/lib/outbox/enqueue.js';
 import {
   bookLocally,
   changeStatusLocally,
+  ensureOverlay,
   LocalConflictError,
   LocalWriteError,
   rescheduleLocally,
@@ -204,6 +205,17 @@ describe('overlay versions follow the server: +1 per change, new rows at 1', () 
     expect(await versionOf(newId)).toBe(1);
     await changeStatusLocally(db, USER, newId, 'no_show');
     expect(await versionOf(newId)).toBe(2);
+  });
+
+  it('ensureOverlay (for other write modules) copies a synced row once, keeping its version', async () => {
+    const id = await synced(4);
+    await db.transaction(async (tx) => {
+      await ensureOverlay(tx, id);
+      await tx.query(`UPDATE appointments_overlay SET reason = 'edited' WHERE id = $1`, [id]);
+      await ensureOverlay(tx, id);
+    });
+    const { rows } = await db.query('SELECT reason, version, pending FROM appointments WHERE id = $1', [id]);
+    expect(rows).toEqual([{ reason: 'edited', version: 4, pending: true }]);
   });
 
   it('upgrading to migration 4 gives overlay rows written before it their versions', async () => {

@@ -68,6 +68,11 @@ function allowedFrom(to: AppointmentStatus): AppointmentStatus[] {
   return APPOINTMENT_STATUSES.filter((from) => canTransition(from, to));
 }
 
+/** Copies the synced row into the overlay (once) so a local change can be layered on it. */
+export async function ensureOverlay(tx: Queryable, id: string): Promise<void> {
+  await tx.query('SELECT local_overlay_copy($1)', [id]);
+}
+
 /** Active appointments of the doctor or the patient that overlap [start, end). */
 export async function localConflicts(
   db: Queryable,
