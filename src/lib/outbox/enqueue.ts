@@ -1,6 +1,7 @@
-// Queuing one outbox entry, shared by every local write (appointments and patients). Each
-// write calls `commitLocalWrite` with a function that updates the overlay and enqueues the
-// entry in the same local transaction.
+// Queuing one outbox entry, shared by every local write (appointments and patients). A write
+// calls `commitLocalWrite` with a function that updates the overlay and enqueues the entry in
+// the same local transaction, or (faster: one statement, see write-sql.ts) passes
+// `entryJson(...)` to a local SQL function that does both, through `writeOneStatement`.
 import { LOCAL_SCHEMA_VERSION } from '../db/schema/migrations';
 import type { Queryable } from '../db/queries/queryable';
 import type { OutboxDb, OutboxKind } from './db';
@@ -23,29 +24,29 @@ export interface QueuedEntry {
   needs?: string[];
 }
 
+/** The entry as the local SQL function `outbox_queue(entry jsonb)` takes it (local migration 4). */
+export function entryJson(userId: string, q: QueuedEntry): string {
+  return JSON.stringify({
+    key: q.key,
+    kind: q.kind,
+    entity_id: q.entityId,
+    result_id: q.resultId,
+    needs: q.needs ?? [],
+    method: q.method,
+    path: q.path,
+    body: q.body,
+    user_id: userId,
+    schema_version: LOCAL_SCHEMA_VERSION,
+  });
+}
+
+/**
+ * Queues the entry in the caller's transaction. A change to a row that a queued, not yet
+ * accepted entry creates depends on that entry (the latest one: it depends on the earlier
+ * ones in turn); `outbox_queue` finds it in the same statement.
+ */
 export async function enqueue(tx: Queryable, userId: string, q: QueuedEntry): Promise<void> {
-  // A change to a row that a queued, not yet accepted entry creates depends on that entry
-  // (the latest one: it depends on the earlier ones in turn).
-  const dep = await tx.query<{ id: string }>(
-    `SELECT id FROM outbox WHERE result_id = ANY($1::uuid[]) AND state <> 'accepted' ORDER BY seq DESC LIMIT 1`,
-    [[q.entityId, ...(q.needs ?? [])]],
-  );
-  await tx.query(
-    `INSERT INTO outbox (id, kind, entity_id, result_id, depends_on, method, path, body, user_id, schema_version)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      q.key,
-      q.kind,
-      q.entityId,
-      q.resultId,
-      dep.rows[0]?.id ?? null,
-      q.method,
-      q.path,
-      JSON.stringify(q.body),
-      userId,
-      LOCAL_SCHEMA_VERSION,
-    ],
-  );
+  await tx.query('SELECT outbox_queue($1::jsonb)', [entryJson(userId, q)]);
 }
 
 /** Runs one local write transaction, then makes it durable before the UI calls it saved. */
@@ -54,4 +55,16 @@ export async function commitLocalWrite<T>(db: OutboxDb, work: (tx: Queryable) =>
   // A no-op cost on OPFS, the awaited flush on relaxed IndexedDB.
   await db.syncToFs?.();
   return result;
+}
+
+/**
+ * Runs one write statement on its own (it is its own transaction) and returns its first row,
+ * durable. PGlite flushes storage after every statement outside a transaction, but under
+ * relaxed durability (IndexedDB) it does not wait for that flush: the explicit syncToFs is
+ * the awaited one there (src/lib/db/pglite.worker.ts), and a cheap round trip on OPFS.
+ */
+export async function writeOneStatement<T>(db: OutboxDb, sql: string, params: unknown[]): Promise<T> {
+  const { rows } = await db.query<T>(sql, params);
+  await db.syncToFs?.();
+  return rows[0]!;
 }

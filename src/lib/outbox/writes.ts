@@ -1,16 +1,19 @@
 // The local write path: every action writes the overlay row the UI shows at once and its
-// outbox entry in ONE local transaction, then flushes storage before it reports "saved"
-// (relaxed IndexedDB durability would otherwise lose a write followed by a reload).
+// outbox entry in ONE local statement (a SQL function of local migration 4, write-sql.ts),
+// durable before it reports "saved" (relaxed IndexedDB durability would otherwise lose a
+// write followed by a reload). The tab reaches the database through a worker, so the number
+// of statements, not their work, is what a tap waits for.
 import {
   ACTIVE_STATUSES,
   RESCHEDULABLE_STATUSES,
+  APPOINTMENT_STATUSES,
   canTransition,
   type AppointmentStatus,
   type Urgency,
 } from '../shared/appointment-schemas';
 import type { Queryable } from '../db/queries/queryable';
 import type { OutboxDb } from './db';
-import { commitLocalWrite, enqueue } from './enqueue';
+import { entryJson, writeOneStatement } from './enqueue';
 
 /** The action is impossible on the local data (unknown row, forbidden status move). */
 export class LocalWriteError extends Error {
@@ -45,11 +48,29 @@ export interface BookingInput {
   reason?: string | null;
 }
 
-const APPOINTMENT_COLS =
-  'id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, reason, clinical_notes, cancelled_by, cancelled_at, cancellation_reason, rescheduled_from, created_by, created_at, updated_at, deleted_at, version';
+/** What the local write functions answer (src/lib/outbox/write-sql.ts). */
+type Verdict =
+  | { ok: true }
+  | { refused: 'not_on_device' }
+  | { refused: 'status'; from: AppointmentStatus }
+  | { conflicts: LocalConflict[] };
 
-function endOf(startsAt: string, minutes: number): string {
-  return new Date(Date.parse(startsAt) + minutes * 60_000).toISOString();
+/** Turns a refusal into the error the screens show; an accepted write passes. */
+function accept(verdict: Verdict, refusedFrom?: (status: AppointmentStatus) => string): void {
+  if ('ok' in verdict) return;
+  if ('conflicts' in verdict) throw new LocalConflictError(verdict.conflicts);
+  if (verdict.refused === 'status' && refusedFrom) throw new LocalWriteError(refusedFrom(verdict.from));
+  throw new LocalWriteError('This appointment is not on this device.');
+}
+
+/** The statuses an appointment may move to `to` from (the shared state machine). */
+function allowedFrom(to: AppointmentStatus): AppointmentStatus[] {
+  return APPOINTMENT_STATUSES.filter((from) => canTransition(from, to));
+}
+
+/** Copies the synced row into the overlay (once) so a local change can be layered on it. */
+export async function ensureOverlay(tx: Queryable, id: string): Promise<void> {
+  await tx.query('SELECT local_overlay_copy($1)', [id]);
 }
 
 /** Active appointments of the doctor or the patient that overlap [start, end). */
@@ -57,47 +78,15 @@ export async function localConflicts(
   db: Queryable,
   q: { doctor_id: string; patient_id: string; starts_at: string; ends_at: string; exclude?: string },
 ): Promise<LocalConflict[]> {
-  const { rows } = await db.query<LocalConflict>(
-    `SELECT id, starts_at, ends_at, doctor_id = $1 AS same_doctor FROM appointments
-      WHERE status = ANY($5::text[]) AND starts_at < $4 AND ends_at > $3
-        AND (doctor_id = $1 OR patient_id = $2) AND id <> coalesce($6::uuid, '00000000-0000-0000-0000-000000000000')
-      ORDER BY starts_at`,
-    [q.doctor_id, q.patient_id, q.starts_at, q.ends_at, [...ACTIVE_STATUSES], q.exclude ?? null],
+  const { rows } = await db.query<{ conflicts: LocalConflict[] }>(
+    'SELECT local_conflicts($1, $2, $3, $4, $5, $6) AS conflicts',
+    [q.doctor_id, q.patient_id, q.starts_at, q.ends_at, q.exclude ?? null, [...ACTIVE_STATUSES]],
   );
-  return rows;
+  return rows[0]!.conflicts;
 }
 
-/** Copies the synced row into the overlay (once) so a local change can be layered on it. */
-export async function ensureOverlay(tx: Queryable, id: string): Promise<void> {
-  await tx.query(
-    `INSERT INTO appointments_overlay (${APPOINTMENT_COLS})
-     SELECT ${APPOINTMENT_COLS} FROM appointments_synced WHERE id = $1 ON CONFLICT (id) DO NOTHING`,
-    [id],
-  );
-}
-
-async function currentRow(
-  tx: Queryable,
-  id: string,
-): Promise<{
-  status: AppointmentStatus;
-  patient_id: string;
-  doctor_id: string;
-  duration_minutes: number;
-  urgency: Urgency;
-  reason: string | null;
-}> {
-  const { rows } = await tx.query<{
-    status: AppointmentStatus;
-    patient_id: string;
-    doctor_id: string;
-    duration_minutes: number;
-    urgency: Urgency;
-    reason: string | null;
-  }>('SELECT status, patient_id, doctor_id, duration_minutes, urgency, reason FROM appointments WHERE id = $1', [id]);
-  if (!rows[0]) throw new LocalWriteError('This appointment is not on this device.');
-  return rows[0];
-}
+// Each action below is one statement (one round trip to the database worker): the checks,
+// the overlay row and the outbox entry happen together or not at all.
 
 export async function bookLocally(
   db: OutboxDb,
@@ -106,38 +95,43 @@ export async function bookLocally(
   { force = false } = {},
 ): Promise<string> {
   const id = input.id ?? crypto.randomUUID();
-  const startsAt = new Date(input.starts_at).toISOString();
-  const endsAt = endOf(startsAt, input.duration_minutes);
-  if (!force) {
-    const conflicts = await localConflicts(db, { ...input, starts_at: startsAt, ends_at: endsAt });
-    if (conflicts.length) throw new LocalConflictError(conflicts);
-  }
   const body = {
     id,
     patient_id: input.patient_id,
     doctor_id: input.doctor_id,
-    starts_at: startsAt,
+    starts_at: new Date(input.starts_at).toISOString(),
     duration_minutes: input.duration_minutes,
     urgency: input.urgency ?? 'routine',
     reason: input.reason ?? null,
   };
-  await commitLocalWrite(db, async (tx) => {
-    await tx.query(
-      `INSERT INTO appointments_overlay (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, reason, created_by, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8, $9, now(), now())`,
-      [id, body.patient_id, body.doctor_id, startsAt, endsAt, body.duration_minutes, body.urgency, body.reason, userId],
-    );
-    await enqueue(tx, userId, {
-      kind: 'book',
-      key: id,
-      entityId: id,
-      resultId: id,
-      method: 'POST',
-      path: '/api/appointments',
-      body,
-      needs: [body.patient_id],
-    });
+  const entry = entryJson(userId, {
+    kind: 'book',
+    key: id,
+    entityId: id,
+    resultId: id,
+    method: 'POST',
+    path: '/api/appointments',
+    body,
+    needs: [body.patient_id],
   });
+  const { verdict } = await writeOneStatement<{ verdict: Verdict }>(
+    db,
+    'SELECT local_book($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS verdict',
+    [
+      id,
+      body.patient_id,
+      body.doctor_id,
+      body.starts_at,
+      body.duration_minutes,
+      body.urgency,
+      body.reason,
+      userId,
+      !force,
+      [...ACTIVE_STATUSES],
+      entry,
+    ],
+  );
+  accept(verdict);
   return id;
 }
 
@@ -148,30 +142,22 @@ export async function changeStatusLocally(
   status: AppointmentStatus,
   reason?: string | null,
 ): Promise<void> {
-  await commitLocalWrite(db, async (tx) => {
-    const row = await currentRow(tx, id);
-    if (!canTransition(row.status, status))
-      throw new LocalWriteError(`An appointment that is ${row.status} cannot become ${status}.`);
-    await ensureOverlay(tx, id);
-    await tx.query(
-      `UPDATE appointments_overlay SET status = $2, local_updated_at = now(), version = coalesce(version, 1) + 1,
-         cancelled_at = CASE WHEN $2 = 'cancelled' THEN now() ELSE cancelled_at END,
-         cancelled_by = CASE WHEN $2 = 'cancelled' THEN $3::uuid ELSE cancelled_by END,
-         cancellation_reason = CASE WHEN $2 = 'cancelled' THEN $4 ELSE cancellation_reason END
-       WHERE id = $1`,
-      [id, status, userId, reason ?? null],
-    );
-    const cancel = status === 'cancelled';
-    await enqueue(tx, userId, {
-      kind: cancel ? 'cancel' : 'status',
-      key: crypto.randomUUID(),
-      entityId: id,
-      resultId: null,
-      method: 'POST',
-      path: `/api/appointments/${id}/${cancel ? 'cancel' : 'status'}`,
-      body: cancel ? { reason: reason ?? null } : { status },
-    });
+  const cancel = status === 'cancelled';
+  const entry = entryJson(userId, {
+    kind: cancel ? 'cancel' : 'status',
+    key: crypto.randomUUID(),
+    entityId: id,
+    resultId: null,
+    method: 'POST',
+    path: `/api/appointments/${id}/${cancel ? 'cancel' : 'status'}`,
+    body: cancel ? { reason: reason ?? null } : { status },
   });
+  const { verdict } = await writeOneStatement<{ verdict: Verdict }>(
+    db,
+    'SELECT local_set_status($1, $2, $3, $4, $5, $6) AS verdict',
+    [id, status, allowedFrom(status), userId, reason ?? null, entry],
+  );
+  accept(verdict, (from) => `An appointment that is ${from} cannot become ${status}.`);
 }
 
 export async function rescheduleLocally(
@@ -183,51 +169,31 @@ export async function rescheduleLocally(
 ): Promise<string> {
   const newId = to.new_id ?? crypto.randomUUID();
   const startsAt = new Date(to.starts_at).toISOString();
-  const row = await currentRow(db, id);
-  const minutes = to.duration_minutes ?? row.duration_minutes;
-  if (!RESCHEDULABLE_STATUSES.includes(row.status))
-    throw new LocalWriteError(`An appointment that is ${row.status} cannot be moved.`);
-  if (!force) {
-    const conflicts = await localConflicts(db, {
-      ...row,
-      starts_at: startsAt,
-      ends_at: endOf(startsAt, minutes),
-      exclude: id,
-    });
-    if (conflicts.length) throw new LocalConflictError(conflicts);
-  }
-  await commitLocalWrite(db, async (tx) => {
-    await ensureOverlay(tx, id);
-    await tx.query(
-      `UPDATE appointments_overlay SET status = 'rescheduled', local_updated_at = now(), version = coalesce(version, 1) + 1 WHERE id = $1`,
-      [id],
-    );
-    await tx.query(
-      `INSERT INTO appointments_overlay (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, reason, rescheduled_from, created_by, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8, $9, $10, now(), now())`,
-      [
-        newId,
-        row.patient_id,
-        row.doctor_id,
-        startsAt,
-        endOf(startsAt, minutes),
-        minutes,
-        row.urgency,
-        row.reason,
-        id,
-        userId,
-      ],
-    );
-    const body = { new_id: newId, starts_at: startsAt, duration_minutes: minutes };
-    await enqueue(tx, userId, {
-      kind: 'reschedule',
-      key: newId,
-      entityId: id,
-      resultId: newId,
-      method: 'POST',
-      path: `/api/appointments/${id}/reschedule`,
-      body,
-    });
+  // duration_minutes is filled in by local_reschedule when the move keeps the old duration.
+  const entry = entryJson(userId, {
+    kind: 'reschedule',
+    key: newId,
+    entityId: id,
+    resultId: newId,
+    method: 'POST',
+    path: `/api/appointments/${id}/reschedule`,
+    body: { new_id: newId, starts_at: startsAt, duration_minutes: to.duration_minutes ?? null },
   });
+  const { verdict } = await writeOneStatement<{ verdict: Verdict }>(
+    db,
+    'SELECT local_reschedule($1, $2, $3, $4, $5, $6, $7, $8, $9) AS verdict',
+    [
+      id,
+      newId,
+      startsAt,
+      to.duration_minutes ?? null,
+      userId,
+      [...RESCHEDULABLE_STATUSES],
+      !force,
+      [...ACTIVE_STATUSES],
+      entry,
+    ],
+  );
+  accept(verdict, (from) => `An appointment that is ${from} cannot be moved.`);
   return newId;
 }

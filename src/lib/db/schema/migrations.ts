@@ -3,6 +3,7 @@
 // each, so its synced rows (and, later, pending writes) stay on board. Never edit a shipped
 // migration: append a new one.
 import { OUTBOX_EDITS_MIGRATION_SQL, OUTBOX_MIGRATION_SQL } from '../../outbox/schema';
+import { LOCAL_WRITE_FUNCTIONS_SQL } from '../../outbox/write-sql';
 import { SYNCED_TABLES, type SyncedTable } from './tables';
 
 export interface LocalMigration {
@@ -116,6 +117,7 @@ export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [
   { version: 1, name: 'synced tables, overlays, views', sql: v1 },
   { version: 2, name: 'outbox', sql: OUTBOX_MIGRATION_SQL },
   { version: 3, name: 'offline edits, patient writes, recent confirmations', sql: OUTBOX_EDITS_MIGRATION_SQL },
+  { version: 4, name: 'one-statement appointment writes, overlay versions', sql: LOCAL_WRITE_FUNCTIONS_SQL },
 ];
 
 export const LOCAL_SCHEMA_VERSION = LOCAL_MIGRATIONS[LOCAL_MIGRATIONS.length - 1]!.version;
