@@ -41,6 +41,8 @@ export async function startBrowserBenchServer(name: string): Promise<BenchServer
     SEED_DEMO: 'false',
     RATE_LIMIT_USER_PER_HOUR: '1000000',
     RATE_LIMIT_SYNC_PER_HOUR: '1000000',
+    // Experiments with the long-poll hold time: SYNC_LONG_POLL_MS=5000 npm run bench:...
+    SYNC_LONG_POLL_MS: process.env.SYNC_LONG_POLL_MS,
   });
   const server = await startServer(config, createLogger('silent'), { buildIfMissing: false });
   return {

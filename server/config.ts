@@ -38,6 +38,7 @@ const envSchema = z.object({
     .regex(/^[a-z0-9_]{1,63}$/, 'lowercase letters, digits and _ only')
     .default('clinic_sync'),
   SYNC_LONG_POLL_MS: positiveInt.default(20_000),
+  SYNC_QUIET_LONG_POLL_MS: positiveInt.default(2_000),
   RATE_LIMIT_ANON_PER_HOUR: positiveInt.default(100),
   RATE_LIMIT_USER_PER_HOUR: positiveInt.default(1000),
   RATE_LIMIT_SYNC_PER_HOUR: positiveInt.default(20_000),
@@ -69,6 +70,8 @@ export type Config = Readonly<{
   syncInsecure: boolean;
   syncSlotName: string;
   syncLongPollMs: number;
+  /** Long-poll hold on the rarely changing reference tables (server/sync/service.ts). */
+  syncQuietLongPollMs: number;
   rateLimits: Readonly<{
     anonPerHour: number;
     userPerHour: number;
@@ -127,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncInsecure: e.SYNC_INSECURE,
     syncSlotName: e.SYNC_SLOT_NAME,
     syncLongPollMs: e.SYNC_LONG_POLL_MS,
+    syncQuietLongPollMs: e.SYNC_QUIET_LONG_POLL_MS,
     rateLimits: Object.freeze({
       anonPerHour: e.RATE_LIMIT_ANON_PER_HOUR,
       userPerHour: e.RATE_LIMIT_USER_PER_HOUR,

@@ -72,7 +72,7 @@ export async function serveShape(
       hasData: answer.hasData,
       schema: schemaHeader(info, def.columns),
     },
-    service.options.longPollMs,
+    service.holdMs(state),
   );
   return { handle: state.handle, created: r.offset.lsn < 0n };
 }

@@ -18,6 +18,13 @@ export interface SyncServiceOptions {
   publication: string;
   logger: Logger;
   longPollMs: number;
+  /**
+   * Hold of live requests on the reference tables (doctors, hours, specializations), which
+   * rarely change. Browsers open at most six HTTP/1.1 connections per host and a device
+   * long-polls six shapes: short holds on the quiet ones keep connections coming free for the
+   * app's own requests (the outbox above all). Defaults to longPollMs.
+   */
+  quietLongPollMs?: number;
   /** A response ends once its entries reach this many bytes (Electric: 10 MiB). */
   chunkBytes?: number;
   /** Shapes nobody requested for this many days are dropped with their logs. */
@@ -25,6 +32,8 @@ export interface SyncServiceOptions {
 }
 
 const BATCH_TXS = 500;
+/** Tables that change all day: their live requests get the full long-poll hold. */
+const BUSY_TABLES = new Set(['appointments', 'patients']);
 
 export class SyncService {
   readonly registry = new ShapeRegistry();
@@ -45,7 +54,12 @@ export class SyncService {
   walWarning: string | null = null;
 
   constructor(options: SyncServiceOptions) {
-    this.options = { chunkBytes: 10 * 1024 * 1024, idleShapeDays: 14, ...options };
+    this.options = {
+      chunkBytes: 10 * 1024 * 1024,
+      idleShapeDays: 14,
+      ...options,
+      quietLongPollMs: Math.min(options.quietLongPollMs ?? options.longPollMs, options.longPollMs),
+    };
     this.consumer = new ReplicationConsumer({
       databaseUrl: options.databaseUrl,
       slotName: options.slotName,
@@ -54,6 +68,11 @@ export class SyncService {
       onTransaction: (tx) => this.enqueue(tx),
       isIdle: () => this.queue.length === 0 && !this.processing,
     });
+  }
+
+  /** How long a live request on this shape is held before it answers up-to-date. */
+  holdMs(state: ShapeState): number {
+    return BUSY_TABLES.has(state.runtime.shape.table) ? this.options.longPollMs : this.options.quietLongPollMs;
   }
 
   get streaming(): boolean {

@@ -129,7 +129,7 @@ function waitForChange(service: SyncService, state: ShapeState, signal: AbortSig
     };
     const onWake = () => done(true);
     const onAbort = () => done(false);
-    const timer = setTimeout(() => done(false), service.options.longPollMs);
+    const timer = setTimeout(() => done(false), service.holdMs(state));
     state.waiters.add(onWake);
     signal.addEventListener('abort', onAbort, { once: true });
   });

@@ -16,6 +16,7 @@ export async function startSyncService(
     publication: PUBLICATION,
     logger: deps.logger,
     longPollMs: deps.config.syncLongPollMs,
+    quietLongPollMs: deps.config.syncQuietLongPollMs,
     ...overrides,
   });
   await service.start();
