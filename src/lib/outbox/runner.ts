@@ -8,6 +8,7 @@ import { confirmAccepted, forgetOldConfirmations } from './confirm';
 import { hasAccepted, recoverInDoubt, retryNow, sendPass, type Transport } from './sender';
 
 const POLL_MS = 3_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export function outboxChannelName(dbKey: string): string {
   return `clinic-outbox:${dbKey}`;
@@ -18,6 +19,9 @@ export const fetchTransport: Transport = async (req) => {
   const res = await fetch(req.path, {
     method: req.method,
     credentials: 'same-origin',
+    // A request that hangs (a connection that died silently) must not hold the queue: after
+    // this long it counts as "no answer" and is sent again under the same key.
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     headers: { 'content-type': 'application/json', 'idempotency-key': req.idempotencyKey },
     body: JSON.stringify(req.body),
   });
