@@ -1,16 +1,18 @@
 // End-to-end helpers: the real server (startServer: migrations, sync service, static app)
 // on a fresh test database, the client built once, and Debian's Chromium with a fresh
 // profile per test.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { buildClient, isClientBuildCurrent } from '../../server/build-client.js';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
+import { createFixture, type Fixture } from '../setup/fixtures.js';
 import { ApiClient } from '../setup/server.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -196,4 +198,22 @@ export async function clientNavigate(page: Page, pathAndQuery: string): Promise<
     link.remove();
   }, pathAndQuery);
   await page.waitForURL((url) => url.pathname + url.search === pathAndQuery);
+}
+
+/**
+ * One server per test file on a small fixture clinic (no demo seed): started before the
+ * file's tests, stopped after them; `use` receives the server and the fixture.
+ */
+export function useFixtureServer(patients: number, use: (srv: E2EServer, fixture: Fixture) => void): void {
+  let srv: E2EServer | undefined;
+  beforeAll(async () => {
+    await mkdir(SHOTS_DIR, { recursive: true });
+    let fixture: Fixture | undefined;
+    srv = await startE2EServer({
+      seed: 'none',
+      prepare: async (db) => void (fixture = await createFixture(db.pool, { patients })),
+    });
+    use(srv, fixture!);
+  });
+  afterAll(() => srv?.stop());
 }

@@ -3,10 +3,9 @@
 // each, and leave the replica equal to the server; a booking on IndexedDB with relaxed
 // durability survives a reload made at once; a 429 with Retry-After during the replay is
 // waited out without losing or repeating anything.
-import { mkdir } from 'node:fs/promises';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
 import {
   clientNavigate,
   eventually,
@@ -14,7 +13,7 @@ import {
   login,
   openBrowser,
   SHOTS_DIR,
-  startE2EServer,
+  useFixtureServer,
   waitForFirstSync,
   type E2EServer,
 } from './helpers.js';
@@ -42,14 +41,10 @@ const at = (hhmm: string) => `${day}T${hhmm}:00.000Z`;
 let srv: E2EServer;
 let fixture: Fixture;
 
-beforeAll(async () => {
-  await mkdir(SHOTS_DIR, { recursive: true });
-  srv = await startE2EServer({
-    seed: 'none',
-    prepare: async (db) => void (fixture = await createFixture(db.pool, { patients: 40 })),
-  });
+useFixtureServer(40, (server, clinic) => {
+  srv = server;
+  fixture = clinic;
 });
-afterAll(() => srv?.stop());
 
 async function ready(page: Page, email: string): Promise<void> {
   await login(page, srv.url, email, TEST_PASSWORD);

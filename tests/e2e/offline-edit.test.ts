@@ -2,16 +2,15 @@
 // edits reason and clinical notes with no network, reloads (still pending, still shown), and
 // once online the edit is applied exactly once and confirmed; an edit that meets someone
 // else's change is shown as refused with the server's values, and "Apply my edit again" works.
-import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
 import {
   localQuery,
   login,
   openBrowser,
   SHOTS_DIR,
-  startE2EServer,
+  useFixtureServer,
   waitForFirstSync,
   type E2EServer,
 } from './helpers.js';
@@ -20,14 +19,10 @@ const MONDAY = '2030-01-07';
 let srv: E2EServer;
 let fixture: Fixture;
 
-beforeAll(async () => {
-  await mkdir(SHOTS_DIR, { recursive: true });
-  srv = await startE2EServer({
-    seed: 'none',
-    prepare: async (db) => void (fixture = await createFixture(db.pool, { patients: 4 })),
-  });
+useFixtureServer(4, (server, clinic) => {
+  srv = server;
+  fixture = clinic;
 });
-afterAll(() => srv?.stop());
 
 /** An appointment of doctor A, booked on the server by the receptionist. */
 async function serverBooking(patient: number, time: string): Promise<string> {

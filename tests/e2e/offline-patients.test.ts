@@ -4,16 +4,15 @@
 // once online the server has the patient (with the edit) and the booking exactly once and
 // the replica holds the server's row. An MRN another device took meanwhile is rejected with
 // the server's error. Clinicians get no patient forms.
-import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
 import {
   localQuery,
   login,
   openBrowser,
   SHOTS_DIR,
-  startE2EServer,
+  useFixtureServer,
   waitForFirstSync,
   type E2EServer,
 } from './helpers.js';
@@ -22,14 +21,10 @@ const MONDAY = '2030-01-07';
 let srv: E2EServer;
 let fixture: Fixture;
 
-beforeAll(async () => {
-  await mkdir(SHOTS_DIR, { recursive: true });
-  srv = await startE2EServer({
-    seed: 'none',
-    prepare: async (db) => void (fixture = await createFixture(db.pool, { patients: 4 })),
-  });
+useFixtureServer(4, (server, clinic) => {
+  srv = server;
+  fixture = clinic;
 });
-afterAll(() => srv?.stop());
 
 /** Fills the patient form (new or edit) and saves it. */
 async function fillPatientForm(page: Page, fields: Record<string, string>, save: string): Promise<void> {

@@ -2,18 +2,18 @@
 // made with no network survives a reload at once, is sent exactly once when the network is
 // back and reaches a second browser; two offline browsers booking one slot end with one
 // confirmed booking and one rejection whose suggested slot books with one tap.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
 import {
   localQuery,
   login,
   openBrowser,
   SHOTS_DIR,
-  startE2EServer,
+  useFixtureServer,
   waitForFirstSync,
   type E2EServer,
 } from './helpers.js';
@@ -22,14 +22,10 @@ const MONDAY = '2030-01-07';
 let srv: E2EServer;
 let fixture: Fixture;
 
-beforeAll(async () => {
-  await mkdir(SHOTS_DIR, { recursive: true });
-  srv = await startE2EServer({
-    seed: 'none',
-    prepare: async (db) => void (fixture = await createFixture(db.pool, { patients: 6 })),
-  });
+useFixtureServer(6, (server, clinic) => {
+  srv = server;
+  fixture = clinic;
 });
-afterAll(() => srv?.stop());
 
 async function ready(page: Page, email: string): Promise<void> {
   await login(page, srv.url, email, TEST_PASSWORD);
