@@ -12,10 +12,20 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { pageSql } from '../server/appointments/queries.js';
+import { measureBookingFloor } from './booking-floor.js';
+import { machineAtEnd, machineAtStart } from './machine.js';
 import { runLoad, type LoadFigures } from './booking-load.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const DATA = { doctors: 20, patients: 20_000, appointments: 50_000 };
+// --smoke: tiny sizes and one-second phases, so CI proves the benchmark still runs (no figures kept).
+const SMOKE = process.argv.includes('--smoke');
+const DATA = SMOKE
+  ? { doctors: 3, patients: 60, appointments: 300 }
+  : { doctors: 20, patients: 20_000, appointments: 50_000 };
+const SECONDS = 15;
+const READ_SECONDS = 10;
+const CONTENDED = SMOKE ? 50 : 1000;
 const PASSWORD = 'bench-password-123';
 const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 
@@ -70,6 +80,7 @@ function uncontendedBooking(n: number, doctors: string[], patients: string[]) {
 }
 
 async function main() {
+  const atStart = machineAtStart();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-'));
   await chmod(dataDir, 0o755);
   const [port, pgPort] = [await freePort(), await freePort()];
@@ -112,7 +123,9 @@ async function main() {
       env,
       `${PASSWORD}\n`,
     );
-    const db = new pg.Client({ connectionString: `postgres://postgres:clinic-local@127.0.0.1:${pgPort}/clinic` });
+    const pgUrl = `postgres://postgres:clinic-local@127.0.0.1:${pgPort}/clinic`;
+    const db = new pg.Client({ connectionString: pgUrl });
+    db.on('error', () => {}); // the server's shutdown ends this connection; the query in flight reports it
     await db.connect();
     // A steady state, as autovacuum would leave it: statistics and the visibility map.
     await db.query('VACUUM ANALYZE');
@@ -141,17 +154,34 @@ async function main() {
     let n = 0;
     const book = () => ({ path: '/api/appointments', body: uncontendedBooking(n++, doctors, patients) });
     console.error('warming up…');
-    await runLoad({ url, connections: 10, duration: 3, headers, method: 'POST', next: book });
+    await runLoad({
+      url,
+      connections: 10,
+      ...(SMOKE ? { amount: 10 } : { duration: 3 }),
+      headers,
+      method: 'POST',
+      next: book,
+    });
     console.error('(a) uncontended bookings, 50 connections, 15 s…');
-    const uncontended = await runLoad({ url, connections: 50, duration: 15, headers, method: 'POST', next: book });
+    const uncontended = await runLoad({
+      url,
+      connections: 50,
+      ...(SMOKE ? { amount: 100 } : { duration: SECONDS }),
+      headers,
+      method: 'POST',
+      next: book,
+    });
+
+    console.error('(a′) the floor: the same database work without HTTP, audit or idempotency, 50 clients, 15 s…');
+    const floor = await measureBookingFloor(pgUrl, 50, SMOKE ? { transactionsPerClient: 2 } : { seconds: SECONDS });
 
     console.error('(b) 1,000 concurrent attempts on one slot…');
     const slot = new Date(Date.UTC(2035, 0, 8, 10, 0)).toISOString(); // a Monday, far from (a)'s slots
     let p = 0;
     const contended = await runLoad({
       url,
-      connections: 1000,
-      amount: 1000,
+      connections: CONTENDED,
+      amount: CONTENDED,
       headers,
       method: 'POST',
       next: () => ({
@@ -172,36 +202,53 @@ async function main() {
     );
 
     console.error('(c) reads…');
-    const listPage = await runLoad({
-      url,
-      connections: 10,
-      duration: 10,
-      headers,
-      next: () => ({ path: '/api/appointments?page_size=50' }),
-    });
-    const dayPath = `/api/appointments?doctor_id=${doctors[0]}&from=${busyDay}T00:00:00Z&to=${busyDay}T23:59:59Z&page_size=50`;
-    const doctorDay = await runLoad({ url, connections: 10, duration: 10, headers, next: () => ({ path: dayPath }) });
-    const appointments = Number((await db.query('SELECT count(*) FROM appointments')).rows[0].count);
+    const appointments = Number(
+      (await db.query('SELECT count(*) FROM appointments WHERE deleted_at IS NULL')).rows[0].count,
+    );
+    const lastPage = Math.max(1, Math.ceil(appointments / 50));
+    const middlePage = Math.max(1, Math.floor(lastPage / 2));
+    const reads = {
+      list_first_page: { query: '?page_size=50', filters: {}, page: 1 },
+      list_middle_page: { query: `?page_size=50&page=${middlePage}`, filters: {}, page: middlePage },
+      list_last_page: { query: `?page_size=50&page=${lastPage}`, filters: {}, page: lastPage },
+      doctor_day: {
+        query: `?doctor_id=${doctors[0]}&from=${busyDay}T00:00:00Z&to=${busyDay}T23:59:59Z&page_size=50`,
+        filters: { doctor_id: doctors[0]!, from: `${busyDay}T00:00:00Z`, to: `${busyDay}T23:59:59Z` },
+        page: 1,
+      },
+    };
+    const readFigures: Record<string, LoadFigures & { explain: string }> = {};
+    for (const [name, r] of Object.entries(reads)) {
+      const figures = await runLoad({
+        url,
+        connections: 10,
+        ...(SMOKE ? { amount: 20 } : { duration: READ_SECONDS }),
+        headers,
+        next: () => ({ path: `/api/appointments${r.query}` }),
+      });
+      // The plan of the exact statement the route runs (the server's own SQL builder), as a receptionist sees it.
+      const sql = pageSql({ doctorId: null, seesNotes: false }, r.filters, 50, (r.page - 1) * 50);
+      const plan = await db.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql.text}`, sql.values);
+      readFigures[name] = { ...figures, explain: plan.rows.map((row) => row['QUERY PLAN']).join('\n') };
+    }
     await db.end();
 
     const report = {
       benchmark: 'booking',
       date: new Date().toISOString(),
-      machine: {
-        load_average_1m_at_end: Math.round(os.loadavg()[0]! * 100) / 100,
-        cpus: os.cpus().length,
-        cpu_model: os.cpus()[0]?.model ?? 'unknown',
-        memory_gb: Math.round(os.totalmem() / 2 ** 30),
-        node: process.version,
-        platform: `${os.platform()} ${os.release()}`,
-      },
+      machine: machineAtEnd(atStart),
       data: { ...DATA, appointments_after_run: appointments },
       uncontended_bookings_50_connections: uncontended,
+      floor_same_transaction_50_clients: floor,
+      ratio_to_floor: {
+        throughput: Math.round((uncontended.perSecond / floor.perSecond) * 100) / 100,
+        p99: Math.round((uncontended.latencyMs.p99 / floor.latencyMs.p99) * 100) / 100,
+      },
       contended_1000_on_one_slot: { ...contended, rows_in_slot: rowsInSlot },
-      list_page_of_50_10_connections: listPage,
-      doctor_day_10_connections: doctorDay,
+      reads_10_connections: readFigures,
     };
     printTable(report as unknown as Record<string, unknown>);
+    if (SMOKE) return;
     await mkdir(path.join(ROOT, 'bench/results'), { recursive: true });
     const file = path.join(ROOT, 'bench/results', `booking-${report.date.replace(/[:.]/g, '-')}.json`);
     await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
@@ -219,12 +266,18 @@ function printTable(report: Record<string, unknown>) {
   console.log(
     'scenario                               requests   req/s   p50 ms   p95 ms   p99 ms   seconds   statuses',
   );
-  for (const [name, value] of Object.entries(report)) {
+  const rows = { ...report, ...(report.reads_10_connections as Record<string, unknown>) };
+  for (const [name, value] of Object.entries(rows)) {
     if (typeof value !== 'object' || value === null || !('latencyMs' in value)) continue;
-    const f = value as LoadFigures;
+    const f = { statuses: {}, requests: (value as { transactions?: number }).transactions, ...value } as LoadFigures;
     console.log(
       `${name.padEnd(38)} ${String(f.requests).padStart(8)} ${String(f.perSecond).padStart(7)} ${String(f.latencyMs.p50).padStart(8)} ${String(f.latencyMs.p95).padStart(8)} ${String(f.latencyMs.p99).padStart(8)} ${String(f.seconds).padStart(9)}   ${JSON.stringify(f.statuses)}`,
     );
+  }
+  const ratio = report.ratio_to_floor as { throughput: number; p99: number };
+  console.log(`\nbookings / floor: throughput ${ratio.throughput} × (target ≥ 0.8), p99 ${ratio.p99} × (target ≤ 1.5)`);
+  for (const [name, value] of Object.entries(report.reads_10_connections as Record<string, { explain: string }>)) {
+    console.log(`\nEXPLAIN ${name}:\n${value.explain}`);
   }
 }
 

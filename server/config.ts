@@ -50,6 +50,7 @@ const envSchema = z.object({
   SESSION_DAYS: positiveInt.default(30),
   SESSION_MAX_DAYS: positiveInt.default(90),
   IDEMPOTENCY_RETENTION_DAYS: positiveInt.default(90),
+  AUDIT_CHAIN_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
   SEED_DEMO: bool.default(true),
 });
 
@@ -87,6 +88,8 @@ export type Config = Readonly<{
   sessionMaxDays: number;
   /** Days an idempotent write's answer is kept for replays (server/http/idempotency-retention.ts). */
   idempotencyRetentionDays: number;
+  /** How often the audit chainer links new audit rows: the longest a committed row waits unchained. */
+  auditChainIntervalMs: number;
   seedDemo: boolean;
 }>;
 
@@ -143,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sentryDsn: e.SENTRY_DSN,
     sessionDays: e.SESSION_DAYS,
     idempotencyRetentionDays: e.IDEMPOTENCY_RETENTION_DAYS,
+    auditChainIntervalMs: e.AUDIT_CHAIN_INTERVAL_MS,
     sessionMaxDays: e.SESSION_MAX_DAYS,
     seedDemo: e.SEED_DEMO,
   });

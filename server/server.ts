@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { flushErrorTracking, initErrorTracking } from './observability/error-tracking.js';
 import { ReplicationSampler } from './observability/sampler.js';
 import { IdempotencyRetention } from './http/idempotency-retention.js';
+import { AuditChainer } from './audit/chainer.js';
 import { seedDemoIfEmpty } from './seed/demo.js';
 import { startSyncService } from './sync/start.js';
 
@@ -51,6 +52,9 @@ export async function startServer(
     const replicationSampler = new ReplicationSampler({ pool, slotName: config.syncSlotName, logger });
     replicationSampler.start();
     stops.push(() => replicationSampler.stop());
+    const chainer = new AuditChainer({ pool, logger, intervalMs: config.auditChainIntervalMs });
+    chainer.start();
+    stops.push(() => chainer.stop());
     const retention = new IdempotencyRetention({ pool, days: config.idempotencyRetentionDays, logger });
     retention.start();
     stops.push(() => retention.stop());

@@ -1,10 +1,8 @@
-// Appends to the hash-chained audit log. Call it with the transaction's client so the audit
-// row commits (or rolls back) together with the change it describes.
+// Appends to the audit log. Call it with the transaction's client so the audit row commits (or
+// rolls back) together with the change it describes; the chainer hashes it into the chain.
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
-import pg from 'pg';
 import type { Queryable } from '../db/pool.js';
-import { withTransaction } from '../db/transaction.js';
 
 export interface AuditEntry {
   actorId: string | null;
@@ -81,53 +79,23 @@ function storableDetails(details: Record<string, unknown> | undefined): unknown 
 }
 
 /**
- * Locks the chain's head row (held to commit), reads it and inserts the next row. Keep this
- * the last statement of a transaction: audited writers are serialized from here to commit.
- * Ids are drawn while the lock is held, so id order is chain order.
+ * Appends an unchained row: a plain INSERT, no lock, so audited writers never wait for each
+ * other. The chainer (chainer.ts) links it into the hash chain once it has committed, within
+ * AUDIT_CHAIN_INTERVAL_MS; until then it is stored, append-only and visible, but not yet
+ * covered by a hash (verify reports how many rows are in that window and how old the oldest is).
  */
 export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
-  // Given the pool (an audited read outside any write), the head lock still needs a
-  // transaction to be held in: make one.
-  if (tx instanceof pg.Pool) return withTransaction(tx, (client) => appendAudit(client, entry));
-  const head = await tx.query<{ hash: string | null }>('SELECT hash FROM audit_chain_head FOR UPDATE');
-  const prevHash = head.rows[0]?.hash ?? null;
-  const { rows } = await tx.query<{ id: string; at: Date }>(
-    // Millisecond precision: exactly what a JS Date carries, so the stored value is the hashed one.
-    `SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id,
-            date_trunc('milliseconds', clock_timestamp()) AS at`,
-  );
-  const row: AuditRowForHash = {
-    id: String(rows[0]!.id),
-    actor_id: entry.actorId,
-    action: stripNul(entry.action),
-    entity: stripNul(entry.entity),
-    entity_id: cleanText(entry.entityId),
-    at: rows[0]!.at,
-    ip: cleanText(entry.ip),
-    user_agent: cleanText(entry.userAgent),
-    details: storableDetails(entry.details),
-  };
-  const hash = auditRowHash(prevHash, row);
-  // The row and the new head in one statement: one round trip less while the head is locked.
   await tx.query(
-    `WITH appended AS (
-       INSERT INTO audit_log (id, actor_id, action, entity, entity_id, at, ip, user_agent, details, prev_hash, hash)
-       OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       RETURNING id, hash
-     )
-     UPDATE audit_chain_head SET last_id = appended.id, hash = appended.hash FROM appended`,
+    `INSERT INTO audit_log (actor_id, action, entity, entity_id, ip, user_agent, details)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
     [
-      row.id,
-      row.actor_id,
-      row.action,
-      row.entity,
-      row.entity_id,
-      row.at,
-      row.ip,
-      row.user_agent,
-      JSON.stringify(row.details),
-      prevHash,
-      hash,
+      entry.actorId,
+      stripNul(entry.action),
+      stripNul(entry.entity),
+      cleanText(entry.entityId),
+      cleanText(entry.ip),
+      cleanText(entry.userAgent),
+      JSON.stringify(storableDetails(entry.details)),
     ],
   );
 }

@@ -6,12 +6,12 @@ import type { Pool, PoolClient } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
 
 /**
- * Runs `read`, appends the audit row it describes, commits. The commit of a read is
- * asynchronous (synchronous_commit = off): it changes no clinical data, and waiting for the
- * WAL flush while holding the audit chain's head would serialize every read behind the disk.
- * The trade-off: a crash of the database server can lose the read-audit rows of its last
- * fraction of a second (wal_writer_delay); never a write, and the chain stays intact, since
- * every later synchronous commit flushes everything before it.
+ * Runs `read`, appends the audit row it describes (a plain insert: no lock, the chainer links
+ * it later), commits. The commit of a read is asynchronous (synchronous_commit = off): it
+ * changes no clinical data, and waiting for the WAL flush would put the disk on every read's
+ * path. The trade-off: a crash of the database server can lose the read-audit rows of its
+ * last fraction of a second (wal_writer_delay, 200 ms by default); never a write, and the
+ * chain stays intact, since rows are only chained after they committed.
  */
 export async function auditedRead<T>(
   pool: Pool,

@@ -4,10 +4,11 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditChainer, chainAll } from '../../server/audit/chainer.js';
 import { appendAudit } from '../../server/audit/log.js';
 import { verifyAuditChain } from '../../server/audit/verify.js';
 import { withTransaction } from '../../server/db/transaction.js';
-import { SQLSTATE, sqlState } from '../../server/db/sqlstate.js';
+import { sqlState } from '../../server/db/sqlstate.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
 import { ApiClient, startTestServer, type TestServer } from '../setup/server.js';
@@ -41,20 +42,34 @@ async function asSuperuser(sql: string, params: unknown[] = []) {
   });
 }
 
+/** Links what has committed (as the server's chainer does every 200 ms), then checks the links. */
 async function expectLinkedChain() {
-  const { rows } = await db.pool.query<{ id: number; prev_hash: string | null; hash: string }>(
-    'SELECT id, prev_hash, hash FROM audit_log ORDER BY id',
+  await chainAll(db.pool);
+  const { rows } = await db.pool.query<{ id: number; chain_seq: number; prev_hash: string | null; hash: string }>(
+    'SELECT id, chain_seq::int, prev_hash, hash FROM audit_log ORDER BY chain_seq',
   );
-  rows.forEach((row, i) => expect(row.prev_hash).toBe(i === 0 ? null : rows[i - 1]!.hash));
+  rows.forEach((row, i) => {
+    expect(row.chain_seq).toBe(i + 1);
+    expect(row.prev_hash).toBe(i === 0 ? null : rows[i - 1]!.hash);
+  });
   return rows.length;
 }
+
+const intact = (checked: number) => ({
+  ok: true,
+  checked,
+  first_bad_id: null,
+  unchained: 0,
+  oldest_unchained_ms: null,
+});
 
 describe('the chain', () => {
   it('verifies after audited writes, through the API and the function', async () => {
     await admin.patch(`/api/users/${fx.users.receptionist.id}`, { full_name: 'Front Desk' });
+    const linked = await expectLinkedChain();
     const res = await admin.get('/api/admin/audit/verify');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: true, checked: await expectLinkedChain(), first_bad_id: null });
+    expect(res.body).toEqual(intact(linked));
     expect(res.body.checked).toBeGreaterThan(0);
   });
 
@@ -75,30 +90,86 @@ describe('the chain', () => {
       ),
     );
     expect(await expectLinkedChain()).toBe(before + 50);
-    expect(await verifyAuditChain(db.pool)).toEqual({ ok: true, checked: before + 50, first_bad_id: null });
+    expect(await verifyAuditChain(db.pool)).toEqual(intact(before + 50));
   });
 
-  it('REPEATABLE READ appenders with stale snapshots fail to serialize instead of forking', async () => {
+  it('writers do not wait for each other: two open transactions append at once', async () => {
     const a = await db.pool.connect();
     const b = await db.pool.connect();
     try {
-      for (const c of [a, b]) {
-        await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-        await c.query('SELECT count(*) FROM audit_log'); // takes the snapshot
-      }
+      for (const c of [a, b]) await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       await appendAudit(a, { actorId: null, action: 'test', entity: 'isolation' });
-      const second = appendAudit(b, { actorId: null, action: 'test', entity: 'isolation' }).then(
-        () => 'appended',
-        (err) => sqlState(err),
-      );
+      // With a lock on a shared head, this append would block until `a` ends: the test would hang.
+      await appendAudit(b, { actorId: null, action: 'test', entity: 'isolation' });
+      await b.query('COMMIT');
       await a.query('COMMIT');
-      expect(await second).toBe(SQLSTATE.serializationFailure);
-      await b.query('ROLLBACK');
     } finally {
       a.release();
       b.release();
     }
+    expect((await verifyAuditChain(db.pool)).unchained).toBeGreaterThanOrEqual(2);
+    await expectLinkedChain();
     expect((await verifyAuditChain(db.pool)).ok).toBe(true);
+  });
+
+  it('an uncommitted row is not chained until it commits; then it is linked after the rows that committed before it', async () => {
+    const late = await db.pool.connect();
+    try {
+      await late.query('BEGIN');
+      await appendAudit(late, { actorId: null, action: 'test', entity: 'late' }); // the smaller id
+      await withTransaction(db.pool, (tx) => appendAudit(tx, { actorId: null, action: 'test', entity: 'early' }));
+      await chainAll(db.pool);
+      const window = await verifyAuditChain(db.pool);
+      expect(window).toMatchObject({ ok: true, unchained: 0 }); // the open one is invisible, not lost
+      await late.query('COMMIT');
+    } finally {
+      late.release();
+    }
+    const report = await verifyAuditChain(db.pool);
+    expect(report.unchained).toBe(1);
+    expect(report.oldest_unchained_ms).toBeGreaterThanOrEqual(0);
+    await expectLinkedChain();
+    const { rows } = await db.pool.query<{ entity: string }>(
+      `SELECT entity FROM audit_log WHERE entity IN ('late', 'early') ORDER BY chain_seq`,
+    );
+    expect(rows.map((r) => r.entity)).toEqual(['early', 'late']);
+    const { rows: byId } = await db.pool.query<{ entity: string }>(
+      `SELECT entity FROM audit_log WHERE entity IN ('late', 'early') ORDER BY id`,
+    );
+    expect(byId.map((r) => r.entity)).toEqual(['late', 'early']);
+    expect((await verifyAuditChain(db.pool)).ok).toBe(true);
+  });
+
+  it("the server's chainer links new rows by itself, and links what is left when it stops", async () => {
+    const chainer = new AuditChainer({ pool: db.pool, intervalMs: 50 });
+    chainer.start();
+    try {
+      await admin.patch(`/api/users/${fx.users.receptionist.id}`, { full_name: 'Front Desk Two' });
+      await expect
+        .poll(async () => (await admin.get('/api/admin/audit/verify')).body, { timeout: 10_000 })
+        .toMatchObject({ ok: true, unchained: 0 });
+    } finally {
+      await chainer.stop();
+    }
+    await admin.patch(`/api/users/${fx.users.receptionist.id}`, { full_name: 'Front Desk Three' });
+    expect((await verifyAuditChain(db.pool)).unchained).toBe(1);
+    await new AuditChainer({ pool: db.pool }).stop();
+    expect(await verifyAuditChain(db.pool)).toMatchObject({ ok: true, unchained: 0 });
+  });
+
+  it('a chained row cannot be chained again, and an unchained row cannot be edited while being linked', async () => {
+    await withTransaction(db.pool, (tx) => appendAudit(tx, { actorId: null, action: 'test', entity: 'relink' }));
+    const { rows } = await db.pool.query<{ id: number }>(`SELECT id FROM audit_log WHERE entity = 'relink'`);
+    const id = rows[0]!.id;
+    const forge = await db.pool
+      .query(`UPDATE audit_log SET action = 'forged', hash = 'x', chain_seq = 999999 WHERE id = $1`, [id])
+      .catch((e) => e);
+    expect(sqlState(forge)).toBe('42501');
+    await expectLinkedChain();
+    const relink = await db.pool
+      .query(`UPDATE audit_log SET hash = 'x', chain_seq = 999999 WHERE id = $1`, [id])
+      .catch((e) => e);
+    expect(sqlState(relink)).toBe('42501');
   });
 
   it('keeps the details exactly as hashed: dates, NUL characters, nested keys', async () => {
@@ -227,15 +298,15 @@ describe('tampering', () => {
 
   it('an edited row is reported, by the API and by npm run audit:verify, and restoring it heals the chain', async () => {
     const { rows } = await db.pool.query<{ id: number; details: unknown }>(
-      `SELECT id, details FROM audit_log ORDER BY id LIMIT 1 OFFSET 3`,
+      `SELECT id, details FROM audit_log ORDER BY chain_seq LIMIT 1 OFFSET 3`,
     );
     const victim = rows[0]!;
     await asSuperuser(`UPDATE audit_log SET details = '{"forged": true}' WHERE id = $1`, [victim.id]);
     const res = await admin.get('/api/admin/audit/verify');
-    expect(res.body).toEqual({ ok: false, checked: 3, first_bad_id: victim.id });
+    expect(res.body).toMatchObject({ ok: false, checked: 3, first_bad_id: victim.id });
     const broken = await cli();
     expect(broken.code).toBe(2);
-    expect(JSON.parse(broken.stdout)).toEqual({ ok: false, checked: 3, first_bad_id: victim.id });
+    expect(JSON.parse(broken.stdout)).toMatchObject({ ok: false, checked: 3, first_bad_id: victim.id });
 
     await asSuperuser(`UPDATE audit_log SET details = $2 WHERE id = $1`, [victim.id, JSON.stringify(victim.details)]);
     expect((await verifyAuditChain(db.pool)).ok).toBe(true);
@@ -245,7 +316,8 @@ describe('tampering', () => {
   });
 
   it('a deleted row in the middle or at the end is reported', async () => {
-    const { rows } = await db.pool.query<{ id: number }>('SELECT id FROM audit_log ORDER BY id DESC LIMIT 3');
+    await expectLinkedChain();
+    const { rows } = await db.pool.query<{ id: number }>('SELECT id FROM audit_log ORDER BY chain_seq DESC LIMIT 3');
     const [newest, , third] = rows.map((r) => r.id) as [number, number, number];
     await asSuperuser('DELETE FROM audit_log WHERE id = $1', [newest]);
     expect(await verifyAuditChain(db.pool)).toMatchObject({ ok: false, first_bad_id: newest });
