@@ -96,7 +96,9 @@ const commaList = <T extends readonly [string, ...string[]]>(values: T) =>
     )
     .pipe(z.array(z.enum(values)).min(1).max(values.length));
 
-export const appointmentListQuerySchema = paginationQuerySchema.extend({
+/** Unknown parameters are refused: a misspelt filter must not return everything. */
+export const appointmentListQuerySchema = z.strictObject({
+  ...paginationQuerySchema.shape,
   doctor_id: z.uuid().optional(),
   patient_id: z.uuid().optional(),
   status: commaList(APPOINTMENT_STATUSES).optional().describe('comma-separated statuses'),

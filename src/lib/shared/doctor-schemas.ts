@@ -44,11 +44,13 @@ export const updateDoctorSchema = z.strictObject({
 });
 export type UpdateDoctorInput = z.output<typeof updateDoctorSchema>;
 
-export const doctorListQuerySchema = paginationQuerySchema.extend({
+/** Unknown parameters are refused: a misspelt filter must not return everything. */
+export const doctorListQuerySchema = z.strictObject({
+  ...paginationQuerySchema.shape,
   active: z.enum(['true', 'false']).optional(),
 });
 
-export const availabilityQuerySchema = z.object({
+export const availabilityQuerySchema = z.strictObject({
   date: z.iso.date(),
   duration: z.coerce.number().int().min(5).max(480).default(30),
 });

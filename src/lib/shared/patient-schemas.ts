@@ -30,7 +30,9 @@ export const updatePatientSchema = z.strictObject({
 });
 export type UpdatePatientInput = z.output<typeof updatePatientSchema>;
 
-export const patientListQuerySchema = paginationQuerySchema.extend({
+/** Unknown parameters are refused: a misspelt filter must not return everything. */
+export const patientListQuerySchema = z.strictObject({
+  ...paginationQuerySchema.shape,
   search: text().trim().max(100).optional().describe('matches name, MRN or phone (substring)'),
 });
 
