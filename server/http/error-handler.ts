@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { sqlState } from '../db/sqlstate.js';
 import { RetriesExhaustedError } from '../db/transaction.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/unavailable.js';
 import { HttpError } from './errors.js';
 
 export interface ErrorBody {
@@ -27,6 +28,16 @@ export function createErrorHandler(
       httpError = new HttpError(503, 'unavailable', 'The server is busy; try again.', undefined, {
         'Retry-After': '1',
       });
+    } else if (isDatabaseUnavailable(err)) {
+      // The database is down or restarting (the embedded one is restarted by the server): the
+      // request was not wrong, so tell the client to come back rather than that it failed.
+      httpError = new HttpError(
+        503,
+        'database_unavailable',
+        'The database is unavailable; try again shortly.',
+        undefined,
+        { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+      );
     } else if (isDataException(err)) {
       // PostgreSQL class 22 (a value it cannot take: bad text, out-of-range number or date).
       // Validation refuses these by field first; whatever slips past is still the caller's
