@@ -40,10 +40,21 @@ const intervalJson = (i: Interval) => ({
   ends_at: i.ends_at.toISOString(),
 });
 
-/** Turns a SlotTakenError / PatientBusyError into its 409 with details; other errors pass. */
-export async function explainConflict(pool: Pool, timeZone: string, err: unknown, now = new Date()): Promise<unknown> {
+/**
+ * Turns a SlotTakenError / PatientBusyError into its 409 with details; other errors pass.
+ * `doctorScope` is the caller's read scope (a clinician's doctor): the conflicting rows listed
+ * are only those the caller could read anyway, so a clinician learns that the patient is busy
+ * with another doctor, not that appointment's id or times.
+ */
+export async function explainConflict(
+  pool: Pool,
+  timeZone: string,
+  err: unknown,
+  now = new Date(),
+  doctorScope: string | null = null,
+): Promise<unknown> {
   if (err instanceof SlotTakenError) {
-    const conflicts = await overlapping(pool, 'doctor_id', err.doctorId, err.startsAt, err.endsAt);
+    const conflicts = await overlapping(pool, 'doctor_id', err.doctorId, err.startsAt, err.endsAt, doctorScope);
     const window = suggestionWindow(err.startsAt, timeZone);
     const [hours, busy] = await Promise.all([
       doctorHours(pool, err.doctorId),
@@ -56,7 +67,7 @@ export async function explainConflict(pool: Pool, timeZone: string, err: unknown
     });
   }
   if (err instanceof PatientBusyError) {
-    const conflicts = await overlapping(pool, 'patient_id', err.patientId, err.startsAt, err.endsAt);
+    const conflicts = await overlapping(pool, 'patient_id', err.patientId, err.startsAt, err.endsAt, doctorScope);
     return conflict('patient_conflict', 'The patient already has an appointment at that time.', {
       conflicts: conflicts.map(intervalJson),
     });
@@ -64,11 +75,16 @@ export async function explainConflict(pool: Pool, timeZone: string, err: unknown
   return err;
 }
 
-/** Runs a write; a booking conflict leaves it as a 409 with details. */
-export async function withConflictDetails(pool: Pool, timeZone: string, write: () => Promise<void>): Promise<void> {
+/** Runs a write; a booking conflict leaves it as a 409 with the details the caller may read. */
+export async function withConflictDetails(
+  pool: Pool,
+  timeZone: string,
+  write: () => Promise<void>,
+  doctorScope: string | null = null,
+): Promise<void> {
   try {
     await write();
   } catch (err) {
-    throw await explainConflict(pool, timeZone, err);
+    throw await explainConflict(pool, timeZone, err, new Date(), doctorScope);
   }
 }

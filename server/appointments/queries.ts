@@ -164,13 +164,16 @@ export async function overlapping(
   ownerId: string,
   startsAt: Date,
   endsAt: Date,
+  /** Only this doctor's rows (a clinician's scope); null: all. */
+  doctorScope: string | null = null,
 ): Promise<Interval[]> {
   const { rows } = await tx.query<Interval>(
     `SELECT id, starts_at, ends_at FROM appointments
       WHERE ${column} = $1 AND deleted_at IS NULL AND ${ACTIVE_SQL}
         AND starts_at < $3 AND ends_at > $2 AND starts_at > $2::timestamptz - ${MAX_DURATION}
+        AND ($4::uuid IS NULL OR doctor_id = $4)
       ORDER BY starts_at`,
-    [ownerId, startsAt, endsAt],
+    [ownerId, startsAt, endsAt, doctorScope],
   );
   return rows;
 }

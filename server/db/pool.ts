@@ -17,6 +17,9 @@ export function createPool(connectionString: string, options: Partial<pg.PoolCon
     connectionString,
     max: 20,
     idleTimeoutMillis: 30_000,
+    // A database that does not answer (down, partitioned) fails the request as unavailable
+    // (503) after a while instead of queueing it forever.
+    connectionTimeoutMillis: 10_000,
     // Every session works in UTC; the clinic's zone is applied explicitly where a "day" matters.
     options: '-c TimeZone=UTC',
     ...options,

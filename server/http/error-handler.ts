@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { sqlState } from '../db/sqlstate.js';
 import { RetriesExhaustedError } from '../db/transaction.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/unavailable.js';
 import { HttpError } from './errors.js';
 
 export interface ErrorBody {
@@ -26,6 +28,21 @@ export function createErrorHandler(
       httpError = new HttpError(503, 'unavailable', 'The server is busy; try again.', undefined, {
         'Retry-After': '1',
       });
+    } else if (isDatabaseUnavailable(err)) {
+      // The database is down or restarting (the embedded one is restarted by the server): the
+      // request was not wrong, so tell the client to come back rather than that it failed.
+      httpError = new HttpError(
+        503,
+        'database_unavailable',
+        'The database is unavailable; try again shortly.',
+        undefined,
+        { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+      );
+    } else if (isDataException(err)) {
+      // PostgreSQL class 22 (a value it cannot take: bad text, out-of-range number or date).
+      // Validation refuses these by field first; whatever slips past is still the caller's
+      // input, so a 4xx without the database's text (it can repeat the value).
+      httpError = new HttpError(422, 'invalid_value', 'The request contains a value that cannot be stored.');
     } else if (isBodyParserError(err)) {
       httpError = bodyParserError(err);
     } else {
@@ -37,6 +54,11 @@ export function createErrorHandler(
     if (httpError.details) body.error.details = httpError.details;
     res.status(httpError.status).json(body);
   };
+}
+
+function isDataException(err: unknown): boolean {
+  const code = sqlState(err);
+  return code !== undefined && /^22[0-9A-Z]{3}$/.test(code) && err instanceof Error && 'severity' in err;
 }
 
 interface BodyParserError {

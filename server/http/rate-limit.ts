@@ -20,6 +20,12 @@ const SLOW_DOWN_FROM = 0.8;
 type LimiterName = 'anon' | 'user' | 'sync' | 'login';
 
 const isLimitedPath = (req: Request) => req.path.startsWith('/api/') || req.path.startsWith('/v1/');
+/**
+ * A login has limiters of its own (per account + address, and failures per address). The
+ * anonymous cap leaves it alone: many users behind one NAT address would otherwise lock the
+ * whole clinic out of logging in once that address's anonymous budget was spent.
+ */
+const isLoginRequest = (req: Request) => req.method === 'POST' && req.path === '/api/auth/login';
 /** The sync long-polls: a device holds ~6 live shapes re-polling every 20 s. */
 const isShapeRequest = (req: Request) => req.path === '/v1/shape';
 const clientIp = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown');
@@ -107,7 +113,7 @@ export function rateLimits(deps: AppDeps): RequestHandler[] {
       cap: limits.anonPerHour,
       windowMs: HOUR_MS,
       key: clientIp,
-      applies: (req) => !req.user,
+      applies: (req) => !req.user && !isLoginRequest(req),
       slow: true,
     }),
     ...cappedBudget(deps, 'user', {
@@ -183,4 +189,26 @@ export function loginAttemptLimiter(
       await Promise.all([Promise.resolve(cap.resetKey(k)), Promise.resolve(slow.resetKey(k))]);
     },
   };
+}
+
+/**
+ * Failed logins per address, whatever the account: password spraying from one address (which
+ * the anonymous cap no longer bounds) is slowed down from the RATE_LIMIT_LOGIN_FAILURES-th
+ * failure on, up to RATE_LIMIT_MAX_DELAY_MS each. Only failures count (a success takes one
+ * back), and it delays rather than refuses, so colleagues behind the same address who type
+ * their password right are at worst slowed, never locked out.
+ */
+export function loginFailuresPerAddress(deps: AppDeps): RequestHandler {
+  const { loginFailures, maxDelayMs } = deps.config.rateLimits;
+  return slowDown({
+    windowMs: LOGIN_WINDOW_MS,
+    keyGenerator: clientIp,
+    store: createRateLimitStore(deps, 'login-address-slow'),
+    requestPropertyName: 'slowDown_loginAddress',
+    delayAfter: loginFailures,
+    delayMs: (used) => Math.min(maxDelayMs, Math.round(((used - loginFailures) * maxDelayMs) / 4)),
+    maxDelayMs,
+    skipSuccessfulRequests: true,
+    passOnStoreError: true,
+  });
 }

@@ -84,6 +84,24 @@ describe('hourly caps', () => {
   });
 });
 
+describe('logins behind one address', () => {
+  it('a spent anonymous budget never blocks a login that succeeds', async () => {
+    const s = await serve({ RATE_LIMIT_ANON_PER_HOUR: '5' });
+    const anon = new ApiClient(s.url);
+    await times(5, () => anon.get('/api/auth/me'));
+    expectRateLimited(await anon.get('/api/auth/me'));
+    // The whole clinic behind that address can still log in, and then works on its own budget.
+    for (const user of [fx.users.admin, fx.users.receptionist, fx.users.clinicianA]) {
+      const c = new ApiClient(s.url);
+      expect((await c.post('/api/auth/login', { email: user.email, password: TEST_PASSWORD })).status).toBe(200);
+      expect((await c.get('/api/auth/me')).status).toBe(200);
+    }
+    // A wrong password is still a plain 401 (its own limiter counts it), other anonymous calls stay capped.
+    expect((await anon.post('/api/auth/login', { email: fx.users.admin.email, password: 'wrong' })).status).toBe(401);
+    expectRateLimited(await anon.get('/api/auth/me'));
+  });
+});
+
 describe('failed logins', () => {
   it('at most RATE_LIMIT_LOGIN_FAILURES attempts per account + IP, then 429 even with the right password', async () => {
     const s = await serve({ RATE_LIMIT_LOGIN_FAILURES: '4' });

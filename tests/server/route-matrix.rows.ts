@@ -2,24 +2,34 @@
 // Adding a route? Add its row here: the coverage test fails until you do.
 //
 // Callers: anonymous, admin, receptionist, and the clinician of doctor A acting on doctor B's
-// data. Expectations: an exact status, or
-//   'ok'   – got past the role and ownership checks: 2xx, or a 4xx from the route's own
-//            rules (409, 422 ...), never 401/403/404 and never a 5xx;
-//   'open' – needs no session: anything but 401/403.
+// data. Each cell is the exact status the call must answer: a success code shows the route
+// worked for that caller (not merely that it was not refused), so every call is valid input
+// and each write gets a slot of its own.
 import { randomUUID } from 'node:crypto';
 import { TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
 
 export type Who = 'anon' | 'admin' | 'receptionist' | 'clinicianA';
-export type Expect = number | 'ok' | 'open';
+export type Expect = number;
 export type Expectations = Record<Who, Expect>;
 export const WHO: Who[] = ['anon', 'admin', 'receptionist', 'clinicianA'];
 
-const open: Expectations = { anon: 'open', admin: 'open', receptionist: 'open', clinicianA: 'open' };
-const staff: Expectations = { anon: 401, admin: 'ok', receptionist: 'ok', clinicianA: 'ok' };
-const adminOnly: Expectations = { anon: 401, admin: 'ok', receptionist: 403, clinicianA: 403 };
-const frontDesk: Expectations = { anon: 401, admin: 'ok', receptionist: 'ok', clinicianA: 403 };
+/** Needs no session: everyone gets `status`. */
+const open = (status: number): Expectations => ({
+  anon: status,
+  admin: status,
+  receptionist: status,
+  clinicianA: status,
+});
+/** Any signed-in user. */
+const staff = (ok: number): Expectations => ({ anon: 401, admin: ok, receptionist: ok, clinicianA: ok });
+const adminOnly = (ok: number): Expectations => ({ anon: 401, admin: ok, receptionist: 403, clinicianA: 403 });
+const frontDesk = (ok: number): Expectations => ({ anon: 401, admin: ok, receptionist: ok, clinicianA: 403 });
 /** Rows of doctor B: a clinician of doctor A must not learn they exist. */
-const notTheClinicians: Expectations = { anon: 401, admin: 'ok', receptionist: 'ok', clinicianA: 404 };
+const notTheClinicians = (ok: number): Expectations => ({ anon: 401, admin: ok, receptionist: ok, clinicianA: 404 });
+
+/** A slot no other call of the matrix uses (bookings and reschedules must not collide). */
+let nextFreeSlot = 500;
+const freeSlot = () => future(nextFreeSlot++).toISOString();
 
 export interface Ctx {
   fx: Fixture;
@@ -47,11 +57,11 @@ export const future = (slot: number) =>
 
 export const ROWS: Row[] = [
   // Operations and the app shell
-  { route: 'GET /healthz', call: () => ({ path: '/healthz' }), expect: open },
-  { route: 'GET /readyz', call: () => ({ path: '/readyz' }), expect: open },
-  { route: 'GET /app-config.json', call: () => ({ path: '/app-config.json' }), expect: open },
-  { route: 'GET /metrics', call: () => ({ path: '/metrics' }), expect: adminOnly },
-  { route: 'GET /api/openapi.json', call: () => ({ path: '/api/openapi.json' }), expect: staff },
+  { route: 'GET /healthz', call: () => ({ path: '/healthz' }), expect: open(200) },
+  { route: 'GET /readyz', call: () => ({ path: '/readyz' }), expect: open(200) },
+  { route: 'GET /app-config.json', call: () => ({ path: '/app-config.json' }), expect: open(200) },
+  { route: 'GET /metrics', call: () => ({ path: '/metrics' }), expect: adminOnly(200) },
+  { route: 'GET /api/openapi.json', call: () => ({ path: '/api/openapi.json' }), expect: staff(200) },
 
   // Auth
   {
@@ -65,13 +75,13 @@ export const ROWS: Row[] = [
   {
     route: 'POST /api/auth/logout',
     call: () => ({ path: '/api/auth/logout' }),
-    expect: { ...staff, admin: 204, receptionist: 204, clinicianA: 204 },
+    expect: staff(204),
     freshSession: true,
   },
   {
     route: 'GET /api/auth/me',
     call: () => ({ path: '/api/auth/me' }),
-    expect: { ...staff, admin: 200, receptionist: 200, clinicianA: 200 },
+    expect: staff(200),
   },
   {
     // A wrong current password: 422 shows the route ran for the caller without changing anything.
@@ -84,7 +94,7 @@ export const ROWS: Row[] = [
   },
 
   // Users (admin)
-  { route: 'GET /api/users', call: () => ({ path: '/api/users' }), expect: { ...adminOnly, admin: 200 } },
+  { route: 'GET /api/users', call: () => ({ path: '/api/users' }), expect: adminOnly(200) },
   {
     route: 'POST /api/users',
     call: () => ({
@@ -96,62 +106,62 @@ export const ROWS: Row[] = [
         password: 'long enough password',
       },
     }),
-    expect: { ...adminOnly, admin: 201 },
+    expect: adminOnly(201),
   },
   {
     route: 'GET /api/users/:id',
     call: ({ fx }) => ({ path: `/api/users/${fx.users.clinicianB.id}` }),
-    expect: { ...adminOnly, admin: 200 },
+    expect: adminOnly(200),
   },
   {
     route: 'PATCH /api/users/:id',
     call: async (ctx) => ({ path: `/api/users/${await ctx.newUser()}`, body: { full_name: 'Renamed' } }),
-    expect: { ...adminOnly, admin: 200 },
+    expect: adminOnly(200),
   },
 
   // Doctors
-  { route: 'GET /api/doctors', call: () => ({ path: '/api/doctors' }), expect: staff },
-  { route: 'GET /api/doctors/:id', call: ({ fx }) => ({ path: `/api/doctors/${fx.doctorB}` }), expect: staff },
+  { route: 'GET /api/doctors', call: () => ({ path: '/api/doctors' }), expect: staff(200) },
+  { route: 'GET /api/doctors/:id', call: ({ fx }) => ({ path: `/api/doctors/${fx.doctorB}` }), expect: staff(200) },
   {
     route: 'GET /api/doctors/:id/availability',
     call: ({ fx }) => ({ path: `/api/doctors/${fx.doctorB}/availability?date=2031-01-06&duration=30` }),
-    expect: staff,
+    expect: staff(200),
   },
   {
     route: 'POST /api/doctors',
     call: () => ({ path: '/api/doctors', body: { full_name: 'Dr. Matrix' } }),
-    expect: adminOnly,
+    expect: adminOnly(201),
   },
   {
     route: 'PATCH /api/doctors/:id',
     call: ({ fx }) => ({ path: `/api/doctors/${fx.doctorB}`, body: { full_name: 'Dr. Bob Baker' } }),
-    expect: adminOnly,
+    expect: adminOnly(200),
   },
 
   // Patients
-  { route: 'GET /api/patients', call: () => ({ path: '/api/patients' }), expect: staff },
+  { route: 'GET /api/patients', call: () => ({ path: '/api/patients' }), expect: staff(200) },
   {
     route: 'GET /api/patients/:id',
     call: ({ patientB }) => ({ path: `/api/patients/${patientB}` }),
-    expect: notTheClinicians,
+    expect: notTheClinicians(200),
   },
   {
     route: 'POST /api/patients',
     call: () => ({ path: '/api/patients', body: { full_name: 'Matrix Patient', date_of_birth: '1990-05-05' } }),
-    expect: frontDesk,
+    expect: frontDesk(201),
   },
   {
     route: 'PATCH /api/patients/:id',
     call: ({ patientB }) => ({ path: `/api/patients/${patientB}`, body: { phone: '+1 555 0100' } }),
-    expect: frontDesk,
+    expect: frontDesk(200),
   },
 
   // Appointments: every row is doctor B's
-  { route: 'GET /api/appointments', call: () => ({ path: '/api/appointments' }), expect: staff },
+  { route: 'GET /api/appointments', call: () => ({ path: '/api/appointments' }), expect: staff(200) },
   {
     route: 'GET /api/appointments/:id',
     call: ({ appointmentB }) => ({ path: `/api/appointments/${appointmentB}` }),
-    expect: notTheClinicians,
+    expect: notTheClinicians(200),
   },
   {
     route: 'POST /api/appointments',
@@ -161,20 +171,20 @@ export const ROWS: Row[] = [
         id: randomUUID(),
         patient_id: patientB,
         doctor_id: fx.doctorB,
-        starts_at: '2032-02-02T10:00:00Z',
+        starts_at: freeSlot(),
         duration_minutes: 30,
         urgency: 'routine',
       },
     }),
-    expect: { ...staff, clinicianA: 403 },
+    expect: frontDesk(201),
   },
   {
     route: 'POST /api/appointments/:id/reschedule',
     call: async (ctx) => ({
       path: `/api/appointments/${await ctx.newAppointmentB()}/reschedule`,
-      body: { new_id: randomUUID(), starts_at: future(900 + Math.floor(Math.random() * 1000)).toISOString() },
+      body: { new_id: randomUUID(), starts_at: freeSlot() },
     }),
-    expect: notTheClinicians,
+    expect: notTheClinicians(201),
   },
   {
     route: 'POST /api/appointments/:id/cancel',
@@ -182,7 +192,7 @@ export const ROWS: Row[] = [
       path: `/api/appointments/${await ctx.newAppointmentB()}/cancel`,
       body: { reason: 'matrix' },
     }),
-    expect: notTheClinicians,
+    expect: notTheClinicians(200),
   },
   {
     route: 'POST /api/appointments/:id/status',
@@ -190,7 +200,7 @@ export const ROWS: Row[] = [
       path: `/api/appointments/${await ctx.newAppointmentB()}/status`,
       body: { status: 'confirmed' },
     }),
-    expect: notTheClinicians,
+    expect: notTheClinicians(200),
   },
   {
     route: 'PATCH /api/appointments/:id',
@@ -198,12 +208,12 @@ export const ROWS: Row[] = [
       path: `/api/appointments/${await ctx.newAppointmentB()}`,
       body: { reason: 'matrix', version: 1 },
     }),
-    expect: notTheClinicians,
+    expect: notTheClinicians(200),
   },
   {
     route: 'DELETE /api/appointments/:id',
     call: async (ctx) => ({ path: `/api/appointments/${await ctx.newAppointmentB()}` }),
-    expect: adminOnly,
+    expect: adminOnly(204),
   },
 
   // Devices, admin
@@ -220,25 +230,25 @@ export const ROWS: Row[] = [
         last_synced_at: null,
       },
     }),
-    expect: staff,
+    expect: staff(204),
   },
-  { route: 'GET /api/admin/audit', call: () => ({ path: '/api/admin/audit' }), expect: { ...adminOnly, admin: 200 } },
+  { route: 'GET /api/admin/audit', call: () => ({ path: '/api/admin/audit' }), expect: adminOnly(200) },
   {
     route: 'GET /api/admin/audit/verify',
     call: () => ({ path: '/api/admin/audit/verify' }),
-    expect: { ...adminOnly, admin: 200 },
+    expect: adminOnly(200),
   },
-  { route: 'GET /api/admin/sync', call: () => ({ path: '/api/admin/sync' }), expect: adminOnly },
+  { route: 'GET /api/admin/sync', call: () => ({ path: '/api/admin/sync' }), expect: adminOnly(200) },
 
   // Sync (the server runs the replication service: real shape answers)
-  { route: 'OPTIONS /v1/shape', call: () => ({ path: '/v1/shape' }), expect: open },
-  { route: 'GET /v1/health', call: () => ({ path: '/v1/health' }), expect: open },
+  { route: 'OPTIONS /v1/shape', call: () => ({ path: '/v1/shape' }), expect: open(204) },
+  { route: 'GET /v1/health', call: () => ({ path: '/v1/health' }), expect: open(200) },
   {
     route: 'GET /v1/shape',
     call: () => ({ path: '/v1/shape?table=appointments&offset=-1' }),
-    expect: { anon: 401, admin: 200, receptionist: 200, clinicianA: 200 },
+    expect: staff(200),
   },
-  { route: 'DELETE /v1/shape', call: () => ({ path: '/v1/shape?table=appointments' }), expect: adminOnly },
+  { route: 'DELETE /v1/shape', call: () => ({ path: '/v1/shape?table=appointments' }), expect: adminOnly(202) },
 ];
 
 /** Routes that only serve the built client: outside the API's role model. */

@@ -22,6 +22,16 @@ describe('classify', () => {
   ] as const)('%s -> %s', (status, verdict) => {
     expect(classify(status)).toBe(verdict);
   });
+
+  it.each([
+    [503, 'wait'],
+    [429, 'wait'],
+    [500, 'retry'],
+    [502, 'retry'],
+    [409, 'rejected'],
+  ] as const)('%s with Retry-After -> %s', (status, verdict) => {
+    expect(classify(status, true)).toBe(verdict);
+  });
 });
 
 describe('backoff', () => {

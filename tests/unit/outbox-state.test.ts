@@ -212,27 +212,28 @@ describe('sender state machine', () => {
   });
 
   it.each([
-    [null],
-    [{ status: 503, retryAfter: '20' }],
-    [{ status: 408 }],
-    [{ status: 429, retryAfter: '7' }],
-    [{ status: 500 }],
-  ])('retry %j -> pending with backoff; keeps order (nothing behind it is sent)', async (answer) => {
+    [null, 1, 500],
+    [{ status: 503 }, 1, 500],
+    [{ status: 408 }, 1, 500],
+    [{ status: 500 }, 1, 500],
+    // The server said when to come back (database restarting, rate limit): a wait, not a failure.
+    [{ status: 503, retryAfter: '20' }, 0, 20_000],
+    [{ status: 429, retryAfter: '7' }, 0, 7_000],
+  ])('retry %j -> pending, %i attempt(s) counted, due after %i ms; keeps order', async (answer, attempts, delay) => {
     const a = await book(patients[0]);
     await book(patients[1]);
     const t0 = Date.parse('2031-01-01T00:00:00Z');
     const net = scripted([answer]);
     const pass = await sendPass(db, net.transport, { now: () => t0, random: () => 0 });
     expect(net.requests).toHaveLength(1);
-    const retryAfter = answer && 'retryAfter' in answer ? Number(answer.retryAfter) * 1000 : 0;
-    expect(pass.nextAttemptAt).toBe(t0 + Math.max(500, retryAfter));
+    expect(pass.nextAttemptAt).toBe(t0 + delay);
     const row = (
       await db.query<{ state: string; attempts: number; next_attempt_at: Date }>(
         'SELECT state, attempts, next_attempt_at FROM outbox WHERE id = $1',
         [a],
       )
     ).rows[0]!;
-    expect(row).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(row).toMatchObject({ state: 'pending', attempts });
     // not due yet: no request at all
     const idle = scripted([]);
     expect((await sendPass(db, idle.transport, { now: () => t0 + 100 })).sent).toBe(0);
@@ -241,6 +242,19 @@ describe('sender state machine', () => {
     await sendPass(db, later.transport, { now: () => t0 + 200_000 });
     expect(later.requests.map((r) => r.idempotencyKey)[0]).toBe(a);
     expect(Object.values(await states(db))).toEqual(['accepted', 'accepted']);
+  });
+
+  it('a database outage (503 + Retry-After) never grows the backoff, however long it lasts', async () => {
+    const a = await book(patients[0]);
+    let t = Date.parse('2031-01-01T00:00:00Z');
+    for (let i = 0; i < 8; i++) {
+      const net = scripted([{ status: 503, retryAfter: '5', json: { error: { code: 'database_unavailable' } } }]);
+      const pass = await sendPass(db, net.transport, { now: () => t, random: () => 0 });
+      expect(pass.nextAttemptAt).toBe(t + 5_000);
+      t = pass.nextAttemptAt!;
+    }
+    const row = (await db.query<{ attempts: number }>('SELECT attempts FROM outbox WHERE id = $1', [a])).rows[0]!;
+    expect(row.attempts).toBe(0);
   });
 
   it('401 pauses the sender and keeps the entry pending', async () => {

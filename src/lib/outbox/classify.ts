@@ -1,14 +1,20 @@
 // How the sender treats an answer (CONVENTIONS.md 8): accepted, rejected (kept with the
-// server's error), retry later (capped, jittered backoff honouring Retry-After), or paused
-// until the user logs in again (no retries with bad credentials).
+// server's error), retry later (capped, jittered backoff honouring Retry-After), wait (the
+// server said when to come back: not a failed attempt), or paused until the user logs in
+// again (no retries with bad credentials).
 
-export type Verdict = 'accepted' | 'rejected' | 'retry' | 'auth';
+export type Verdict = 'accepted' | 'rejected' | 'retry' | 'wait' | 'auth';
 
-/** `status` null means no answer at all (network error, aborted response). */
-export function classify(status: number | null): Verdict {
+/**
+ * `status` null means no answer at all (network error, aborted response). A 503 or 429 that
+ * carries Retry-After (the server's database restarting, a rate limit) is 'wait': the write
+ * is fine, the server is busy, so it does not count as an attempt nor grow the backoff.
+ */
+export function classify(status: number | null, hasRetryAfter = false): Verdict {
   if (status === null) return 'retry';
   if (status >= 200 && status < 300) return 'accepted';
   if (status === 401) return 'auth';
+  if ((status === 503 || status === 429) && hasRetryAfter) return 'wait';
   if (status === 408 || status === 429 || status >= 500) return 'retry';
   return 'rejected';
 }
@@ -43,4 +49,9 @@ export function backoffDelay(
   const window = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempts - 1));
   const jittered = Math.round(window / 2 + (random() * window) / 2);
   return Math.max(jittered, retryAfterMs ?? 0);
+}
+
+/** Delay of a 'wait': the server's Retry-After plus up to a second of jitter (devices spread out). */
+export function waitDelay(retryAfterMs: number, random = Math.random): number {
+  return retryAfterMs + Math.round(random() * 1_000);
 }

@@ -6,7 +6,7 @@
 //                        └ 401 ─────► pending, sender paused until login
 // An entry left in "sending" by a closed tab is sent again: the server answers a replay
 // from its idempotency table, so it is applied once.
-import { backoffDelay, classify, parseRetryAfter, type BackoffPolicy } from './classify';
+import { backoffDelay, classify, parseRetryAfter, waitDelay, type BackoffPolicy } from './classify';
 import { ENTRY_COLUMNS, type OutboxDb, type OutboxEntry, type OutboxError } from './db';
 import { confirmAccepted } from './confirm';
 
@@ -148,7 +148,8 @@ export async function sendPass(db: OutboxDb, transport: Transport, opts: PassOpt
       res = null;
     }
     sent++;
-    const verdict = classify(res?.status ?? null);
+    const retryAfterMs = parseRetryAfter(res?.retryAfter, now());
+    const verdict = classify(res?.status ?? null, retryAfterMs !== null);
     if (verdict === 'accepted') {
       await recordAccepted(db, entry, res!.json);
     } else if (verdict === 'rejected') {
@@ -159,13 +160,17 @@ export async function sendPass(db: OutboxDb, transport: Transport, opts: PassOpt
         JSON.stringify(errorOf(401, res!.json)),
       ]);
       return { sent, paused: 'auth', nextAttemptAt: null };
-    } else {
-      const delay = backoffDelay(
-        entry.attempts + 1,
-        parseRetryAfter(res?.retryAfter, now()),
-        opts.backoff,
-        opts.random,
+    } else if (verdict === 'wait') {
+      // Not a failure: the attempt is given back and the entry waits as long as it was told.
+      const at = now() + waitDelay(retryAfterMs!, opts.random);
+      await db.query(
+        `UPDATE outbox SET state = 'pending', attempts = greatest(0, attempts - 1), next_attempt_at = $2, last_error = $3,
+           updated_at = now() WHERE id = $1`,
+        [entry.id, new Date(at).toISOString(), JSON.stringify(errorOf(res!.status, res!.json))],
       );
+      return { sent, paused: null, nextAttemptAt: at };
+    } else {
+      const delay = backoffDelay(entry.attempts + 1, retryAfterMs, opts.backoff, opts.random);
       const at = now() + delay;
       await db.query(
         `UPDATE outbox SET state = 'pending', next_attempt_at = $2, last_error = $3, updated_at = now() WHERE id = $1`,

@@ -1,4 +1,4 @@
-import { z } from './zod';
+import { text, z } from './zod';
 import { paginationQuerySchema } from './pagination-schemas';
 
 export const APPOINTMENT_STATUSES = [
@@ -47,7 +47,7 @@ const instant = z.iso
   }, 'must be a date-time between 2000 and 2200')
   .describe('ISO 8601 with an offset, e.g. 2026-12-01T09:00:00Z');
 const duration = z.number().int().min(5).max(480);
-const reason = z.string().max(2000);
+const reason = text().max(2000);
 
 export const createAppointmentSchema = z.strictObject({
   id: z.uuid().describe('chosen by the client; also the idempotency key'),
@@ -79,7 +79,7 @@ export const statusChangeSchema = z.strictObject({
 
 export const updateAppointmentSchema = z.strictObject({
   reason: reason.nullish(),
-  clinical_notes: z.string().max(20_000).nullish(),
+  clinical_notes: text().max(20_000).nullish(),
   urgency: z.enum(URGENCIES).optional(),
   version: z.number().int().min(1),
 });
@@ -96,7 +96,9 @@ const commaList = <T extends readonly [string, ...string[]]>(values: T) =>
     )
     .pipe(z.array(z.enum(values)).min(1).max(values.length));
 
-export const appointmentListQuerySchema = paginationQuerySchema.extend({
+/** Unknown parameters are refused: a misspelt filter must not return everything. */
+export const appointmentListQuerySchema = z.strictObject({
+  ...paginationQuerySchema.shape,
   doctor_id: z.uuid().optional(),
   patient_id: z.uuid().optional(),
   status: commaList(APPOINTMENT_STATUSES).optional().describe('comma-separated statuses'),

@@ -1,13 +1,13 @@
-import { z } from './zod';
+import { text, z } from './zod';
 import { paginationQuerySchema } from './pagination-schemas';
 
 /** `GET /api/admin/audit` filters; unknown parameters are rejected like unknown body fields. */
 export const auditQuerySchema = z.strictObject({
   ...paginationQuerySchema.shape,
   actor: z.uuid().optional(),
-  entity: z.string().trim().min(1).max(64).optional(),
-  entity_id: z.string().trim().min(1).max(200).optional(),
-  action: z.string().trim().min(1).max(64).optional(),
+  entity: text().trim().min(1).max(64).optional(),
+  entity_id: text().trim().min(1).max(200).optional(),
+  action: text().trim().min(1).max(64).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
 });

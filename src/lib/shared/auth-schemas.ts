@@ -1,4 +1,4 @@
-import { z } from './zod';
+import { text, z } from './zod';
 import { paginationQuerySchema } from './pagination-schemas';
 import { ROLES, type Role } from './roles';
 
@@ -6,12 +6,11 @@ export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 1024;
 
 export const loginSchema = z.strictObject({
-  email: z.string().trim().min(3).max(254),
+  email: text().trim().min(3).max(254),
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
 });
 
-export const newPasswordSchema = z
-  .string()
+export const newPasswordSchema = text()
   .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
   .max(MAX_PASSWORD_LENGTH);
 
@@ -25,7 +24,7 @@ export function doctorLinkIssue(role: Role, doctorId: string | null | undefined)
 export const createUserSchema = z
   .strictObject({
     email: z.email().max(254),
-    full_name: z.string().trim().min(1).max(200),
+    full_name: text().trim().min(1).max(200),
     role: z.enum(ROLES),
     password: newPasswordSchema,
     doctor_id: z.uuid().nullish(),
@@ -39,7 +38,7 @@ export type CreateUserInput = z.infer<typeof createUserSchema>;
 /** PATCH /api/users/:id: role, active flag, password reset, name, doctor link. */
 export const updateUserSchema = z
   .strictObject({
-    full_name: z.string().trim().min(1).max(200).optional(),
+    full_name: text().trim().min(1).max(200).optional(),
     role: z.enum(ROLES).optional(),
     active: z.boolean().optional(),
     password: newPasswordSchema.optional(),
@@ -58,7 +57,7 @@ export const usersQuerySchema = z.strictObject({
   ...paginationQuerySchema.shape,
   role: z.enum(ROLES).optional(),
   active: z.enum(['true', 'false']).optional(),
-  search: z.string().trim().max(200).optional(),
+  search: text().trim().max(200).optional(),
 });
 export type UsersQuery = z.infer<typeof usersQuerySchema>;
 

@@ -1,4 +1,4 @@
-import { z } from './zod';
+import { text, z } from './zod';
 
 /** A shape offset as the Electric clients keep it: -1 (not started) or `<lsn>_<op>`. */
 export const SHAPE_OFFSET = /^(-1|now|\d{1,20}_(\d{1,20}|inf))$/;
@@ -12,7 +12,7 @@ const bytes = z
 /** POST /api/devices/heartbeat: what every app instance reports about itself. */
 export const heartbeatSchema = z.strictObject({
   device_id: z.uuid(),
-  app_version: z.string().trim().min(1).max(64),
+  app_version: text().trim().min(1).max(64),
   online: z.boolean(),
   outbox_pending: count,
   outbox_rejected: count,

@@ -1,4 +1,4 @@
-import { z } from './zod';
+import { text, z } from './zod';
 import { paginationQuerySchema } from './pagination-schemas';
 
 const clockTime = z
@@ -25,11 +25,11 @@ const workingHoursList = z
     'blocks of one weekday may not overlap',
   );
 
-const specializationNames = z.array(z.string().trim().min(1).max(100)).max(20);
+const specializationNames = z.array(text().trim().min(1).max(100)).max(20);
 
 export const createDoctorSchema = z.strictObject({
   id: z.uuid().optional().describe('client-chosen id; also the idempotency key'),
-  full_name: z.string().trim().min(1).max(200),
+  full_name: text().trim().min(1).max(200),
   active: z.boolean().optional(),
   specializations: specializationNames.default([]),
   working_hours: workingHoursList.default([]),
@@ -37,18 +37,20 @@ export const createDoctorSchema = z.strictObject({
 export type CreateDoctorInput = z.output<typeof createDoctorSchema>;
 
 export const updateDoctorSchema = z.strictObject({
-  full_name: z.string().trim().min(1).max(200).optional(),
+  full_name: text().trim().min(1).max(200).optional(),
   active: z.boolean().optional(),
   specializations: specializationNames.optional().describe('replaces the whole list'),
   working_hours: workingHoursList.optional().describe('replaces the whole list'),
 });
 export type UpdateDoctorInput = z.output<typeof updateDoctorSchema>;
 
-export const doctorListQuerySchema = paginationQuerySchema.extend({
+/** Unknown parameters are refused: a misspelt filter must not return everything. */
+export const doctorListQuerySchema = z.strictObject({
+  ...paginationQuerySchema.shape,
   active: z.enum(['true', 'false']).optional(),
 });
 
-export const availabilityQuerySchema = z.object({
+export const availabilityQuerySchema = z.strictObject({
   date: z.iso.date(),
   duration: z.coerce.number().int().min(5).max(480).default(30),
 });

@@ -1,4 +1,4 @@
-import { z } from './zod';
+import { text, z } from './zod';
 import { paginationQuerySchema } from './pagination-schemas';
 
 const mrn = z
@@ -8,12 +8,12 @@ const mrn = z
 const dateOfBirth = z.iso
   .date()
   .refine((d) => d >= '1900-01-01' && d <= '2200-01-01', 'must be between 1900-01-01 and 2200-01-01');
-const phone = z.string().trim().min(1).max(40);
+const phone = text().trim().min(1).max(40);
 const email = z.email().max(254);
 
 export const createPatientSchema = z.strictObject({
   id: z.uuid().optional().describe('client-chosen id; also the idempotency key'),
-  full_name: z.string().trim().min(1).max(200),
+  full_name: text().trim().min(1).max(200),
   date_of_birth: dateOfBirth,
   mrn: mrn.optional().describe('generated when absent'),
   phone: phone.nullish(),
@@ -22,7 +22,7 @@ export const createPatientSchema = z.strictObject({
 export type CreatePatientInput = z.output<typeof createPatientSchema>;
 
 export const updatePatientSchema = z.strictObject({
-  full_name: z.string().trim().min(1).max(200).optional(),
+  full_name: text().trim().min(1).max(200).optional(),
   date_of_birth: dateOfBirth.optional(),
   mrn: mrn.optional(),
   phone: phone.nullish(),
@@ -30,8 +30,10 @@ export const updatePatientSchema = z.strictObject({
 });
 export type UpdatePatientInput = z.output<typeof updatePatientSchema>;
 
-export const patientListQuerySchema = paginationQuerySchema.extend({
-  search: z.string().trim().max(100).optional().describe('matches name, MRN or phone (substring)'),
+/** Unknown parameters are refused: a misspelt filter must not return everything. */
+export const patientListQuerySchema = z.strictObject({
+  ...paginationQuerySchema.shape,
+  search: text().trim().max(100).optional().describe('matches name, MRN or phone (substring)'),
 });
 
 export const patientSchema = z.object({

@@ -11,3 +11,19 @@ if (
 }
 
 export { z };
+
+/**
+ * Characters PostgreSQL text cannot hold: NUL (it refuses it, SQLSTATE 22021) and an unpaired
+ * UTF-16 surrogate (it has no UTF-8 form; the driver would silently store U+FFFD instead).
+ */
+const UNREPRESENTABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const UNREPRESENTABLE_MESSAGE = 'must not contain NUL or unpaired surrogate characters';
+
+export function isRepresentableText(s: string): boolean {
+  return !UNREPRESENTABLE.test(s);
+}
+
+/** A string field that will be stored or searched in PostgreSQL: use it for every free text. */
+export function text() {
+  return z.string().refine(isRepresentableText, UNREPRESENTABLE_MESSAGE);
+}
