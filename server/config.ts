@@ -30,6 +30,8 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   CLINIC_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/London').default('UTC'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+  LOG_REQUEST_SAMPLE: z.coerce.number().min(0).max(1).default(0.01),
   SYNC_UPSTREAM_URL: z.string().url().optional(),
   SYNC_SECRET: z.string().min(16).optional(),
   SYNC_INSECURE: bool.default(false),
@@ -51,6 +53,11 @@ const envSchema = z.object({
   SESSION_MAX_DAYS: positiveInt.default(90),
   IDEMPOTENCY_RETENTION_DAYS: positiveInt.default(90),
   SEED_DEMO: bool.default(true),
+  BACKUP_DIR: z.string().min(1).optional(),
+  BACKUP_RETENTION_DAYS: positiveInt.default(14),
+  BACKUP_MAX_AGE_HOURS: positiveInt.default(26),
+  TLS_CERT: z.string().min(1).optional(),
+  TLS_KEY: z.string().min(1).optional(),
 });
 
 export type Config = Readonly<{
@@ -65,6 +72,10 @@ export type Config = Readonly<{
   corsOrigins: readonly string[];
   clinicTimeZone: string;
   logLevel: string;
+  /** pretty on a terminal, JSON otherwise, unless LOG_FORMAT says (server/logger.ts). */
+  logFormat: 'pretty' | 'json' | undefined;
+  /** Share of ordinary requests logged at info; all are logged at debug (server/observability/http-logging.ts). */
+  logRequestSample: number;
   syncUpstreamUrl: string | undefined;
   syncSecret: string | undefined;
   syncInsecure: boolean;
@@ -88,6 +99,13 @@ export type Config = Readonly<{
   /** Days an idempotent write's answer is kept for replays (server/http/idempotency-retention.ts). */
   idempotencyRetentionDays: number;
   seedDemo: boolean;
+  /** Base backups and the WAL archive (server/backup/); unset = no archiving, no backups. */
+  backupDir: string | undefined;
+  backupRetentionDays: number;
+  /** Preflight fails when the newest backup is older than this. */
+  backupMaxAgeHours: number;
+  /** PEM files: both set = the server speaks HTTPS (and HTTP/2) itself (server/http/listen.ts). */
+  tls: Readonly<{ certFile: string; keyFile: string }> | undefined;
 }>;
 
 export class ConfigError extends Error {}
@@ -105,7 +123,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.SYNC_INSECURE && e.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  SYNC_INSECURE: not allowed when NODE_ENV=production');
   }
-  const publicOrigin = new URL(e.PUBLIC_ORIGIN ?? `http://localhost:${e.PORT}`).origin;
+  if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  TLS_CERT, TLS_KEY: set both (PEM certificate and its key) or neither',
+    );
+  }
+  const scheme = e.TLS_CERT ? 'https' : 'http';
+  const publicOrigin = new URL(e.PUBLIC_ORIGIN ?? `${scheme}://localhost:${e.PORT}`).origin;
   const corsOrigins = e.CORS_ORIGINS.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
@@ -125,6 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: Object.freeze(corsOrigins.map((o) => new URL(o).origin)),
     clinicTimeZone: e.CLINIC_TIMEZONE,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    logRequestSample: e.LOG_REQUEST_SAMPLE,
     syncUpstreamUrl: e.SYNC_UPSTREAM_URL,
     syncSecret: e.SYNC_SECRET,
     syncInsecure: e.SYNC_INSECURE,
@@ -145,5 +171,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotencyRetentionDays: e.IDEMPOTENCY_RETENTION_DAYS,
     sessionMaxDays: e.SESSION_MAX_DAYS,
     seedDemo: e.SEED_DEMO,
+    backupDir: e.BACKUP_DIR ? path.resolve(e.BACKUP_DIR) : undefined,
+    backupRetentionDays: e.BACKUP_RETENTION_DAYS,
+    backupMaxAgeHours: e.BACKUP_MAX_AGE_HOURS,
+    tls:
+      e.TLS_CERT && e.TLS_KEY
+        ? Object.freeze({ certFile: path.resolve(e.TLS_CERT), keyFile: path.resolve(e.TLS_KEY) })
+        : undefined,
   });
 }

@@ -4,6 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { archiveFlags } from '../backup/archive.js';
+import { assertDataDirUsable } from './data-dir-access.js';
 import { DataDirInUseError, ensureDatabase, startEmbeddedPostgres } from './embedded.js';
 import { checkDatabaseServer } from './server-check.js';
 
@@ -44,8 +46,11 @@ export async function openDatabase(
   }
   if (runningPort)
     throw new DataDirInUseError(`The embedded database in ${pgDir} is already running (port ${runningPort}).`);
+  assertDataDirUsable(config.dataDir);
   log(`starting embedded PostgreSQL in ${pgDir}`);
-  const db = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+  // With BACKUP_DIR set, every finished WAL segment is archived there (point-in-time restore).
+  const extraFlags = config.backupDir ? await archiveFlags(config.backupDir) : [];
+  const db = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, extraFlags });
   await ensureDatabase(db.adminUrl, EMBEDDED_DATABASE);
   return { url: db.urlFor(EMBEDDED_DATABASE), embedded: true, close: () => db.stop() };
 }

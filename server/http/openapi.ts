@@ -94,6 +94,13 @@ function paths(): Json {
       responses: { ...answer(status, result, 'done'), ...errors('404', '409', ...extra) },
     });
   return {
+    '/api/auth/session': {
+      get: {
+        summary: 'Who is signed in: {user} or {user: null} (never 401; the app probes with it on start)',
+        security: [],
+        responses: { '200': { description: '{user: {id, email, full_name, role, doctor_id} | null}' } },
+      },
+    },
     '/api/appointments': {
       get: op('List appointments (newest first)', {
         parameters: queryParameters(appointments.appointmentListQuerySchema),
