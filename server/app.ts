@@ -29,7 +29,7 @@ export function createApp(deps: AppDeps): express.Express {
   // One proxy hop (a TLS terminator) may set X-Forwarded-For; req.ip is then the client's.
   app.set('trust proxy', 'loopback');
 
-  app.use(httpLogging(deps.logger));
+  app.use(httpLogging(deps.logger, { sample: deps.config.logRequestSample }));
   app.use(httpObserver());
   app.use(securityHeaders(deps.config));
   app.use(cors(deps.config));

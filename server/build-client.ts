@@ -27,8 +27,21 @@ export function isClientBuildCurrent(): boolean {
   return CLIENT_SOURCES.every((source) => newestMtime(path.join(ROOT, source)) <= builtAt);
 }
 
-/** Runs `vite build` (the SvelteKit client) and resolves when it succeeded. */
-export function buildClient(): Promise<void> {
+export class ClientBuildError extends Error {
+  constructor(
+    readonly code: number | null,
+    readonly output: string,
+  ) {
+    super(`Building the app failed (vite build exited with ${code}). Its output:\n\n${output.trim()}`);
+  }
+}
+
+/**
+ * Runs `vite build` (the SvelteKit client) and resolves when it succeeded. Quiet by default:
+ * the build's own ~150 lines (and its advice to run `npm run preview`, which does not apply
+ * here) are kept and shown only if it fails, or live with `verbose` (LOG_LEVEL=debug).
+ */
+export function buildClient({ verbose = false }: { verbose?: boolean } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build'], {
       cwd: ROOT,
@@ -36,9 +49,14 @@ export function buildClient(): Promise<void> {
       // build started from the test runner (NODE_ENV=test) would ship a dev-mode app
       // that never registers its service worker.
       env: { ...process.env, NODE_ENV: 'production' },
-      stdio: 'inherit',
+      stdio: verbose ? 'inherit' : ['ignore', 'pipe', 'pipe'],
     });
+    const chunks: Buffer[] = [];
+    child.stdout?.on('data', (d: Buffer) => chunks.push(d));
+    child.stderr?.on('data', (d: Buffer) => chunks.push(d));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new ClientBuildError(code, Buffer.concat(chunks).toString('utf8'))),
+    );
   });
 }

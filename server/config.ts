@@ -30,6 +30,8 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   CLINIC_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/London').default('UTC'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+  LOG_REQUEST_SAMPLE: z.coerce.number().min(0).max(1).default(0.01),
   SYNC_UPSTREAM_URL: z.string().url().optional(),
   SYNC_SECRET: z.string().min(16).optional(),
   SYNC_INSECURE: bool.default(false),
@@ -52,6 +54,11 @@ const envSchema = z.object({
   IDEMPOTENCY_RETENTION_DAYS: positiveInt.default(90),
   AUDIT_CHAIN_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
   SEED_DEMO: bool.default(true),
+  BACKUP_DIR: z.string().min(1).optional(),
+  BACKUP_RETENTION_DAYS: positiveInt.default(14),
+  BACKUP_MAX_AGE_HOURS: positiveInt.default(26),
+  TLS_CERT: z.string().min(1).optional(),
+  TLS_KEY: z.string().min(1).optional(),
 });
 
 export type Config = Readonly<{
@@ -66,6 +73,10 @@ export type Config = Readonly<{
   corsOrigins: readonly string[];
   clinicTimeZone: string;
   logLevel: string;
+  /** pretty on a terminal, JSON otherwise, unless LOG_FORMAT says (server/logger.ts). */
+  logFormat: 'pretty' | 'json' | undefined;
+  /** Share of ordinary requests logged at info; all are logged at debug (server/observability/http-logging.ts). */
+  logRequestSample: number;
   syncUpstreamUrl: string | undefined;
   syncSecret: string | undefined;
   syncInsecure: boolean;
@@ -91,6 +102,13 @@ export type Config = Readonly<{
   /** How often the audit chainer links new audit rows: the longest a committed row waits unchained. */
   auditChainIntervalMs: number;
   seedDemo: boolean;
+  /** Base backups and the WAL archive (server/backup/); unset = no archiving, no backups. */
+  backupDir: string | undefined;
+  backupRetentionDays: number;
+  /** Preflight fails when the newest backup is older than this. */
+  backupMaxAgeHours: number;
+  /** PEM files: both set = the server speaks HTTPS (and HTTP/2) itself (server/http/listen.ts). */
+  tls: Readonly<{ certFile: string; keyFile: string }> | undefined;
 }>;
 
 export class ConfigError extends Error {}
@@ -108,7 +126,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.SYNC_INSECURE && e.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  SYNC_INSECURE: not allowed when NODE_ENV=production');
   }
-  const publicOrigin = new URL(e.PUBLIC_ORIGIN ?? `http://localhost:${e.PORT}`).origin;
+  if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  TLS_CERT, TLS_KEY: set both (PEM certificate and its key) or neither',
+    );
+  }
+  const scheme = e.TLS_CERT ? 'https' : 'http';
+  const publicOrigin = new URL(e.PUBLIC_ORIGIN ?? `${scheme}://localhost:${e.PORT}`).origin;
   const corsOrigins = e.CORS_ORIGINS.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
@@ -128,6 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: Object.freeze(corsOrigins.map((o) => new URL(o).origin)),
     clinicTimeZone: e.CLINIC_TIMEZONE,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    logRequestSample: e.LOG_REQUEST_SAMPLE,
     syncUpstreamUrl: e.SYNC_UPSTREAM_URL,
     syncSecret: e.SYNC_SECRET,
     syncInsecure: e.SYNC_INSECURE,
@@ -149,5 +175,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditChainIntervalMs: e.AUDIT_CHAIN_INTERVAL_MS,
     sessionMaxDays: e.SESSION_MAX_DAYS,
     seedDemo: e.SEED_DEMO,
+    backupDir: e.BACKUP_DIR ? path.resolve(e.BACKUP_DIR) : undefined,
+    backupRetentionDays: e.BACKUP_RETENTION_DAYS,
+    backupMaxAgeHours: e.BACKUP_MAX_AGE_HOURS,
+    tls:
+      e.TLS_CERT && e.TLS_KEY
+        ? Object.freeze({ certFile: path.resolve(e.TLS_CERT), keyFile: path.resolve(e.TLS_KEY) })
+        : undefined,
   });
 }

@@ -1,19 +1,30 @@
 // Entry point of `npm start`: config → database → migrations → seed → app.listen.
 // SIGINT/SIGTERM close the HTTP server, the pool and the embedded PostgreSQL cleanly.
 import { ConfigError, loadConfig } from './config.js';
+import { ClientBuildError } from './build-client.js';
+import { DataDirAccessError } from './db/data-dir-access.js';
 import { DataDirInUseError } from './db/embedded.js';
-import { MigrationError } from './db/migrate.js';
+import { MigrationChecksumError, MigrationError } from './db/migrate.js';
 import { DatabaseRequirementError } from './db/server-check.js';
-import { createLogger } from './logger.js';
+import { createLogger, defaultLogFormat } from './logger.js';
 import { AlreadyRunningError, acquireProcessLock } from './process-lock.js';
 import { DEMO_PASSWORD, DEMO_USERS } from './seed/demo.js';
 import { startServer } from './server.js';
 
-const KNOWN = [ConfigError, DataDirInUseError, MigrationError, DatabaseRequirementError, AlreadyRunningError];
+const KNOWN = [
+  ConfigError,
+  ClientBuildError,
+  DataDirAccessError,
+  DataDirInUseError,
+  MigrationError,
+  MigrationChecksumError,
+  DatabaseRequirementError,
+  AlreadyRunningError,
+];
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat ?? defaultLogFormat());
   const release = acquireProcessLock(config.dataDir);
   let running;
   try {

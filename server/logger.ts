@@ -1,9 +1,27 @@
 import pino from 'pino';
+import pretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
 
+export type LogFormat = 'pretty' | 'json';
+
+/**
+ * Human-readable lines on a terminal (someone is reading), JSON otherwise (a log collector is).
+ * LOG_FORMAT overrides the guess.
+ */
+export function defaultLogFormat(isTty = Boolean(process.stdout.isTTY)): LogFormat {
+  return isTty ? 'pretty' : 'json';
+}
+
 /** `destination` lets tests capture the output; by default logs go to stdout. */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(level: string, destination?: pino.DestinationStream, format: LogFormat = 'json'): Logger {
+  // pino-pretty as an in-process stream (not a worker transport): lines appear in order with
+  // console output and nothing is lost when the process exits right after logging.
+  const stream =
+    destination ??
+    (format === 'pretty'
+      ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' })
+      : undefined);
   return pino(
     {
       level,
@@ -24,6 +42,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         censor: '[redacted]',
       },
     },
-    destination,
+    stream,
   );
 }

@@ -29,21 +29,30 @@ export async function startServer(
   logger: Logger,
   { buildIfMissing = true }: { buildIfMissing?: boolean } = {},
 ): Promise<RunningServer> {
-  const db = await openDatabase(config, { log: (m) => logger.info(m) });
+  const db = await openDatabase(config, { log: (m) => logger.debug(m) });
   const stops: Array<() => Promise<void>> = [() => db.close()];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'error while stopping'));
   };
   try {
-    const applied = await migrate(db.url, { log: (m) => logger.info(m) });
+    const applied = await migrate(db.url, { log: (m) => logger.debug(m) });
     if (applied.length) logger.info({ applied }, 'migrations applied');
     if (!config.isProduction && config.seedDemo) {
       const seeded = await seedDemoIfEmpty(db.url, config.clinicTimeZone);
       if (seeded) logger.info(seeded, 'demo clinic seeded');
     }
     if (buildIfMissing && !isClientBuildCurrent()) {
-      logger.info('client missing or older than its sources: running vite build');
-      await buildClient();
+      const verbose = logger.isLevelEnabled('debug');
+      // One line for a newcomer's first start; the build's own output only on failure or at debug.
+      if (!verbose) process.stdout.write('Building the app (first start only, about a minute) ...');
+      const started = Date.now();
+      try {
+        await buildClient({ verbose });
+      } catch (err) {
+        if (!verbose) process.stdout.write(' failed.\n');
+        throw err;
+      }
+      if (!verbose) process.stdout.write(` done in ${Math.round((Date.now() - started) / 1000)} s.\n`);
     }
     const pool = createPool(db.url);
     stops.push(() => pool.end());

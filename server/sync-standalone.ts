@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { MIGRATIONS_DIR } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { createPool, type Pool } from './db/pool.js';
-import { createLogger } from './logger.js';
+import { createLogger, defaultLogFormat } from './logger.js';
 import { createStandaloneApp } from './sync/standalone-app.js';
 import { SyncService } from './sync/service.js';
 import { PUBLICATION } from './sync/start.js';
@@ -27,7 +27,7 @@ async function main() {
       'Set SYNC_SECRET (16+ characters; clients send it as ?secret=) or SYNC_INSECURE=true for a local test.',
     );
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat ?? defaultLogFormat());
   const db = await openDatabase(config, { log: (m) => logger.info(m), reuseRunning: true });
   const pool = createPool(db.url);
   await ensureSyncTables(pool);

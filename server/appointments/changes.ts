@@ -1,4 +1,4 @@
-// Changes to one existing appointment: status moves (the state machine in API.md), cancel,
+// Changes to one existing appointment: status moves (the state machine in docs/booking.md), cancel,
 // PATCH of its fields and soft delete. Each locks the row, checks version and rules, writes.
 import type { PoolClient } from '../db/pool.js';
 import { conflict, forbidden, notFound } from '../http/errors.js';

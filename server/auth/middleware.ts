@@ -37,6 +37,3 @@ export function requireRole(...roles: Role[]): RequestHandler {
     next();
   };
 }
-
-/** All staff roles: any logged-in user. */
-export const STAFF: Role[] = ['admin', 'receptionist', 'clinician'];

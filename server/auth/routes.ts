@@ -1,4 +1,4 @@
-// /api/auth: login, logout, me, and changing one's own password.
+// /api/auth: login, logout, session (the probe), me, and changing one's own password.
 import { Router, type Request } from 'express';
 import { appendAudit, auditContext } from '../audit/log.js';
 import type { AppDeps } from '../deps.js';
@@ -88,6 +88,13 @@ export function createAuthRouter(deps: AppDeps): Router {
     });
     clearSessionCookie(res, deps.config);
     res.status(204).end();
+  });
+
+  // The app's start-up probe: "who am I, if anyone?" is a question with two normal answers, so
+  // no session is 200 {user: null} rather than a 401 that every first load would log in the
+  // browser console as an error. /me stays for clients that want the 401.
+  router.get('/session', (req, res) => {
+    res.json({ user: req.user ?? null });
   });
 
   router.get('/me', requireUser, (req, res) => {

@@ -1,6 +1,8 @@
 // Forward-only migration runner: plain SQL files in migrations/, applied in name order,
-// exactly once, recorded in schema_migrations, under an advisory lock so two servers
-// starting together don't both migrate.
+// exactly once, recorded in schema_migrations with their SHA-256, under an advisory lock so
+// two servers starting together don't both migrate. A file that was applied and has changed
+// since stops the start (MigrationChecksumError): the database no longer matches what the
+// repository says, and a fix belongs in a new migration.
 //
 // A file whose first line is `-- migrate: no-transaction` runs statement by statement outside
 // a transaction (CREATE INDEX CONCURRENTLY needs that). Such files must be safe to re-run
@@ -21,6 +23,16 @@ export class MigrationError extends Error {
     public readonly cause: unknown,
   ) {
     super(`Migration ${file} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+export class MigrationChecksumError extends Error {
+  constructor(readonly files: readonly string[]) {
+    super(
+      `Applied migration${files.length > 1 ? 's' : ''} changed since ${files.length > 1 ? 'they were' : 'it was'} applied: ${files.join(', ')}.\n` +
+        'A migration that has run must never be edited (this database was built from the old text). ' +
+        'Restore the file from version control (git checkout -- migrations/) and put the change in a new migration.',
+    );
   }
 }
 
@@ -68,6 +80,34 @@ async function takeLock(client: pg.Client): Promise<void> {
   }
 }
 
+/** Compares the recorded checksums with the files: applied files that changed, and pending ones. */
+export async function migrationStatus(
+  connectionString: string,
+  dir = MIGRATIONS_DIR,
+): Promise<{ edited: string[]; pending: string[]; unknown: string[] }> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    const exists = await client.query(`SELECT to_regclass('schema_migrations') IS NOT NULL AS ok`);
+    const done = new Map<string, string>(
+      exists.rows[0].ok
+        ? (
+            await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migrations')
+          ).rows.map((r) => [r.name, r.checksum])
+        : [],
+    );
+    const files = await readMigrations(dir);
+    const names = new Set(files.map((f) => f.name));
+    return {
+      edited: files.filter((f) => done.has(f.name) && done.get(f.name) !== f.checksum).map((f) => f.name),
+      pending: files.filter((f) => !done.has(f.name)).map((f) => f.name),
+      unknown: [...done.keys()].filter((n) => !names.has(n)),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
 /** Applies pending migrations; returns the names applied (empty when up to date). */
 export async function migrate(
   connectionString: string,
@@ -87,8 +127,11 @@ export async function migrate(
         (r) => [r.name, r.checksum],
       ),
     );
+    const files = await readMigrations(dir);
+    const edited = files.filter((f) => done.has(f.name) && done.get(f.name) !== f.checksum).map((f) => f.name);
+    if (edited.length) throw new MigrationChecksumError(edited);
     const applied: string[] = [];
-    for (const file of await readMigrations(dir)) {
+    for (const file of files) {
       if (done.has(file.name)) continue;
       log(`applying migration ${file.name}`);
       try {

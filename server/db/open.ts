@@ -4,6 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { archiveFlags } from '../backup/archive.js';
+import { assertDataDirUsable } from './data-dir-access.js';
 import { DataDirInUseError, ensureDatabase, startEmbeddedPostgres } from './embedded.js';
 import { orphanedPostmaster, stopOrphanedPostmaster } from './embedded-orphan.js';
 import type { EmbeddedStatus } from './embedded-supervisor.js';
@@ -52,8 +54,16 @@ export async function openDatabase(
   }
   if (runningPort)
     throw new DataDirInUseError(`The embedded database in ${pgDir} is already running (port ${runningPort}).`);
+  assertDataDirUsable(config.dataDir);
   log(`starting embedded PostgreSQL in ${pgDir}`);
-  const db = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, onEvent: log });
+  // With BACKUP_DIR set, every finished WAL segment is archived there (point-in-time restore).
+  const extraFlags = config.backupDir ? await archiveFlags(config.backupDir) : [];
+  const db = await startEmbeddedPostgres({
+    dataDir: config.dataDir,
+    port: config.embeddedPgPort,
+    extraFlags,
+    onEvent: log,
+  });
   await ensureDatabase(db.adminUrl, EMBEDDED_DATABASE);
   return { url: db.urlFor(EMBEDDED_DATABASE), embedded: true, status: () => db.status(), close: () => db.stop() };
 }

@@ -12,8 +12,6 @@ export class HttpError extends Error {
   }
 }
 
-export const badRequest = (code: string, message: string, details?: Record<string, unknown>) =>
-  new HttpError(400, code, message, details);
 export const unauthenticated = (message = 'Log in to continue.') => new HttpError(401, 'unauthenticated', message);
 export const forbidden = (message = 'You may not do this.') => new HttpError(403, 'forbidden', message);
 export const notFound = (what = 'Resource') => new HttpError(404, 'not_found', `${what} not found.`);

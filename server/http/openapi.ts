@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 description of the clinic-data and appointment API, generated from the
 // same zod schemas the server validates with and the client imports (z.toJSONSchema), so it
 // can't drift from what the server accepts. Served behind a session like every API route:
-// the contract is no secret (API.md is in the repository), but nothing under /api is public
+// the contract is no secret (docs/booking.md describes it), but nothing under /api is public
 // except login, and keeping that rule simple is worth more than an anonymous spec.
 import { Router } from 'express';
 import { z } from 'zod';
@@ -94,6 +94,13 @@ function paths(): Json {
       responses: { ...answer(status, result, 'done'), ...errors('404', '409', ...extra) },
     });
   return {
+    '/api/auth/session': {
+      get: {
+        summary: 'Who is signed in: {user} or {user: null} (never 401; the app probes with it on start)',
+        security: [],
+        responses: { '200': { description: '{user: {id, email, full_name, role, doctor_id} | null}' } },
+      },
+    },
     '/api/appointments': {
       get: op('List appointments (newest first)', {
         parameters: queryParameters(appointments.appointmentListQuerySchema),

@@ -66,9 +66,27 @@ export function cors(config: Config): RequestHandler {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * Outside production, a server whose public origin is on this machine answers to all three
+ * names of this machine on its port: a newcomer who opens http://127.0.0.1:3000 while the
+ * server printed localhost must still be able to log in.
+ */
+export function loopbackOrigins(config: Config): string[] {
+  if (config.isProduction) return [];
+  const publicUrl = new URL(config.publicOrigin);
+  if (!LOOPBACK_HOSTS.includes(publicUrl.hostname)) return [];
+  const ports = new Set([publicUrl.port || (publicUrl.protocol === 'https:' ? '443' : '80')]);
+  if (config.port) ports.add(String(config.port));
+  return [...ports].flatMap((port) =>
+    LOOPBACK_HOSTS.map((host) => new URL(`${publicUrl.protocol}//${host}:${port}`).origin),
+  );
+}
+
 /** Non-GET requests must come from our own origin (or a configured one): 403 origin_mismatch. */
 export function originCheck(config: Config): RequestHandler {
-  const allowed = new Set([config.publicOrigin, ...config.corsOrigins]);
+  const allowed = new Set([config.publicOrigin, ...config.corsOrigins, ...loopbackOrigins(config)]);
   return (req, _res, next) => {
     if (SAFE_METHODS.has(req.method)) return next();
     const origin = req.get('origin');

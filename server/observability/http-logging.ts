@@ -1,5 +1,7 @@
-// One JSON log line per request (pino-http): request id, method, path, matched route, user id,
-// status and duration. Deliberately left out: headers (cookies, Authorization), query strings
+// One log line per request (pino-http): request id, method, path, matched route, user id,
+// status and duration. Ordinary requests are logged at debug, plus a sample of them at info
+// (LOG_REQUEST_SAMPLE), so a day of light use does not write thousands of lines; failures
+// (5xx) are always logged, at error. Deliberately left out: headers (cookies, Authorization), query strings
 // (a patient search or a shape's where/params would land in the log) and bodies.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,7 +17,8 @@ function pathOf(url: string | undefined): string {
   return (url ?? '').split('?', 1)[0] ?? '';
 }
 
-export function httpLogging(logger: Logger): RequestHandler {
+/** `sample`: share of ordinary requests logged at info (0 = none, 1 = all). */
+export function httpLogging(logger: Logger, { sample = 0, random = Math.random } = {}): RequestHandler {
   const middleware = pinoHttp({
     logger,
     // Keep a well-formed id from a proxy in front of us so one request has one id end to end.
@@ -44,7 +47,7 @@ export function httpLogging(logger: Logger): RequestHandler {
     customLogLevel(req: IncomingMessage, res: ServerResponse, err?: Error) {
       if (err || res.statusCode >= 500) return 'error';
       if (PROBES.has(pathOf(req.url))) return 'debug';
-      return 'info';
+      return sample > 0 && random() < sample ? 'info' : 'debug';
     },
     // The real error is logged once by the error handler ('unhandled error'); pino-http's own
     // placeholder error ("failed with status code 500") would only add a misleading stack.

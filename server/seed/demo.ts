@@ -1,4 +1,4 @@
-// The demo clinic of API.md: an admin, a receptionist, eight clinicians with their doctors,
+// The demo clinic (README, "Set up"): an admin, a receptionist, eight clinicians with their doctors,
 // a few hundred patients and appointments over the past and coming weeks.
 import pg from 'pg';
 import { hashPassword } from '../auth/passwords.js';

@@ -144,6 +144,20 @@ describe('me and logout', () => {
     expect((await forged.get('/api/auth/me')).status).toBe(401);
   });
 
+  it('the session probe answers 200 with the user, or with null (no 401 to log)', async () => {
+    const anon = await client().get('/api/auth/session');
+    expect(anon.status).toBe(200);
+    expect(anon.body).toEqual({ user: null });
+    const forged = client();
+    forged.cookie = 'clinic_session=' + 'a'.repeat(32) + '.' + 'b'.repeat(32);
+    expect(await forged.get('/api/auth/session')).toMatchObject({ status: 200, body: { user: null } });
+    const c = await signedIn(fx.users.receptionist.email);
+    const mine = await c.get('/api/auth/session');
+    expect(mine.status).toBe(200);
+    expect(mine.body.user).toMatchObject({ id: fx.users.receptionist.id, role: 'receptionist' });
+    expect(mine.body.user.password_hash).toBeUndefined();
+  });
+
   it('logout deletes the session and clears the cookie', async () => {
     const c = await signedIn(fx.users.receptionist.email);
     const token = tokenOf(c);

@@ -89,5 +89,27 @@ describe('npm start on a fresh DATA_DIR', () => {
     expect((await waitFor(`http://127.0.0.1:${env.PORT}/readyz`, 60_000)).status).toBe(200);
     third.child.kill('SIGINT');
     expect(await third.exited).toBe(0);
-  });
+    // Three cold starts of a TypeScript process on a shared 2-core machine.
+  }, 240_000);
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "as root, a DATA_DIR the database's OS user cannot enter stops with what to change, not an EACCES stack",
+    async () => {
+      const privateDir = await mkdtemp(path.join(os.tmpdir(), 'clinic-private-')); // 0700, owned by root
+      try {
+        const run = start({
+          DATA_DIR: path.join(privateDir, 'data'),
+          PORT: String(await freePort()),
+          EMBEDDED_PG_PORT: String(await freePort()),
+        });
+        children.push(run.child);
+        expect(await run.exited).toBe(1);
+        expect(run.output()).toContain(`cannot enter ${privateDir}`);
+        expect(run.output()).toContain('chmod o+x');
+        expect(run.output()).not.toMatch(/EACCES|\n\s+at /);
+      } finally {
+        await rm(privateDir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -1,5 +1,5 @@
-// Request logs: one JSON line per request with request id, user id, route, status and
-// duration; and, scanning everything a scripted run logged, no password, session token,
+// Request logs: one JSON line per request (at debug, or sampled at info) with request id,
+// user id, route, status and duration; and, scanning everything a scripted run logged, no password, session token,
 // metrics token or patient name anywhere, not even from an unhandled error.
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -58,11 +58,57 @@ beforeAll(async () => {
     [PATIENT_NAME, PATIENT_PHONE],
   );
   patientId = p.rows[0].id;
-  server = await startTestServer(db, { METRICS_TOKEN, LOG_LEVEL: 'debug' }, failingPool);
+  server = await startTestServer(db, { METRICS_TOKEN, LOG_LEVEL: 'debug', LOG_REQUEST_SAMPLE: '0' }, failingPool);
 });
 afterAll(async () => {
   await server?.close();
   await db?.drop();
+});
+
+describe('request log levels', () => {
+  it('log ordinary requests at debug, a sample of them at info, and failures at error', async () => {
+    const { httpLogging } = await import('../../server/observability/http-logging.js');
+    const express = (await import('express')).default;
+    const levels = (sample: number, random: () => number) => {
+      const out: Record<string, any>[] = [];
+      const sink = new Writable({
+        write(chunk, _enc, done) {
+          out.push(
+            ...String(chunk)
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l)),
+          );
+          done();
+        },
+      });
+      const app = express();
+      app.use(httpLogging(createLogger('info', sink), { sample, random }));
+      app.get('/ok', (_req, res) => void res.status(200).end());
+      app.get('/boom', (_req, res) => void res.status(500).end());
+      return { app, out };
+    };
+    const hit = async (app: import('express').Express, paths: string[]) => {
+      const srv = app.listen(0, '127.0.0.1');
+      await new Promise((r) => srv.once('listening', r));
+      const { port } = srv.address() as import('node:net').AddressInfo;
+      for (const p of paths) await fetch(`http://127.0.0.1:${port}${p}`);
+      await new Promise((r) => srv.close(r));
+    };
+    const quiet = levels(0, Math.random);
+    await hit(quiet.app, ['/ok', '/ok', '/ok', '/boom']);
+    expect(quiet.out.map((r) => r.msg)).toEqual(['request failed']);
+    expect(quiet.out[0]!.level).toBe(50);
+    const sampled = levels(
+      0.5,
+      (() => {
+        let i = 0;
+        return () => (i++ % 2 ? 0.9 : 0.1);
+      })(),
+    );
+    await hit(sampled.app, ['/ok', '/ok', '/ok', '/ok']);
+    expect(sampled.out.filter((r) => r.msg === 'request completed' && r.level === 30)).toHaveLength(2);
+  });
 });
 
 describe('request logs', () => {
@@ -84,7 +130,8 @@ describe('request logs', () => {
     const line = records().find((r) => r.req?.id === requestId);
     expect(line).toMatchObject({
       msg: 'request completed',
-      level: 30,
+      // Ordinary requests are debug lines unless sampled (LOG_REQUEST_SAMPLE=0 here).
+      level: 20,
       req: { method: 'POST', path: '/api/devices/heartbeat' },
       res: { status: 204 },
       route: '/api/devices/heartbeat',

@@ -4,7 +4,13 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { migrate, MigrationError, readMigrations } from '../../server/db/migrate.js';
+import {
+  migrate,
+  MigrationChecksumError,
+  MigrationError,
+  migrationStatus,
+  readMigrations,
+} from '../../server/db/migrate.js';
 
 async function emptyDatabase(suffix: string) {
   const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
@@ -40,6 +46,30 @@ describe('migration runner', () => {
     const [a, b] = await Promise.all([migrate(other), migrate(other)]);
     const files = await readMigrations();
     expect([...a, ...b].sort()).toEqual(files.map((f) => f.name).sort());
+  });
+
+  it('refuses to run when an applied migration was edited, naming the file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mig-'));
+    await writeFile(path.join(dir, '0001_first.sql'), 'CREATE TABLE first_table (id int);');
+    const target = await emptyDatabase('e');
+    expect(await migrate(target, { dir })).toEqual(['0001_first.sql']);
+    // Edited after it ran, and a new one waiting: nothing is applied.
+    await writeFile(path.join(dir, '0001_first.sql'), 'CREATE TABLE first_table (id int, extra text);');
+    await writeFile(path.join(dir, '0002_second.sql'), 'CREATE TABLE second_table (id int);');
+    const err = await migrate(target, { dir }).catch((e) => e);
+    expect(err).toBeInstanceOf(MigrationChecksumError);
+    expect(err.message).toContain('0001_first.sql');
+    expect(err.message).toContain('new migration');
+    expect(await migrationStatus(target, dir)).toEqual({
+      edited: ['0001_first.sql'],
+      pending: ['0002_second.sql'],
+      unknown: [],
+    });
+    const c = new pg.Client({ connectionString: target });
+    await c.connect();
+    const second = await c.query(`SELECT to_regclass('second_table') AS t`);
+    await c.end();
+    expect(second.rows[0].t).toBeNull();
   });
 
   it('a failing migration names the file and leaves nothing half-applied', async () => {

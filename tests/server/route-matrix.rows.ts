@@ -79,6 +79,11 @@ export const ROWS: Row[] = [
     freshSession: true,
   },
   {
+    route: 'GET /api/auth/session',
+    call: () => ({ path: '/api/auth/session' }),
+    expect: { anon: 200, admin: 200, receptionist: 200, clinicianA: 200 },
+  },
+  {
     route: 'GET /api/auth/me',
     call: () => ({ path: '/api/auth/me' }),
     expect: staff(200),

@@ -118,6 +118,31 @@ describe('CSRF: the Origin check', () => {
     expect((await admin.get('/api/users')).status).toBe(200);
   });
 
+  it('in development, accepts every loopback name of the listening port, and nothing else', async () => {
+    const login = (url: string, origin: string) =>
+      fetch(`${url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin },
+        body: JSON.stringify({ email: fx.users.admin.email, password: TEST_PASSWORD }),
+      });
+    // PUBLIC_ORIGIN unset: the server calls itself http://localhost:3999.
+    const dev = await startTestServer(db, { NODE_ENV: 'development', PUBLIC_ORIGIN: '', PORT: '3999' });
+    const prod = await startTestServer(db, { NODE_ENV: 'production', PUBLIC_ORIGIN: '', PORT: '3999' });
+    try {
+      for (const origin of ['http://localhost:3999', 'http://127.0.0.1:3999', 'http://[::1]:3999']) {
+        expect((await login(dev.url, origin)).status, origin).toBe(200);
+      }
+      for (const origin of ['http://127.0.0.1:4000', 'http://192.168.1.20:3999', 'https://127.0.0.1:3999']) {
+        expect((await login(dev.url, origin)).status, origin).toBe(403);
+      }
+      expect((await login(prod.url, 'http://localhost:3999')).status).toBe(200);
+      expect((await login(prod.url, 'http://127.0.0.1:3999')).status).toBe(403);
+    } finally {
+      await dev.close();
+      await prod.close();
+    }
+  });
+
   it('also guards login (login CSRF)', async () => {
     const res = await fetch(`${server.url}/api/auth/login`, {
       method: 'POST',

@@ -1,4 +1,4 @@
-// The one fetch wrapper: same-origin JSON, the API.md error body turned into ApiError, and a
+// The one fetch wrapper: same-origin JSON, the API's error body (docs/architecture.md, "HTTP conventions") turned into ApiError, and a
 // network failure turned into OfflineError so callers can tell "no answer" from "no".
 
 export class ApiError extends Error {

@@ -1,4 +1,4 @@
-// How the sender treats an answer (CONVENTIONS.md 8): accepted, rejected (kept with the
+// How the sender treats an answer (docs/offline-writes.md): accepted, rejected (kept with the
 // server's error), retry later (capped, jittered backoff honouring Retry-After), wait (the
 // server said when to come back: not a failed attempt), or paused until the user logs in
 // again (no retries with bad credentials).

@@ -30,7 +30,7 @@ export interface OutboxEntry {
   created_at: string | Date;
 }
 
-/** The server's error as kept on a rejected entry (API.md error body plus the status). */
+/** The server's error as kept on a rejected entry (the API's error body plus the status). */
 export interface OutboxError {
   status: number | null;
   code: string;

@@ -37,10 +37,16 @@ class Session {
     const stored = readJson<SessionUser>(USER_KEY);
     this.config = readJson<ClinicConfig>(CONFIG_KEY) ?? this.config;
     try {
-      const { user } = await api<{ user: SessionUser }>('GET', '/api/auth/me');
-      if (stored && stored.id !== user.id) await destroyLocalDb(stored.id);
-      this.#remember(user);
-      void this.#loadConfig();
+      // 200 {user: null} when nobody is signed in: no 401 in the console on every first load.
+      const { user } = await api<{ user: SessionUser | null }>('GET', '/api/auth/session');
+      if (user) {
+        if (stored && stored.id !== user.id) await destroyLocalDb(stored.id);
+        this.#remember(user);
+        void this.#loadConfig();
+      } else if (stored) {
+        this.user = stored;
+        this.expired = true;
+      } else this.user = null;
     } catch (err) {
       if (err instanceof OfflineError) this.user = stored;
       else if (err instanceof ApiError && err.status === 401 && stored) {

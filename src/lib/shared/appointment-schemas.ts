@@ -16,7 +16,7 @@ export type AppointmentStatus = (typeof APPOINTMENT_STATUSES)[number];
 /** Statuses that hold the slot (the exclusion constraints cover exactly these). */
 export const ACTIVE_STATUSES = ['scheduled', 'confirmed', 'checked_in', 'in_progress'] as const;
 
-/** The status state machine (API.md): from → allowed next statuses. */
+/** The status state machine (docs/booking.md): from → allowed next statuses. */
 export const STATUS_TRANSITIONS: Readonly<Record<AppointmentStatus, readonly AppointmentStatus[]>> = {
   scheduled: ['confirmed', 'checked_in', 'cancelled', 'no_show'],
   confirmed: ['checked_in', 'cancelled', 'no_show'],

@@ -191,8 +191,3 @@ export function appointmentDetailQuery(id: string): SqlQuery {
     params: [id],
   };
 }
-
-export async function appointmentDetail(db: Queryable, id: string): Promise<AppointmentDetail | null> {
-  const q = appointmentDetailQuery(id);
-  return (await db.query<AppointmentDetail>(q.sql, q.params)).rows[0] ?? null;
-}
