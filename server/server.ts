@@ -54,7 +54,15 @@ export async function startServer(
     const retention = new IdempotencyRetention({ pool, days: config.idempotencyRetentionDays, logger });
     retention.start();
     stops.push(() => retention.stop());
-    const deps: AppDeps = { config, pool, logger, databaseUrl: db.url, readiness: {}, replicationSampler, clientBuildDir };
+    const deps: AppDeps = {
+      config,
+      pool,
+      logger,
+      databaseUrl: db.url,
+      readiness: {},
+      replicationSampler,
+      clientBuildDir,
+    };
     if (!config.syncUpstreamUrl) {
       // The sync service consumes replication and serves /v1/shape (proxy mode uses upstream).
       const sync = await startSyncService(deps);

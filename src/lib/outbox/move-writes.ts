@@ -14,10 +14,7 @@ export interface MoveTarget {
 }
 
 type Verdict =
-  | { ok: true }
-  | { refused: 'not_on_device' }
-  | { refused: 'status'; from: string }
-  | { conflicts: LocalConflict[] };
+  { ok: true } | { refused: 'not_on_device' } | { refused: 'status'; from: string } | { conflicts: LocalConflict[] };
 
 export async function moveLocally(
   db: OutboxDb,
@@ -55,6 +52,7 @@ export async function moveLocally(
   );
   if ('ok' in verdict) return newId;
   if ('conflicts' in verdict) throw new LocalConflictError(verdict.conflicts);
-  if (verdict.refused === 'status') throw new LocalWriteError(`An appointment that is ${verdict.from} cannot be moved.`);
+  if (verdict.refused === 'status')
+    throw new LocalWriteError(`An appointment that is ${verdict.from} cannot be moved.`);
   throw new LocalWriteError('This appointment is not on this device.');
 }
