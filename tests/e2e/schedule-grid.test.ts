@@ -6,11 +6,19 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addDays, clinicDate } from '../../src/lib/shared/time.js';
 import { TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
 import type { ApiClient } from '../setup/server.js';
-import { login, openBrowser, useFixtureServer, waitForFirstSync, type Browser, type E2EServer } from './helpers.js';
+import {
+  login,
+  openBrowser,
+  SHOTS_DIR,
+  useFixtureServer,
+  waitForFirstSync,
+  type Browser,
+  type E2EServer,
+} from './helpers.js';
 
 const DAY = '2030-01-07'; // a Monday: both doctors work 08:00–17:00 (UTC)
 const DOCS_IMAGES = path.resolve('docs/images');
@@ -98,10 +106,19 @@ beforeAll(async () => {
   await b.page.setViewportSize({ width: 1024, height: 768 });
   await login(b.page, srv.url, fixture.users.receptionist.email, TEST_PASSWORD);
   await waitForFirstSync(b.page);
-  await b.page.goto(`${srv.url}/schedule?date=${DAY}`);
-  await block(b.page, ids.p5!).waitFor({ timeout: 30_000 });
 });
 afterAll(() => b?.close());
+
+// Each test starts on the day's schedule with nothing open (a failed test leaves no sheet behind).
+beforeEach(async ({ task }) => {
+  if (task.suite?.name !== 'schedule grid on a tablet') return;
+  await b.page.goto(`${srv.url}/schedule?date=${DAY}`);
+  await b.page.getByTestId('grid-appointment').first().waitFor({ timeout: 30_000 });
+});
+afterEach(async ({ task }) => {
+  if (task.result?.state === 'fail')
+    await b.page.screenshot({ path: `${SHOTS_DIR}/schedule-grid-${task.name.slice(0, 30).replace(/\W+/g, '-')}.png` });
+});
 
 describe('schedule grid on a tablet', () => {
   it('books from a tap on free time, offline: prefilled sheet, typeahead, Enter; pending, then saved', async () => {
@@ -126,7 +143,9 @@ describe('schedule grid on a tablet', () => {
     expect(await sheet.getByLabel('Minutes').inputValue()).toBe('30');
     // The patient field has the focus: type, pick with Enter, then Enter books.
     await page.keyboard.type('Patient 4', { delay: 20 });
-    await expect.poll(() => sheet.getByRole('option').first().textContent()).toContain('Patient 4');
+    await expect
+      .poll(() => sheet.getByRole('listbox').getByRole('option').first().textContent())
+      .toContain('Patient 4');
     await page.screenshot({ path: `${DOCS_IMAGES}/quick-book.png` });
     await page.keyboard.press('Enter');
     expect(await sheet.getByRole('combobox').inputValue()).toBe('Patient 4');
