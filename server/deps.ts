@@ -17,4 +17,6 @@ export interface AppDeps {
   replicationSampler?: ReplicationSampler;
   /** The sync service's report of its shapes, for GET /api/admin/sync and /metrics. */
   syncStatus?: () => ShapeStatus[] | Promise<ShapeStatus[]>;
+  /** The built client to serve (build/ when unset); a test serves a changed copy to ship a new version. */
+  clientBuildDir?: string;
 }

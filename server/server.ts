@@ -27,7 +27,7 @@ export interface RunningServer {
 export async function startServer(
   config: Config,
   logger: Logger,
-  { buildIfMissing = true }: { buildIfMissing?: boolean } = {},
+  { buildIfMissing = true, clientBuildDir }: { buildIfMissing?: boolean; clientBuildDir?: string } = {},
 ): Promise<RunningServer> {
   const db = await openDatabase(config, { log: (m) => logger.debug(m) });
   const stops: Array<() => Promise<void>> = [() => db.close()];
@@ -67,7 +67,15 @@ export async function startServer(
     const retention = new IdempotencyRetention({ pool, days: config.idempotencyRetentionDays, logger });
     retention.start();
     stops.push(() => retention.stop());
-    const deps: AppDeps = { config, pool, logger, databaseUrl: db.url, readiness: {}, replicationSampler };
+    const deps: AppDeps = {
+      config,
+      pool,
+      logger,
+      databaseUrl: db.url,
+      readiness: {},
+      replicationSampler,
+      clientBuildDir,
+    };
     if (!config.syncUpstreamUrl) {
       // The sync service consumes replication and serves /v1/shape (proxy mode uses upstream).
       const sync = await startSyncService(deps);

@@ -186,13 +186,11 @@ describe('receptionist', () => {
       await waitForFirstSync(b.page);
       const initialRequests = shapeStarts.length;
       expect(initialRequests).toBeGreaterThanOrEqual(6);
-      // The service worker must control the page before the network goes away.
-      await b.page.waitForFunction(
-        () => navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready.then(() => true),
-        undefined,
-        { timeout: 30_000 },
-      );
+      // The service worker must control the page before the network goes away: once it is
+      // active, the reload is served under its control.
+      await b.page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
       await b.page.reload();
+      expect(await b.page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
       await waitForFirstSync(b.page);
       await b.page.waitForTimeout(1_000);
       // A reload resumes every shape from its stored offset: no new snapshot request.

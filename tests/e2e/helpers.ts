@@ -53,7 +53,13 @@ export interface E2EServer {
 export async function startE2EServer({
   seed = 'demo',
   prepare,
-}: { seed?: 'demo' | 'none'; prepare?: (db: TestDatabase) => Promise<void> } = {}): Promise<E2EServer> {
+  clientBuildDir,
+}: {
+  seed?: 'demo' | 'none';
+  prepare?: (db: TestDatabase) => Promise<void>;
+  /** Serve this copy of the built client instead of build/ (a test changes it to ship a new version). */
+  clientBuildDir?: string;
+} = {}): Promise<E2EServer> {
   await ensureClientBuilt();
   const db = await createTestDatabase();
   if (prepare) await prepare(db);
@@ -74,7 +80,7 @@ export async function startE2EServer({
     RATE_LIMIT_SYNC_PER_HOUR: '100000',
     RATE_LIMIT_LOGIN_FAILURES: '1000',
   });
-  const server = await startServer(config, createLogger('silent'), { buildIfMissing: false });
+  const server = await startServer(config, createLogger('silent'), { buildIfMissing: false, clientBuildDir });
   return {
     url: origin,
     db,

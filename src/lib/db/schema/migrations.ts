@@ -3,6 +3,7 @@
 // each, so its synced rows (and, later, pending writes) stay on board. Never edit a shipped
 // migration: append a new one.
 import { OUTBOX_EDITS_MIGRATION_SQL, OUTBOX_MIGRATION_SQL } from '../../outbox/schema';
+import { LOCAL_MOVE_SQL } from '../../outbox/move-sql';
 import { LOCAL_WRITE_FUNCTIONS_SQL } from '../../outbox/write-sql';
 import { SYNCED_TABLES, type SyncedTable } from './tables';
 
@@ -118,6 +119,7 @@ export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [
   { version: 2, name: 'outbox', sql: OUTBOX_MIGRATION_SQL },
   { version: 3, name: 'offline edits, patient writes, recent confirmations', sql: OUTBOX_EDITS_MIGRATION_SQL },
   { version: 4, name: 'one-statement appointment writes, overlay versions', sql: LOCAL_WRITE_FUNCTIONS_SQL },
+  { version: 7, name: 'move an appointment to another time or doctor', sql: LOCAL_MOVE_SQL },
 ];
 
 export const LOCAL_SCHEMA_VERSION = LOCAL_MIGRATIONS[LOCAL_MIGRATIONS.length - 1]!.version;
