@@ -51,7 +51,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api', createOpenApiRouter());
   app.use('/api', notFoundHandler);
 
-  app.use(createStaticAppRouter({ clinicTimeZone: deps.config.clinicTimeZone }));
+  app.use(
+    createStaticAppRouter({
+      clinicTimeZone: deps.config.clinicTimeZone,
+      checkInEarlyMinutes: deps.config.checkInEarlyMinutes,
+    }),
+  );
   app.use(notFoundHandler);
   app.use(createErrorHandler(unhandledErrorReporter(deps.logger)));
   return app;

@@ -17,4 +17,6 @@ export interface AppDeps {
   replicationSampler?: ReplicationSampler;
   /** The sync service's report of its shapes, for GET /api/admin/sync and /metrics. */
   syncStatus?: () => ShapeStatus[] | Promise<ShapeStatus[]>;
+  /** The clock the scheduling rules read ("in the past", "the appointment's day"); default: real time. */
+  now?: () => Date;
 }
