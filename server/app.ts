@@ -9,6 +9,7 @@ import { createAuthRouter } from './auth/routes.js';
 import type { AppDeps } from './deps.js';
 import { createDevicesRouter } from './devices/routes.js';
 import { createDoctorsRouter } from './doctors/routes.js';
+import { createAppointmentTypesRouter } from './appointment-types/routes.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { createHealthRouter } from './http/health.js';
 import { createOpenApiRouter } from './http/openapi.js';
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api/auth', createAuthRouter(deps));
   app.use('/api/users', createUsersRouter(deps));
   app.use('/api/doctors', createDoctorsRouter(deps));
+  app.use('/api/appointment-types', createAppointmentTypesRouter(deps));
   app.use('/api/patients', createPatientsRouter(deps));
   app.use('/api/appointments', createAppointmentsRouter(deps));
   app.use('/api/devices', createDevicesRouter(deps));

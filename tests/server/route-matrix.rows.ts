@@ -128,6 +128,24 @@ export const ROWS: Row[] = [
     expect: adminOnly,
   },
 
+  // Appointment types
+  { route: 'GET /api/appointment-types', call: () => ({ path: '/api/appointment-types' }), expect: staff },
+  {
+    route: 'POST /api/appointment-types',
+    call: () => ({
+      path: '/api/appointment-types',
+      body: { name: `Matrix ${randomUUID()}`, default_duration_minutes: 20 },
+      headers: { 'idempotency-key': randomUUID() },
+    }),
+    expect: adminOnly,
+  },
+  {
+    // No such type: the admin passes the role check and gets the route's own 404.
+    route: 'PATCH /api/appointment-types/:id',
+    call: () => ({ path: `/api/appointment-types/${randomUUID()}`, body: { colour: '#112233' } }),
+    expect: { anon: 401, admin: 404, receptionist: 403, clinicianA: 403 },
+  },
+
   // Patients
   { route: 'GET /api/patients', call: () => ({ path: '/api/patients' }), expect: staff },
   {
