@@ -9,6 +9,7 @@ import { createAuthRouter } from './auth/routes.js';
 import type { AppDeps } from './deps.js';
 import { createDevicesRouter } from './devices/routes.js';
 import { createDoctorsRouter } from './doctors/routes.js';
+import { createAppointmentTypesRouter } from './appointment-types/routes.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { createHealthRouter } from './http/health.js';
 import { createOpenApiRouter } from './http/openapi.js';
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api/auth', createAuthRouter(deps));
   app.use('/api/users', createUsersRouter(deps));
   app.use('/api/doctors', createDoctorsRouter(deps));
+  app.use('/api/appointment-types', createAppointmentTypesRouter(deps));
   app.use('/api/patients', createPatientsRouter(deps));
   app.use('/api/appointments', createAppointmentsRouter(deps));
   app.use('/api/devices', createDevicesRouter(deps));
@@ -51,7 +53,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api', createOpenApiRouter());
   app.use('/api', notFoundHandler);
 
-  app.use(createStaticAppRouter({ clinicTimeZone: deps.config.clinicTimeZone, buildDir: deps.clientBuildDir }));
+  app.use(
+    createStaticAppRouter({
+      clinicTimeZone: deps.config.clinicTimeZone,
+      checkInEarlyMinutes: deps.config.checkInEarlyMinutes,
+      buildDir: deps.clientBuildDir,
+    }),
+  );
   app.use(notFoundHandler);
   app.use(createErrorHandler(unhandledErrorReporter(deps.logger)));
   return app;

@@ -29,6 +29,7 @@ const envSchema = z.object({
   PUBLIC_ORIGIN: z.string().url().optional(),
   CORS_ORIGINS: z.string().default(''),
   CLINIC_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/London').default('UTC'),
+  CHECK_IN_EARLY_MINUTES: z.coerce.number().int().min(0).max(720).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   LOG_REQUEST_SAMPLE: z.coerce.number().min(0).max(1).default(0.01),
@@ -72,6 +73,8 @@ export type Config = Readonly<{
   publicOrigin: string;
   corsOrigins: readonly string[];
   clinicTimeZone: string;
+  /** Check-in opens this many minutes before an appointment's start (src/lib/shared/appointment-rules.ts). */
+  checkInEarlyMinutes: number;
   logLevel: string;
   /** pretty on a terminal, JSON otherwise, unless LOG_FORMAT says (server/logger.ts). */
   logFormat: 'pretty' | 'json' | undefined;
@@ -151,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicOrigin,
     corsOrigins: Object.freeze(corsOrigins.map((o) => new URL(o).origin)),
     clinicTimeZone: e.CLINIC_TIMEZONE,
+    checkInEarlyMinutes: e.CHECK_IN_EARLY_MINUTES,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     logRequestSample: e.LOG_REQUEST_SAMPLE,

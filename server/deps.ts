@@ -19,4 +19,6 @@ export interface AppDeps {
   syncStatus?: () => ShapeStatus[] | Promise<ShapeStatus[]>;
   /** The built client to serve (build/ when unset); a test serves a changed copy to ship a new version. */
   clientBuildDir?: string;
+  /** The clock the scheduling rules read ("in the past", "the appointment's day"); default: real time. */
+  now?: () => Date;
 }

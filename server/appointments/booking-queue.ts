@@ -21,9 +21,10 @@ export async function bookWhenDoctorFree(
   actor: Actor,
   input: CreateAppointmentInput,
   attempt: (options: { nowait: boolean }) => Promise<void>,
+  now: Date = new Date(),
 ): Promise<void> {
   for (let round = 1; ; round++) {
-    await precheckBooking(pool, actor, input);
+    await precheckBooking(pool, actor, input, now);
     const nowait = round <= NOWAIT_ROUNDS;
     try {
       return await attempt({ nowait });

@@ -1,7 +1,9 @@
 // Changes to one existing appointment: status moves (the state machine in docs/booking.md), cancel,
 // PATCH of its fields and soft delete. Each locks the row, checks version and rules, writes.
 import type { PoolClient } from '../db/pool.js';
-import { conflict, forbidden, notFound } from '../http/errors.js';
+import { constraintName, SQLSTATE, sqlState } from '../db/sqlstate.js';
+import { conflict, forbidden, notFound, unprocessable } from '../http/errors.js';
+import { REVERTS, statusTimeRule } from '../../src/lib/shared/appointment-rules.js';
 import type { WriteAnswer } from '../http/idempotency.js';
 import {
   STATUS_TRANSITIONS,
@@ -51,25 +53,63 @@ function statusChanges(actor: Actor, to: AppointmentStatus, reason: string | nul
   return { status: to, cancelled_at: 'now', cancelled_by: actor.id, cancellation_reason: reason };
 }
 
+/** The time rules of a status change (src/lib/shared/appointment-rules.ts). */
+export interface StatusRules {
+  timeZone: string;
+  checkInEarlyMinutes: number;
+  now: Date;
+}
+
+/** A reverted no-show takes its slot back: someone may have booked it meanwhile. */
+async function updateReactivating(tx: PoolClient, id: string, changes: AppointmentChanges): Promise<void> {
+  await tx.query('SAVEPOINT reactivate');
+  try {
+    await updateAppointment(tx, id, changes);
+  } catch (err) {
+    if (sqlState(err) !== SQLSTATE.exclusionViolation) throw err;
+    await tx.query('ROLLBACK TO SAVEPOINT reactivate');
+    const who = constraintName(err) === 'appointments_no_patient_overlap' ? 'The patient' : 'The doctor';
+    throw conflict(
+      constraintName(err) === 'appointments_no_patient_overlap' ? 'patient_conflict' : 'slot_conflict',
+      `${who} has another appointment at that time now; the no-show can't be reverted.`,
+      { conflicts: [] },
+    );
+  }
+}
+
 export async function changeStatus(
   tx: PoolClient,
   txid: number,
   actor: Actor,
   id: string,
   to: AppointmentStatus,
-  options: { version?: number; reason?: string | null },
+  options: { version?: number; reason?: string | null; rules?: StatusRules },
 ): Promise<WriteAnswer> {
   const row = await lockVisible(tx, actor, id);
   await assertVersion(tx, actor, row, options.version);
   assertTransition(row.status, to);
-  await updateAppointment(tx, id, statusChanges(actor, to, options.reason ?? null));
+  if (options.rules) {
+    const broken = statusTimeRule({
+      from: row.status,
+      to,
+      startsAt: row.starts_at,
+      now: options.rules.now,
+      timeZone: options.rules.timeZone,
+      checkInEarlyMinutes: options.rules.checkInEarlyMinutes,
+    });
+    if (broken) throw unprocessable(broken.code, broken.message, { from: row.status, to });
+  }
+  const changes = statusChanges(actor, to, options.reason ?? null);
+  const revert = REVERTS[row.status] === to;
+  if (revert && row.status === 'no_show') await updateReactivating(tx, id, changes);
+  else await updateAppointment(tx, id, changes);
   return {
     ...(await answerWith(tx, actor, id, txid, 200)),
     audit: {
-      action: to === 'cancelled' ? 'appointment.cancel' : 'appointment.status',
+      action: to === 'cancelled' ? 'appointment.cancel' : revert ? 'appointment.revert' : 'appointment.status',
       entity: 'appointment',
       entityId: id,
-      details: { from: row.status, to },
+      details: { from: row.status, to, ...(to === 'cancelled' ? { reason: options.reason ?? null } : {}) },
     },
   };
 }

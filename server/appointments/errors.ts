@@ -6,6 +6,7 @@ import type { Pool } from '../db/pool.js';
 import { conflict, unprocessable, validationFailed } from '../http/errors.js';
 import { doctorBusy, doctorHours, overlapping, type Interval } from './queries.js';
 import { suggestSlots, suggestionWindow } from './schedule.js';
+import { NO_BUFFERS, type Buffers } from '../../src/lib/shared/slots.js';
 
 export class SlotTakenError extends Error {
   constructor(
@@ -13,6 +14,7 @@ export class SlotTakenError extends Error {
     readonly startsAt: Date,
     readonly endsAt: Date,
     readonly durationMinutes: number,
+    readonly buffers: Buffers = NO_BUFFERS,
   ) {
     super('slot taken');
   }
@@ -34,7 +36,7 @@ export const outsideWorkingHours = () =>
 export const unknownReference = (field: 'doctor_id' | 'patient_id') =>
   validationFailed([{ path: field, message: field === 'doctor_id' ? 'no such active doctor' : 'no such patient' }]);
 
-const intervalJson = (i: Interval) => ({
+const intervalJson = (i: Pick<Interval, 'id' | 'starts_at' | 'ends_at'>) => ({
   id: i.id,
   starts_at: i.starts_at.toISOString(),
   ends_at: i.ends_at.toISOString(),
@@ -54,13 +56,17 @@ export async function explainConflict(
   doctorScope: string | null = null,
 ): Promise<unknown> {
   if (err instanceof SlotTakenError) {
-    const conflicts = await overlapping(pool, 'doctor_id', err.doctorId, err.startsAt, err.endsAt, doctorScope);
+    const held = {
+      from: new Date(err.startsAt.getTime() - err.buffers.before * 60_000),
+      to: new Date(err.endsAt.getTime() + err.buffers.after * 60_000),
+    };
+    const conflicts = await overlapping(pool, 'doctor_id', err.doctorId, held.from, held.to, doctorScope);
     const window = suggestionWindow(err.startsAt, timeZone);
     const [hours, busy] = await Promise.all([
       doctorHours(pool, err.doctorId),
       doctorBusy(pool, err.doctorId, window.from, window.to),
     ]);
-    const suggestions = suggestSlots(err.startsAt, err.durationMinutes, hours, busy, timeZone, now);
+    const suggestions = suggestSlots(err.startsAt, err.durationMinutes, hours, busy, timeZone, now, 3, err.buffers);
     return conflict('slot_conflict', 'The doctor already has an appointment at that time.', {
       conflicts: conflicts.map(intervalJson),
       suggestions: suggestions.map((s) => ({ starts_at: s.starts_at.toISOString(), ends_at: s.ends_at.toISOString() })),
@@ -81,10 +87,11 @@ export async function withConflictDetails(
   timeZone: string,
   write: () => Promise<void>,
   doctorScope: string | null = null,
+  now = new Date(),
 ): Promise<void> {
   try {
     await write();
   } catch (err) {
-    throw await explainConflict(pool, timeZone, err, new Date(), doctorScope);
+    throw await explainConflict(pool, timeZone, err, now, doctorScope);
   }
 }

@@ -6,6 +6,26 @@ import type { AppointmentStatus, Urgency } from '../../src/lib/shared/appointmen
 export const ACTIVE_SQL = `status IN ('scheduled', 'confirmed', 'checked_in', 'in_progress')`;
 // No appointment is longer than this (the duration_minutes check): bounds index range scans.
 const MAX_DURATION = `interval '480 minutes'`;
+// Nor holds its doctor longer than this (duration plus both buffers, at most 120 minutes each).
+const MAX_HELD = `interval '720 minutes'`;
+
+/**
+ * THE overlap condition of the server, for every query that asks "what overlaps [from, to)?"
+ * (the booking check, its pre-check, the 409 details, free-slot search). `from`/`to` are SQL
+ * expressions (parameters). For a doctor the ranges compared are the occupied ones (with
+ * buffers, appointment_occupied() of migration 0040, the exclusion constraint's expression);
+ * `from`/`to` must already hold the new appointment's own buffers. A patient is busy during
+ * the appointment itself. The starts_at bound lets the planner use a range scan.
+ */
+export function activeOverlapSql(owner: 'doctor_id' | 'patient_id', from: string, to: string): string {
+  const live = `deleted_at IS NULL AND ${ACTIVE_SQL}`;
+  if (owner === 'patient_id') {
+    return `${live} AND starts_at < ${to} AND ends_at > ${from} AND starts_at > ${from}::timestamptz - ${MAX_DURATION}`;
+  }
+  return `${live} AND appointment_occupied(starts_at, ends_at, buffer_before_minutes, buffer_after_minutes)
+      && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)')
+    AND starts_at > ${from}::timestamptz - ${MAX_HELD} AND starts_at < ${to}::timestamptz + ${MAX_HELD}`;
+}
 
 /** Who is asking decides which rows exist for them and whether notes are shown. */
 export interface Viewer {
@@ -19,6 +39,9 @@ function appointmentColumns(viewer: Viewer): string {
   return `a.id, a.patient_id, a.doctor_id, a.starts_at, a.ends_at, a.duration_minutes, a.status, a.urgency,
     a.reason, ${viewer.seesNotes ? 'a.clinical_notes,' : ''} a.cancelled_by, a.cancelled_at, a.cancellation_reason,
     a.rescheduled_from, a.created_by, a.created_at, a.updated_at, a.version,
+    a.type_id, a.buffer_before_minutes, a.buffer_after_minutes,
+    (SELECT json_build_object('id', t.id, 'name', t.name, 'colour', t.colour) FROM appointment_types t
+      WHERE t.id = a.type_id) AS type,
     json_build_object('id', p.id, 'full_name', p.full_name, 'mrn', p.mrn) AS patient,
     json_build_object('id', d.id, 'full_name', d.full_name, 'specializations', ARRAY(
       SELECT s.name FROM doctor_specializations ds JOIN specializations s ON s.id = ds.specialization_id
@@ -155,9 +178,16 @@ export interface Interval {
   id: string;
   starts_at: Date;
   ends_at: Date;
+  /** the range the appointment holds its doctor for (with its buffers) */
+  held_from: Date;
+  held_to: Date;
 }
 
-/** Active, live appointments of a doctor or a patient overlapping [startsAt, endsAt). */
+/**
+ * Active, live appointments of a doctor or a patient overlapping [startsAt, endsAt). For a
+ * doctor, pass the occupied range of the new appointment (its start minus its buffer before,
+ * its end plus its buffer after).
+ */
 export async function overlapping(
   tx: Queryable,
   column: 'doctor_id' | 'patient_id',
@@ -168,9 +198,11 @@ export async function overlapping(
   doctorScope: string | null = null,
 ): Promise<Interval[]> {
   const { rows } = await tx.query<Interval>(
-    `SELECT id, starts_at, ends_at FROM appointments
-      WHERE ${column} = $1 AND deleted_at IS NULL AND ${ACTIVE_SQL}
-        AND starts_at < $3 AND ends_at > $2 AND starts_at > $2::timestamptz - ${MAX_DURATION}
+    `SELECT id, starts_at, ends_at,
+            starts_at - make_interval(mins => buffer_before_minutes) AS held_from,
+            ends_at + make_interval(mins => buffer_after_minutes) AS held_to
+       FROM appointments
+      WHERE ${column} = $1 AND ${activeOverlapSql(column, '$2', '$3')}
         AND ($4::uuid IS NULL OR doctor_id = $4)
       ORDER BY starts_at`,
     [ownerId, startsAt, endsAt, doctorScope],
@@ -196,13 +228,16 @@ export interface NewAppointment {
   reason: string | null;
   rescheduled_from: string | null;
   created_by: string;
+  type_id?: string | null;
+  buffer_before_minutes?: number;
+  buffer_after_minutes?: number;
 }
 
 export async function insertAppointment(tx: PoolClient, a: NewAppointment): Promise<void> {
   await tx.query(
     `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, urgency, reason,
-       rescheduled_from, created_by)
-     VALUES ($1, $2, $3, $4, $4::timestamptz + make_interval(mins => $5), $5, $6, $7, $8, $9)`,
+       rescheduled_from, created_by, type_id, buffer_before_minutes, buffer_after_minutes)
+     VALUES ($1, $2, $3, $4, $4::timestamptz + make_interval(mins => $5), $5, $6, $7, $8, $9, $10, $11, $12)`,
     [
       a.id,
       a.patient_id,
@@ -213,6 +248,9 @@ export async function insertAppointment(tx: PoolClient, a: NewAppointment): Prom
       a.reason,
       a.rescheduled_from,
       a.created_by,
+      a.type_id ?? null,
+      a.buffer_before_minutes ?? 0,
+      a.buffer_after_minutes ?? 0,
     ],
   );
 }

@@ -36,6 +36,8 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
   const router = Router();
   const { pool } = deps;
   const tz = deps.config.clinicTimeZone;
+  const clock = deps.now ?? (() => new Date());
+  const statusRules = () => ({ timeZone: tz, checkInEarlyMinutes: deps.config.checkInEarlyMinutes, now: clock() });
   router.use(requireUser);
 
   router.get('/', async (req, res) => {
@@ -73,16 +75,23 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
   router.post('/', async (req, res) => {
     const input = parseInput(createAppointmentSchema, req.body);
     const actor = actorOf(req);
+    const now = clock();
     await withConflictDetails(
       pool,
       tz,
       () =>
-        bookWhenDoctorFree(pool, actor, input, (options) =>
-          runWrite(pool, req, res, 'appointment.book', input.id, (tx, txid) =>
-            bookAppointment(tx, txid, actor, input, tz, options),
-          ),
+        bookWhenDoctorFree(
+          pool,
+          actor,
+          input,
+          (options) =>
+            runWrite(pool, req, res, 'appointment.book', input.id, (tx, txid) =>
+              bookAppointment(tx, txid, actor, input, tz, { ...options, now }),
+            ),
+          now,
         ),
       actor.doctorId,
+      now,
     );
   });
 
@@ -90,14 +99,16 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
     const id = appointmentId(req);
     const input = parseInput(rescheduleAppointmentSchema, req.body);
     const actor = actorOf(req);
+    const now = clock();
     await withConflictDetails(
       pool,
       tz,
       () =>
         runWrite(pool, req, res, 'appointment.reschedule', input.new_id, (tx, txid) =>
-          rescheduleAppointment(tx, txid, actor, id, input, tz),
+          rescheduleAppointment(tx, txid, actor, id, input, tz, { now }),
         ),
       actor.doctorId,
+      now,
     );
   });
 
@@ -107,7 +118,7 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
     const input = parseInput(cancelAppointmentSchema, req.body ?? {});
     const actor = actorOf(req);
     await runWrite(pool, req, res, 'appointment.cancel', key, (tx, txid) =>
-      changeStatus(tx, txid, actor, id, 'cancelled', { reason: input.reason ?? null }),
+      changeStatus(tx, txid, actor, id, 'cancelled', { reason: input.reason, rules: statusRules() }),
     );
   });
 
@@ -117,7 +128,7 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
     const input = parseInput(statusChangeSchema, req.body);
     const actor = actorOf(req);
     await runWrite(pool, req, res, 'appointment.status', key, (tx, txid) =>
-      changeStatus(tx, txid, actor, id, input.status, { version: input.version }),
+      changeStatus(tx, txid, actor, id, input.status, { version: input.version, rules: statusRules() }),
     );
   });
 

@@ -1,9 +1,9 @@
 // Booking and rescheduling: lock the parents (doctors in id order, then the patient), check
 // overlaps and working hours, write. The exclusion constraints stay behind the check: if one
 // fires anyway (a write that bypassed the lock), it becomes the same 409 as the check's.
-import type { Pool, PoolClient } from '../db/pool.js';
+import type { Pool, PoolClient, Queryable } from '../db/pool.js';
 import { constraintName, SQLSTATE, sqlState } from '../db/sqlstate.js';
-import { conflict, forbidden, notFound } from '../http/errors.js';
+import { conflict, forbidden, notFound, unprocessable, validationFailed } from '../http/errors.js';
 import { idempotencyMismatch, type WriteAnswer } from '../http/idempotency.js';
 import {
   RESCHEDULABLE_STATUSES,
@@ -11,10 +11,12 @@ import {
   type RescheduleAppointmentInput,
   type Urgency,
 } from '../../src/lib/shared/appointment-schemas.js';
+import { bookingTimeRule } from '../../src/lib/shared/appointment-rules.js';
+import { NO_BUFFERS, type Buffers } from '../../src/lib/shared/slots.js';
 import { viewerOf, type Actor } from './actor.js';
 import { outsideWorkingHours, PatientBusyError, SlotTakenError, unknownReference } from './errors.js';
 import {
-  ACTIVE_SQL,
+  activeOverlapSql,
   doctorHours,
   findAppointment,
   insertAppointment,
@@ -34,23 +36,63 @@ function assertMayBookFor(actor: Actor, doctorId: string): void {
   if (actor.doctorId && actor.doctorId !== doctorId) throw forbidden('Clinicians book only for their own doctor.');
 }
 
+/** No booking or move into the past, unless an admin back-fills it with a reason (audited). */
+function assertNotInPast(actor: Actor, startsAt: Date, now: Date, backfillReason: string | null | undefined): void {
+  const broken = bookingTimeRule({ startsAt, now, isAdmin: actor.role === 'admin', backfillReason });
+  if (broken) throw unprocessable(broken.code, broken.message);
+}
+
+/** The back-fill reason, for the audit entry of a write that starts in the past. */
+const backfillAudit = (startsAt: Date, now: Date, reason: string | null | undefined) =>
+  reason && startsAt.getTime() < now.getTime() ? { backfill_reason: reason } : {};
+
+/**
+ * The buffers a booking of this type gives the doctor. A type lists the doctors who offer it;
+ * a type with no doctor listed is offered by all.
+ */
+export async function typeBuffers(
+  db: Queryable,
+  typeId: string | null | undefined,
+  doctorId: string,
+): Promise<Buffers> {
+  if (!typeId) return NO_BUFFERS;
+  const { rows } = await db.query<{ before: number; after: number; offered: boolean }>(
+    `SELECT t.buffer_before_minutes AS before, t.buffer_after_minutes AS after,
+            (NOT EXISTS (SELECT 1 FROM appointment_type_doctors x WHERE x.type_id = t.id)
+             OR EXISTS (SELECT 1 FROM appointment_type_doctors x WHERE x.type_id = t.id AND x.doctor_id = $2)) AS offered
+       FROM appointment_types t WHERE t.id = $1 AND t.active`,
+    [typeId, doctorId],
+  );
+  const row = rows[0];
+  if (!row) throw validationFailed([{ path: 'type_id', message: 'no such active appointment type' }]);
+  if (!row.offered) throw unprocessable('type_not_offered', 'This doctor does not offer this appointment type.');
+  return { before: row.before, after: row.after };
+}
+
 interface SlotRequest {
   doctorId: string;
   patientId: string;
   startsAt: Date;
   durationMinutes: number;
   urgency: Urgency;
+  buffers: Buffers;
 }
 
 const endOf = (slot: SlotRequest) => new Date(slot.startsAt.getTime() + slot.durationMinutes * MINUTE);
+/** The range the new appointment would hold its doctor for (with its buffers). */
+const heldBy = (slot: SlotRequest) => ({
+  from: new Date(slot.startsAt.getTime() - slot.buffers.before * MINUTE),
+  to: new Date(endOf(slot).getTime() + slot.buffers.after * MINUTE),
+});
 
 /**
  * The doctor's row is locked: is the slot free? Checked first so that the many losers of a
  * contended slot hold the doctor's lock for one statement only.
  */
 async function checkDoctorFree(tx: PoolClient, slot: SlotRequest): Promise<void> {
-  if ((await overlapping(tx, 'doctor_id', slot.doctorId, slot.startsAt, endOf(slot))).length > 0) {
-    throw new SlotTakenError(slot.doctorId, slot.startsAt, endOf(slot), slot.durationMinutes);
+  const held = heldBy(slot);
+  if ((await overlapping(tx, 'doctor_id', slot.doctorId, held.from, held.to)).length > 0) {
+    throw new SlotTakenError(slot.doctorId, slot.startsAt, endOf(slot), slot.durationMinutes, slot.buffers);
   }
 }
 
@@ -74,7 +116,10 @@ async function insertChecked(tx: PoolClient, row: NewAppointment): Promise<void>
     const state = sqlState(err);
     const name = constraintName(err);
     if (state === SQLSTATE.exclusionViolation && name === 'appointments_no_doctor_overlap') {
-      throw new SlotTakenError(row.doctor_id, row.starts_at, endsAt, row.duration_minutes);
+      throw new SlotTakenError(row.doctor_id, row.starts_at, endsAt, row.duration_minutes, {
+        before: row.buffer_before_minutes ?? 0,
+        after: row.buffer_after_minutes ?? 0,
+      });
     }
     if (state === SQLSTATE.exclusionViolation && name === 'appointments_no_patient_overlap') {
       throw new PatientBusyError(row.patient_id, row.starts_at, endsAt);
@@ -97,18 +142,35 @@ async function answerWith(tx: PoolClient, actor: Actor, id: string, txid: number
  * answer, not a conflict with its own row). One statement, so one snapshot for both. Only a
  * shortcut: the check under the lock stays the authority.
  */
-export async function precheckBooking(pool: Pool, actor: Actor, input: CreateAppointmentInput): Promise<void> {
+export async function precheckBooking(
+  pool: Pool,
+  actor: Actor,
+  input: CreateAppointmentInput,
+  now: Date = new Date(),
+): Promise<void> {
   assertMayBookFor(actor, input.doctor_id);
   const startsAt = new Date(input.starts_at);
   const endsAt = new Date(startsAt.getTime() + input.duration_minutes * MINUTE);
-  const { rows } = await pool.query<{ known: boolean; taken: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = $1) AS known,
-            EXISTS (SELECT 1 FROM appointments WHERE doctor_id = $2 AND deleted_at IS NULL AND ${ACTIVE_SQL}
-                       AND starts_at < $4 AND ends_at > $3 AND starts_at > $3::timestamptz - interval '480 minutes') AS taken`,
-    [input.id, input.doctor_id, startsAt, endsAt],
+  const { rows } = await pool.query<{ known: boolean; taken: boolean; before: number; after: number }>(
+    `WITH t AS (SELECT coalesce((SELECT buffer_before_minutes FROM appointment_types WHERE id = $5), 0) AS before,
+                       coalesce((SELECT buffer_after_minutes FROM appointment_types WHERE id = $5), 0) AS after)
+     SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = $1) AS known, t.before, t.after,
+            EXISTS (SELECT 1 FROM appointments WHERE doctor_id = $2 AND ${activeOverlapSql(
+              'doctor_id',
+              `($3::timestamptz - make_interval(mins => t.before))`,
+              `($4::timestamptz + make_interval(mins => t.after))`,
+            )}) AS taken
+       FROM t`,
+    [input.id, input.doctor_id, startsAt, endsAt, input.type_id ?? null],
   );
-  if (!rows[0]!.known && rows[0]!.taken) {
-    throw new SlotTakenError(input.doctor_id, startsAt, endsAt, input.duration_minutes);
+  const row = rows[0]!;
+  if (row.known) return;
+  assertNotInPast(actor, startsAt, now, input.backfill_reason);
+  if (row.taken) {
+    throw new SlotTakenError(input.doctor_id, startsAt, endsAt, input.duration_minutes, {
+      before: row.before,
+      after: row.after,
+    });
   }
 }
 
@@ -118,17 +180,20 @@ export async function bookAppointment(
   actor: Actor,
   input: CreateAppointmentInput,
   timeZone: string,
-  { nowait = false } = {},
+  { nowait = false, now = new Date() }: { nowait?: boolean; now?: Date } = {},
 ): Promise<WriteAnswer> {
   assertMayBookFor(actor, input.doctor_id);
-  if (!(await lockDoctors(tx, [input.doctor_id], { nowait })).has(input.doctor_id)) throw unknownReference('doctor_id');
   const startsAt = new Date(input.starts_at);
+  assertNotInPast(actor, startsAt, now, input.backfill_reason);
+  if (!(await lockDoctors(tx, [input.doctor_id], { nowait })).has(input.doctor_id)) throw unknownReference('doctor_id');
+  const buffers = await typeBuffers(tx, input.type_id, input.doctor_id);
   const slot = {
     doctorId: input.doctor_id,
     patientId: input.patient_id,
     startsAt,
     durationMinutes: input.duration_minutes,
     urgency: input.urgency,
+    buffers,
   };
   await checkDoctorFree(tx, slot);
   if (!(await lockPatient(tx, input.patient_id))) throw unknownReference('patient_id');
@@ -143,6 +208,9 @@ export async function bookAppointment(
     reason: input.reason ?? null,
     rescheduled_from: null,
     created_by: actor.id,
+    type_id: input.type_id ?? null,
+    buffer_before_minutes: buffers.before,
+    buffer_after_minutes: buffers.after,
   });
   return {
     ...(await answerWith(tx, actor, input.id, txid, 201)),
@@ -155,6 +223,8 @@ export async function bookAppointment(
         patient_id: input.patient_id,
         starts_at: startsAt.toISOString(),
         duration_minutes: input.duration_minutes,
+        ...(input.type_id ? { type_id: input.type_id } : {}),
+        ...backfillAudit(startsAt, now, input.backfill_reason),
       },
     },
   };
@@ -171,7 +241,9 @@ export async function rescheduleAppointment(
   oldId: string,
   input: RescheduleAppointmentInput,
   timeZone: string,
+  { now = new Date() }: { now?: Date } = {},
 ): Promise<WriteAnswer> {
+  assertNotInPast(actor, new Date(input.starts_at), now, input.backfill_reason);
   const viewer = viewerOf(actor);
   const seen = await findAppointment(tx, viewer, oldId);
   if (!seen) throw notFound('Appointment');
@@ -192,7 +264,13 @@ export async function rescheduleAppointment(
   await updateAppointment(tx, oldId, { status: 'rescheduled' });
   const startsAt = new Date(input.starts_at);
   const durationMinutes = input.duration_minutes ?? old.duration_minutes;
-  const slot = { doctorId, patientId: old.patient_id, startsAt, durationMinutes, urgency: old.urgency };
+  // A move keeps the type; a move to another doctor must be to one who offers it.
+  const typeId = (old.type_id as string | null) ?? null;
+  const buffers =
+    doctorId === old.doctor_id
+      ? { before: Number(old.buffer_before_minutes ?? 0), after: Number(old.buffer_after_minutes ?? 0) }
+      : await typeBuffers(tx, typeId, doctorId);
+  const slot = { doctorId, patientId: old.patient_id, startsAt, durationMinutes, urgency: old.urgency, buffers };
   await checkDoctorFree(tx, slot);
   await checkHoursAndPatient(tx, slot, timeZone);
   await insertChecked(tx, {
@@ -205,6 +283,9 @@ export async function rescheduleAppointment(
     reason: (old.reason as string | null) ?? null,
     rescheduled_from: oldId,
     created_by: actor.id,
+    type_id: typeId,
+    buffer_before_minutes: buffers.before,
+    buffer_after_minutes: buffers.after,
   });
   return {
     ...(await answerWith(tx, actor, input.new_id, txid, 201)),
@@ -217,6 +298,7 @@ export async function rescheduleAppointment(
         doctor_id: doctorId,
         starts_at: startsAt.toISOString(),
         duration_minutes: durationMinutes,
+        ...backfillAudit(startsAt, now, input.backfill_reason),
       },
     },
   };

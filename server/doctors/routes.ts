@@ -14,8 +14,9 @@ import {
   doctorListQuerySchema,
   updateDoctorSchema,
 } from '../../src/lib/shared/doctor-schemas.js';
-import { addDays, zonedToUtc } from '../../src/lib/shared/time.js';
+import { clinicDayRange } from '../../src/lib/shared/time.js';
 import { doctorBusy, doctorHours } from '../appointments/queries.js';
+import { typeBuffers } from '../appointments/service.js';
 import { freeSlotsOn } from '../appointments/schedule.js';
 import {
   findDoctor,
@@ -58,14 +59,16 @@ export function createDoctorsRouter(deps: AppDeps): Router {
 
   router.get('/:id/availability', async (req, res) => {
     const id = doctorId(req);
-    const { date, duration } = parseInput(availabilityQuerySchema, req.query);
+    const { date, duration, type_id } = parseInput(availabilityQuerySchema, req.query);
     if (!(await findDoctor(pool, id))) throw notFound('Doctor');
-    const [hours, busy] = await Promise.all([
+    const day = clinicDayRange(date, tz);
+    const [hours, busy, buffers] = await Promise.all([
       doctorHours(pool, id),
-      doctorBusy(pool, id, zonedToUtc(date, '00:00', tz), zonedToUtc(addDays(date, 1), '00:00', tz)),
+      doctorBusy(pool, id, day.from, day.to),
+      typeBuffers(pool, type_id, id),
     ]);
-    // Slots already in the past are not offered.
-    const slots = freeSlotsOn(date, duration, hours, busy, tz, new Date());
+    // Slots already in the past are not offered; a type's buffers must be free too.
+    const slots = freeSlotsOn(date, duration, hours, busy, tz, deps.now?.() ?? new Date(), buffers);
     res.json({ slots: slots.map((s) => ({ starts_at: s.starts_at.toISOString(), ends_at: s.ends_at.toISOString() })) });
   });
 

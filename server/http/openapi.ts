@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { SESSION_COOKIE } from '../auth/cookies.js';
 import { requireUser } from '../auth/middleware.js';
 import * as appointments from '../../src/lib/shared/appointment-schemas.js';
+import * as appointmentTypes from '../../src/lib/shared/appointment-type-schemas.js';
 import * as doctors from '../../src/lib/shared/doctor-schemas.js';
 import { pageSchema } from '../../src/lib/shared/pagination-schemas.js';
 import * as patients from '../../src/lib/shared/patient-schemas.js';
@@ -26,6 +27,14 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> 
   StatusChange: { schema: appointments.statusChangeSchema, io: 'input' },
   UpdateAppointment: { schema: appointments.updateAppointmentSchema, io: 'input' },
   ConflictDetails: { schema: appointments.conflictDetailsSchema, io: 'output' },
+  AppointmentType: { schema: appointmentTypes.appointmentTypeSchema, io: 'output' },
+  AppointmentTypeList: { schema: z.object({ results: z.array(appointmentTypes.appointmentTypeSchema) }), io: 'output' },
+  AppointmentTypeWriteResult: {
+    schema: z.object({ appointment_type: appointmentTypes.appointmentTypeSchema, txid: z.number().int() }),
+    io: 'output',
+  },
+  CreateAppointmentType: { schema: appointmentTypes.createAppointmentTypeSchema, io: 'input' },
+  UpdateAppointmentType: { schema: appointmentTypes.updateAppointmentTypeSchema, io: 'input' },
   Doctor: { schema: doctors.doctorSchema, io: 'output' },
   DoctorPage: { schema: pageSchema(doctors.doctorSchema), io: 'output' },
   CreateDoctor: { schema: doctors.createDoctorSchema, io: 'input' },
@@ -106,10 +115,15 @@ function paths(): Json {
         parameters: queryParameters(appointments.appointmentListQuerySchema),
         responses: answer('200', 'AppointmentPage', 'a page'),
       }),
-      post: op('Book (the body id is the idempotency key)', {
-        body: 'CreateAppointment',
-        responses: { ...answer('201', 'AppointmentWriteResult', 'booked'), ...errors('403', '409') },
-      }),
+      post: op(
+        'Book (the body id is the idempotency key). 422 in_past: starts more than 5 minutes ago (an admin may ' +
+          'back-fill with backfill_reason); 422 outside_working_hours; 422 type_not_offered; 409 slot_conflict ' +
+          '(buffers of the appointment types count) / patient_conflict',
+        {
+          body: 'CreateAppointment',
+          responses: { ...answer('201', 'AppointmentWriteResult', 'booked'), ...errors('403', '409') },
+        },
+      ),
     },
     '/api/appointments/{id}': {
       get: op('One appointment', {
@@ -126,15 +140,43 @@ function paths(): Json {
       delete: write('Soft delete (admin); the txid is in the X-Txid header', undefined, '204', null, ['403']),
     },
     '/api/appointments/{id}/reschedule': {
-      post: op('Reschedule into a new appointment (new_id is the idempotency key)', {
+      post: op('Reschedule into a new appointment (new_id is the idempotency key); 422 in_past as for booking', {
         parameters: [idPath],
         body: 'RescheduleAppointment',
         responses: { ...answer('201', 'AppointmentWriteResult', 'rescheduled'), ...errors('403', '404', '409') },
       }),
     },
-    '/api/appointments/{id}/cancel': { post: write('Cancel', 'CancelAppointment', '200', 'AppointmentWriteResult') },
+    '/api/appointments/{id}/cancel': {
+      post: write(
+        'Cancel; a reason is required (stored as cancellation_reason)',
+        'CancelAppointment',
+        '200',
+        'AppointmentWriteResult',
+      ),
+    },
     '/api/appointments/{id}/status': {
-      post: write('Change status (state machine)', 'StatusChange', '200', 'AppointmentWriteResult'),
+      post: write(
+        'Change status (state machine, docs/booking.md). 422 not_appointment_day: check-in, start or a revert ' +
+          '(checked_in/no_show → scheduled) outside the clinic day; 422 check_in_too_early: before the check-in ' +
+          'window (CHECK_IN_EARLY_MINUTES); 422 not_started: no-show before the start',
+        'StatusChange',
+        '200',
+        'AppointmentWriteResult',
+      ),
+    },
+    '/api/appointment-types': {
+      get: op('All appointment types (any role)', {
+        responses: answer('200', 'AppointmentTypeList', '{results}'),
+      }),
+      post: op('Create an appointment type (admin)', {
+        body: 'CreateAppointmentType',
+        responses: { ...answer('201', 'AppointmentTypeWriteResult', 'created'), ...errors('403', '409') },
+      }),
+    },
+    '/api/appointment-types/{id}': {
+      patch: write('Edit an appointment type (admin)', 'UpdateAppointmentType', '200', 'AppointmentTypeWriteResult', [
+        '403',
+      ]),
     },
     '/api/doctors': {
       get: op('List doctors', {

@@ -67,14 +67,20 @@ export interface StaticAppOptions {
   buildDir?: string;
   /** Published to the app at /app-config.json: the clinic's day is in this zone. */
   clinicTimeZone?: string;
+  /** Published too: the device applies the same check-in window offline. */
+  checkInEarlyMinutes?: number;
 }
 
-export function createStaticAppRouter({ buildDir = BUILD_DIR, clinicTimeZone = 'UTC' }: StaticAppOptions = {}): Router {
+export function createStaticAppRouter({
+  buildDir = BUILD_DIR,
+  clinicTimeZone = 'UTC',
+  checkInEarlyMinutes = 60,
+}: StaticAppOptions = {}): Router {
   const router = Router();
   const appVersion = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
   router.get('/app-config.json', (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache');
-    res.json({ clinic_timezone: clinicTimeZone, app_version: appVersion });
+    res.json({ clinic_timezone: clinicTimeZone, check_in_early_minutes: checkInEarlyMinutes, app_version: appVersion });
   });
   if (!isClientBuilt(buildDir)) return router;
   router.use(precompressed(buildDir));

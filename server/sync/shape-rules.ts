@@ -14,6 +14,8 @@ export const SYNCED_TABLES = [
   'doctor_hours',
   'patients',
   'appointments',
+  'appointment_types',
+  'appointment_type_doctors',
 ] as const;
 
 /** Appointment history kept on a device: from Monday 8 weeks back (56–62 days), and all ahead. */

@@ -13,13 +13,16 @@ export interface Clinic {
   receptionist: ApiClient;
   clinicianA: ApiClient;
   clinicianB: ApiClient;
+  /** Sets the clock the server's scheduling rules read (null: real time). */
+  setNow(at: Date | string | null): void;
   close(): Promise<void>;
 }
 
 export async function openClinic({ patients = 6, env = {} as Record<string, string> } = {}): Promise<Clinic> {
   const db = await createTestDatabase();
   const fixture = await createFixture(db.pool, { patients });
-  const server = await startTestServer(db, env);
+  let clockAt: Date | null = null;
+  const server = await startTestServer(db, env, (deps) => ({ ...deps, now: () => clockAt ?? new Date() }));
   const login = async (email: string) => {
     const client = new ApiClient(server.url);
     await client.login(email, TEST_PASSWORD);
@@ -39,6 +42,9 @@ export async function openClinic({ patients = 6, env = {} as Record<string, stri
     receptionist,
     clinicianA,
     clinicianB,
+    setNow(at) {
+      clockAt = at === null ? null : new Date(at);
+    },
     async close() {
       await server.close();
       await db.drop();

@@ -114,7 +114,10 @@ describe('offline edits against the real server', () => {
       reason: 'Walk-in',
       urgency: 'urgent',
     });
+    // Sent on the appointment's day (check-in is for its day): the server's clock reads 08:55.
+    clinic.setNow(at('08:55'));
     await sendPass(local, transportOf(clinic.receptionist));
+    clinic.setNow(null);
     expect((await outbox()).map((e) => e.state)).toEqual(['accepted', 'accepted', 'accepted']);
     expect(await serverRow(id)).toMatchObject({
       status: 'checked_in',

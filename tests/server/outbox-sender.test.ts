@@ -202,7 +202,14 @@ describe('outbox sender against the real server', () => {
         }),
       );
     expect((await local.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]!.n).toBe(50);
-    await sendPass(local, transportOf(clinic.receptionist));
+    // The day's steps reach the server on the appointments' day (the time rules): its clock
+    // reads 10:15 that day for the status changes, real time for bookings and moves.
+    const api = transportOf(clinic.receptionist);
+    await sendPass(local, async (req) => {
+      clinic.setNow(req.path.endsWith('/status') ? at('10:15', date) : null);
+      return api(req);
+    });
+    clinic.setNow(null);
     const states = (
       await local.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM outbox GROUP BY state')
     ).rows;

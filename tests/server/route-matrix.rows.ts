@@ -143,6 +143,24 @@ export const ROWS: Row[] = [
     expect: adminOnly(200),
   },
 
+  // Appointment types
+  { route: 'GET /api/appointment-types', call: () => ({ path: '/api/appointment-types' }), expect: staff(200) },
+  {
+    route: 'POST /api/appointment-types',
+    call: () => ({
+      path: '/api/appointment-types',
+      body: { name: `Matrix ${randomUUID()}`, default_duration_minutes: 20 },
+      headers: { 'idempotency-key': randomUUID() },
+    }),
+    expect: adminOnly(201),
+  },
+  {
+    // No such type: the admin passes the role check and gets the route's own 404.
+    route: 'PATCH /api/appointment-types/:id',
+    call: () => ({ path: `/api/appointment-types/${randomUUID()}`, body: { colour: '#112233' } }),
+    expect: { anon: 401, admin: 404, receptionist: 403, clinicianA: 403 },
+  },
+
   // Patients
   { route: 'GET /api/patients', call: () => ({ path: '/api/patients' }), expect: staff(200) },
   {

@@ -88,6 +88,10 @@ async function login(email: string) {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let nextSlot = 0;
+// The server's clock for the scheduling rules: a check-in happens at its appointment's start.
+const startOf = new Map<string, Date>();
+let clockAt: Date | null = null;
+const now = () => clockAt ?? new Date();
 
 async function bookViaApi(api: ApiClient, doctorId: string, patientId: string): Promise<string> {
   const id = randomUUID();
@@ -102,11 +106,14 @@ async function bookViaApi(api: ApiClient, doctorId: string, patientId: string): 
     reason: `multi-shape ${nextSlot}`,
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
+  startOf.set(id, starts);
   return id;
 }
 
 async function checkIn(api: ApiClient, id: string) {
+  clockAt = startOf.get(id)!;
   const res = await api.post(`/api/appointments/${id}/status`, { status: 'checked_in' });
+  clockAt = null;
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 }
 
@@ -150,7 +157,7 @@ describe('one syncShapesToTables over the six tables (the browser path)', () => 
   it('applies every booking and check-in, with long-poll timeouts in the mix', async () => {
     db = await createTestDatabase();
     fx = await createFixture(db.pool);
-    server = await startSyncTestServer(db, 'sync_multishape_short', { SYNC_LONG_POLL_MS: '700' });
+    server = await startSyncTestServer(db, 'sync_multishape_short', { SYNC_LONG_POLL_MS: '700' }, { now });
     // Pauses below, around and above the long-poll, then bursts with no pause at all.
     await bookAndCheckIn([0, 50, 300, 900, 100, 0, 0, 1400, 10, 0], 15_000);
   }, 120_000);
@@ -162,7 +169,7 @@ describe('one syncShapesToTables over the six tables (the browser path)', () => 
     fx = await createFixture(db.pool);
     // Every change must land well before any idle shape's long-poll could end: the other
     // shapes' up-to-dates (pglite-sync commits up to the lowest) must carry a current LSN.
-    server = await startSyncTestServer(db, 'sync_multishape_long', { SYNC_LONG_POLL_MS: '20000' });
+    server = await startSyncTestServer(db, 'sync_multishape_long', { SYNC_LONG_POLL_MS: '20000' }, { now });
     await bookAndCheckIn([0, 200, 0, 500, 50, 0], 8_000);
   }, 120_000);
 
@@ -172,7 +179,12 @@ describe('one syncShapesToTables over the six tables (the browser path)', () => 
     db = await createTestDatabase();
     fx = await createFixture(db.pool);
     // Small chunks: responses end inside transactions, and the client prefetches the next chunk.
-    server = await startSyncTestServer(db, 'sync_multishape_chunks', { SYNC_LONG_POLL_MS: '500' }, { chunkBytes: 600 });
+    server = await startSyncTestServer(
+      db,
+      'sync_multishape_chunks',
+      { SYNC_LONG_POLL_MS: '500' },
+      { chunkBytes: 600, now },
+    );
     const api = await login(fx.users.receptionist.email);
     const reception = await browserReplica(api.cookie);
     try {

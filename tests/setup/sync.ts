@@ -14,7 +14,7 @@ export async function startSyncTestServer(
   db: TestDatabase,
   slotName: string,
   env: Record<string, string> = {},
-  options: { chunkBytes?: number } = {},
+  options: { chunkBytes?: number; now?: () => Date } = {},
 ): Promise<SyncTestServer> {
   let sync: SyncService | undefined;
   const server = await startTestServer(
@@ -22,7 +22,7 @@ export async function startSyncTestServer(
     { SYNC_SLOT_NAME: slotName, SYNC_LONG_POLL_MS: '2000', ...env },
     async (deps: AppDeps) => {
       sync = await startSyncService(deps, options);
-      return deps;
+      return options.now ? { ...deps, now: options.now } : deps;
     },
   );
   await waitFor(() => sync!.streaming, 20_000);

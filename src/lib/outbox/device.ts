@@ -7,7 +7,9 @@ import type { OutboxDb } from './db';
 import { discardEntry } from './confirm';
 import { OutboxRunner } from './runner';
 import { retryNow } from './sender';
-import { bookLocally, changeStatusLocally, rescheduleLocally, type BookingInput } from './writes';
+import { bookChecked, rescheduleChecked, setStatusChecked, type RuleContext } from './rule-writes';
+import { undoStep } from './undo';
+import type { BookingInput } from './writes';
 
 let runner: OutboxRunner | null = null;
 
@@ -30,6 +32,15 @@ export async function context(): Promise<{ db: OutboxDb; userId: string }> {
   return { db: (await db) as unknown as OutboxDb, userId };
 }
 
+/** The scheduling rules' view of this device: the clinic's zone and check-in window, the user's role. */
+function rules(): RuleContext {
+  return {
+    timeZone: session.config.clinic_timezone,
+    checkInEarlyMinutes: session.config.check_in_early_minutes,
+    isAdmin: session.user?.role === 'admin',
+  };
+}
+
 /** Tells the sender (in whichever tab holds it) that a write was queued. */
 export function kickSender(): void {
   runner?.kick();
@@ -37,15 +48,23 @@ export function kickSender(): void {
 
 export async function book(input: BookingInput, opts: { force?: boolean } = {}): Promise<string> {
   const { db, userId } = await context();
-  const id = await bookLocally(db, userId, input, opts);
+  const id = await bookChecked(db, userId, input, rules(), opts);
   runner?.kick();
   return id;
 }
 
-export async function setStatus(id: string, status: AppointmentStatus, reason?: string | null): Promise<void> {
+/** Returns the outbox entry's id: a one-tap step can be undone with it for a few seconds. */
+export async function setStatus(id: string, status: AppointmentStatus, reason?: string | null): Promise<string> {
   const { db, userId } = await context();
-  await changeStatusLocally(db, userId, id, status, reason);
+  const entryId = await setStatusChecked(db, userId, id, status, rules(), reason);
   runner?.kick();
+  return entryId;
+}
+
+/** Takes back a one-tap step that has not left the device yet. */
+export async function undo(entryId: string): Promise<void> {
+  const { db } = await context();
+  await undoStep(db, entryId);
 }
 
 export async function reschedule(
@@ -54,7 +73,7 @@ export async function reschedule(
   opts: { force?: boolean } = {},
 ): Promise<string> {
   const { db, userId } = await context();
-  const newId = await rescheduleLocally(db, userId, id, to, opts);
+  const newId = await rescheduleChecked(db, userId, id, to, rules(), opts);
   runner?.kick();
   return newId;
 }

@@ -22,6 +22,8 @@ export interface QueuedEntry {
    * not yet accepted entry creates one of them, this entry depends on it.
    */
   needs?: string[];
+  /** Kept on the device this long before it is sent: the undo window (local migration 5). */
+  holdSeconds?: number;
 }
 
 /** The entry as the local SQL function `outbox_queue(entry jsonb)` takes it (local migration 4). */
@@ -37,6 +39,7 @@ export function entryJson(userId: string, q: QueuedEntry): string {
     body: q.body,
     user_id: userId,
     schema_version: LOCAL_SCHEMA_VERSION,
+    ...(q.holdSeconds ? { hold_seconds: q.holdSeconds } : {}),
   });
 }
 

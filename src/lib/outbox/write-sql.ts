@@ -14,9 +14,29 @@
 // Versions: the server bumps an appointment's `version` on every write, so every local change
 // to an existing row bumps the overlay's version too, and a new row starts at 1. Overlay rows
 // written before this migration are brought in line: one step per queued change to the row.
-import { SYNCED_TABLES } from '../db/schema/tables';
-
-const COLS = SYNCED_TABLES.appointments.columns.join(', ');
+// The appointment columns as they were when this migration shipped: a shipped migration must
+// run the same on every upgrade, whatever columns later migrations add (local migration 5).
+const COLS = [
+  'id',
+  'patient_id',
+  'doctor_id',
+  'starts_at',
+  'ends_at',
+  'duration_minutes',
+  'status',
+  'urgency',
+  'reason',
+  'clinical_notes',
+  'cancelled_by',
+  'cancelled_at',
+  'cancellation_reason',
+  'rescheduled_from',
+  'created_by',
+  'created_at',
+  'updated_at',
+  'deleted_at',
+  'version',
+].join(', ');
 
 export const LOCAL_WRITE_FUNCTIONS_SQL = `
 -- The outbox entry of a write (entry: key, kind, entity_id, result_id, needs[], method, path,

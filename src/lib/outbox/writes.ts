@@ -46,6 +46,10 @@ export interface BookingInput {
   duration_minutes: number;
   urgency?: Urgency;
   reason?: string | null;
+  /** the appointment type; its buffers count in the overlap check */
+  type_id?: string | null;
+  /** admin only: why a booking in the past is entered (back-fill) */
+  backfill_reason?: string | null;
 }
 
 /** What the local write functions answer (src/lib/outbox/write-sql.ts). */
@@ -91,6 +95,8 @@ export async function bookLocally(
     duration_minutes: input.duration_minutes,
     urgency: input.urgency ?? 'routine',
     reason: input.reason ?? null,
+    ...(input.type_id ? { type_id: input.type_id } : {}),
+    ...(input.backfill_reason ? { backfill_reason: input.backfill_reason } : {}),
   };
   const entry = entryJson(userId, {
     kind: 'book',
@@ -104,7 +110,7 @@ export async function bookLocally(
   });
   const { verdict } = await writeOneStatement<{ verdict: Verdict }>(
     db,
-    'SELECT local_book($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS verdict',
+    'SELECT local_book($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS verdict',
     [
       id,
       body.patient_id,
@@ -117,6 +123,7 @@ export async function bookLocally(
       !force,
       [...ACTIVE_STATUSES],
       entry,
+      input.type_id ?? null,
     ],
   );
   accept(verdict);
@@ -129,16 +136,19 @@ export async function changeStatusLocally(
   id: string,
   status: AppointmentStatus,
   reason?: string | null,
-): Promise<void> {
+  { holdSeconds = 0 }: { holdSeconds?: number } = {},
+): Promise<string> {
   const cancel = status === 'cancelled';
+  const key = crypto.randomUUID();
   const entry = entryJson(userId, {
     kind: cancel ? 'cancel' : 'status',
-    key: crypto.randomUUID(),
+    key,
     entityId: id,
     resultId: null,
     method: 'POST',
     path: `/api/appointments/${id}/${cancel ? 'cancel' : 'status'}`,
     body: cancel ? { reason: reason ?? null } : { status },
+    holdSeconds,
   });
   const { verdict } = await writeOneStatement<{ verdict: Verdict }>(
     db,
@@ -146,6 +156,7 @@ export async function changeStatusLocally(
     [id, status, allowedFrom(status), userId, reason ?? null, entry],
   );
   accept(verdict, (from) => `An appointment that is ${from} cannot become ${status}.`);
+  return key;
 }
 
 export async function rescheduleLocally(

@@ -13,6 +13,8 @@ const SESSION_CHANNEL = 'clinic-session';
 
 export interface ClinicConfig {
   clinic_timezone: string;
+  /** minutes before the start that check-in opens (server's CHECK_IN_EARLY_MINUTES) */
+  check_in_early_minutes?: number;
   app_version: string;
 }
 

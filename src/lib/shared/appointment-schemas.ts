@@ -20,11 +20,12 @@ export const ACTIVE_STATUSES = ['scheduled', 'confirmed', 'checked_in', 'in_prog
 export const STATUS_TRANSITIONS: Readonly<Record<AppointmentStatus, readonly AppointmentStatus[]>> = {
   scheduled: ['confirmed', 'checked_in', 'cancelled', 'no_show'],
   confirmed: ['checked_in', 'cancelled', 'no_show'],
-  checked_in: ['in_progress', 'cancelled'],
+  // → scheduled: a check-in or no-show taken back, on the appointment's day (appointment-rules.ts).
+  checked_in: ['in_progress', 'cancelled', 'scheduled'],
   in_progress: ['completed'],
   completed: [],
   cancelled: [],
-  no_show: [],
+  no_show: ['scheduled'],
   rescheduled: [],
 };
 
@@ -48,6 +49,11 @@ const instant = z.iso
   .describe('ISO 8601 with an offset, e.g. 2026-12-01T09:00:00Z');
 const duration = z.number().int().min(5).max(480);
 const reason = text().max(2000);
+const backfillReason = text()
+  .trim()
+  .min(1)
+  .max(500)
+  .describe('admin only: why an appointment that starts in the past is entered (audited)');
 
 export const createAppointmentSchema = z.strictObject({
   id: z.uuid().describe('chosen by the client; also the idempotency key'),
@@ -57,6 +63,8 @@ export const createAppointmentSchema = z.strictObject({
   duration_minutes: duration,
   urgency: z.enum(URGENCIES).default('routine'),
   reason: reason.nullish(),
+  type_id: z.uuid().nullish().describe('appointment type; its buffers count in the overlap check'),
+  backfill_reason: backfillReason.nullish(),
 });
 export type CreateAppointmentInput = z.output<typeof createAppointmentSchema>;
 
@@ -65,11 +73,17 @@ export const rescheduleAppointmentSchema = z.strictObject({
   starts_at: instant,
   duration_minutes: duration.optional(),
   doctor_id: z.uuid().optional(),
+  backfill_reason: backfillReason.nullish(),
 });
 export type RescheduleAppointmentInput = z.output<typeof rescheduleAppointmentSchema>;
 
 export const cancelAppointmentSchema = z.strictObject({
-  reason: reason.nullish(),
+  reason: z
+    .string()
+    .trim()
+    .min(1, 'a reason is required')
+    .max(2000)
+    .describe('why: one of the pick list (CANCEL_REASONS), optionally followed by ": " and free text'),
 });
 
 export const statusChangeSchema = z.strictObject({
@@ -136,6 +150,10 @@ export const appointmentSchema = z.object({
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
   version: z.number().int(),
+  type_id: z.uuid().nullable(),
+  buffer_before_minutes: z.number().int(),
+  buffer_after_minutes: z.number().int(),
+  type: z.object({ id: z.uuid(), name: z.string(), colour: z.string() }).nullable(),
   patient: z.object({ id: z.uuid(), full_name: z.string(), mrn: z.string() }),
   doctor: z.object({ id: z.uuid(), full_name: z.string(), specializations: z.array(z.string()) }),
   reminders: z.array(reminderSchema),

@@ -53,6 +53,7 @@ export const doctorListQuerySchema = z.strictObject({
 export const availabilityQuerySchema = z.strictObject({
   date: z.iso.date(),
   duration: z.coerce.number().int().min(5).max(480).default(30),
+  type_id: z.uuid().optional().describe('appointment type: its buffers must be free too'),
 });
 
 export const doctorSchema = z.object({

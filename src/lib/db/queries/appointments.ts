@@ -42,13 +42,19 @@ export interface AppointmentRow extends RowWrite {
   patient_name: string | null;
   patient_mrn: string | null;
   doctor_name: string | null;
+  type_id: string | null;
+  /** the appointment type's name and colour (the grid colours by type), null without a type */
+  type_name: string | null;
+  type_colour: string | null;
 }
 
-const BASE_COLUMNS = `a.id, a.patient_id, a.doctor_id, a.starts_at, a.ends_at, a.duration_minutes, a.status, a.urgency, a.reason`;
+const BASE_COLUMNS = `a.id, a.patient_id, a.doctor_id, a.starts_at, a.ends_at, a.duration_minutes, a.status, a.urgency, a.reason, a.type_id`;
 /** Names for a handful of rows: correlated lookups by primary key, pushed into each view branch. */
 const NAMES = `(SELECT p.full_name FROM patients p WHERE p.id = m.patient_id) AS patient_name,
   (SELECT p.mrn FROM patients p WHERE p.id = m.patient_id) AS patient_mrn,
-  (SELECT d.full_name FROM doctors d WHERE d.id = m.doctor_id) AS doctor_name`;
+  (SELECT d.full_name FROM doctors d WHERE d.id = m.doctor_id) AS doctor_name,
+  (SELECT t.name FROM appointment_types t WHERE t.id = m.type_id) AS type_name,
+  (SELECT t.colour FROM appointment_types t WHERE t.id = m.type_id) AS type_colour`;
 function filterClause(f: AppointmentFilters, params: Params): string[] {
   const where: string[] = [];
   if (f.doctorId) where.push(`a.doctor_id = ${params.add(f.doctorId)}`);

@@ -1,6 +1,16 @@
-// Free slots of a doctor on a day, computed locally: working hours minus the intervals held
-// by active appointments. The booking screens use it offline; the server stays the authority.
-import { isoWeekday, zonedToUtc } from '../../shared/time';
+// Free slots of a doctor on a day, computed locally: working hours minus the ranges held by
+// active appointments (with their buffers). The loop is the shared one the server runs
+// (src/lib/shared/slots.ts); the busy ranges come from local_doctor_busy, the device's one
+// overlap definition (local migration 5). The booking screens use it offline; the server stays
+// the authority.
+import {
+  freeSlotsIn as sharedFreeSlotsIn,
+  NO_BUFFERS,
+  workingBlocks,
+  type Buffers,
+  type Interval,
+} from '../../shared/slots';
+import { clinicDayRange, isoWeekday } from '../../shared/time';
 import { ACTIVE_STATUSES } from '../schema/tables';
 import { workingHours } from './doctors';
 import type { Queryable } from './queryable';
@@ -10,32 +20,24 @@ export interface Slot {
   ends_at: string;
 }
 
-export interface Interval {
-  start: number;
-  end: number;
-}
+export type { Interval };
 
-const MINUTE = 60_000;
-
-/**
- * Pure part: candidate starts every `stepMinutes` inside each block; a slot is free when
- * [start, start + duration) fits in its block and overlaps no busy interval.
- */
+/** Candidate starts every `stepMinutes` in each block that overlap no busy interval (the shared loop). */
 export function freeSlotsIn(
   blocks: Interval[],
   busy: Interval[],
   durationMinutes: number,
   stepMinutes = 15,
 ): Interval[] {
-  const sortedBusy = [...busy].sort((a, b) => a.start - b.start);
-  const slots: Interval[] = [];
-  for (const block of [...blocks].sort((a, b) => a.start - b.start)) {
-    for (let start = block.start; start + durationMinutes * MINUTE <= block.end; start += stepMinutes * MINUTE) {
-      const end = start + durationMinutes * MINUTE;
-      if (!sortedBusy.some((b) => b.start < end && b.end > start)) slots.push({ start, end });
-    }
-  }
-  return slots;
+  return sharedFreeSlotsIn(blocks, busy, { durationMinutes, stepMinutes });
+}
+
+export interface FreeSlotOptions {
+  stepMinutes?: number;
+  /** the new appointment's buffers (its type's) */
+  buffers?: Buffers;
+  /** no slot before this instant (epoch ms): past slots are not offered */
+  notBefore?: number;
 }
 
 /** Free slots for one doctor on a clinic-time date ('YYYY-MM-DD'). */
@@ -45,23 +47,32 @@ export async function freeSlots(
   date: string,
   durationMinutes: number,
   timeZone: string,
-  stepMinutes = 15,
+  options: number | FreeSlotOptions = {},
 ): Promise<Slot[]> {
+  const opts = typeof options === 'number' ? { stepMinutes: options } : options;
   const hours = await workingHours(db, isoWeekday(date), [doctorId]);
   if (!hours.length) return [];
-  const blocks = hours.map((h) => ({
-    start: zonedToUtc(date, h.start_time, timeZone).getTime(),
-    end: zonedToUtc(date, h.end_time, timeZone).getTime(),
-  }));
-  const dayStart = Math.min(...blocks.map((b) => b.start));
-  const dayEnd = Math.max(...blocks.map((b) => b.end));
-  const { rows } = await db.query<{ starts_at: Date; ends_at: Date }>(
-    `SELECT starts_at, ends_at FROM appointments
-      WHERE doctor_id = $1 AND status = ANY($2::text[]) AND starts_at < $3 AND ends_at > $4`,
-    [doctorId, [...ACTIVE_STATUSES], new Date(dayEnd).toISOString(), new Date(dayStart).toISOString()],
+  const blocks = workingBlocks(date, hours, timeZone);
+  if (!blocks.length) return [];
+  const buffers = opts.buffers ?? NO_BUFFERS;
+  // Busy ranges anywhere near the day (a buffer can reach over its edge).
+  const day = clinicDayRange(date, timeZone);
+  const { rows } = await db.query<{ held_from: Date; held_to: Date }>(
+    `SELECT held_from, held_to FROM local_doctor_busy($1, $2, $3, NULL, $4)`,
+    [
+      doctorId,
+      new Date(day.from.getTime() - 12 * 3_600_000),
+      new Date(day.to.getTime() + 12 * 3_600_000),
+      [...ACTIVE_STATUSES],
+    ],
   );
-  const busy = rows.map((r) => ({ start: new Date(r.starts_at).getTime(), end: new Date(r.ends_at).getTime() }));
-  return freeSlotsIn(blocks, busy, durationMinutes, stepMinutes).map((s) => ({
+  const busy = rows.map((r) => ({ start: new Date(r.held_from).getTime(), end: new Date(r.held_to).getTime() }));
+  return sharedFreeSlotsIn(blocks, busy, {
+    durationMinutes,
+    buffers,
+    stepMinutes: opts.stepMinutes,
+    notBefore: opts.notBefore,
+  }).map((s) => ({
     starts_at: new Date(s.start).toISOString(),
     ends_at: new Date(s.end).toISOString(),
   }));

@@ -5,6 +5,7 @@
 import { OUTBOX_EDITS_MIGRATION_SQL, OUTBOX_MIGRATION_SQL } from '../../outbox/schema';
 import { LOCAL_MOVE_SQL } from '../../outbox/move-sql';
 import { LOCAL_WRITE_FUNCTIONS_SQL } from '../../outbox/write-sql';
+import { LOCAL_RULES_MIGRATION_SQL } from '../../outbox/rules-sql';
 import { SYNCED_TABLES, type SyncedTable } from './tables';
 
 export interface LocalMigration {
@@ -44,9 +45,14 @@ const LOCAL_TYPES: Record<string, string> = {
   updated_at: 'timestamptz',
   deleted_at: 'timestamptz',
   version: 'integer',
+  type_id: 'uuid',
+  buffer_before_minutes: 'integer',
+  buffer_after_minutes: 'integer',
+  default_duration_minutes: 'integer NOT NULL',
+  colour: 'text NOT NULL',
 };
 
-function createTable(name: string, t: SyncedTable, extra: string[] = []): string {
+export function createTable(name: string, t: SyncedTable, extra: string[] = []): string {
   const cols = t.columns.map((c) => `  ${c} ${LOCAL_TYPES[c]}`);
   return `CREATE TABLE ${name} (\n${[...cols, ...extra, `  PRIMARY KEY (${t.primaryKey.join(', ')})`].join(',\n')}\n);`;
 }
@@ -56,7 +62,7 @@ function createTable(name: string, t: SyncedTable, extra: string[] = []): string
  * overlay): an overlay row replaces the synced row with the same id, `local_deleted` hides
  * it, and `pending` tells the UI which rows are not confirmed by the server yet.
  */
-function mergedView(view: string, t: SyncedTable, liveFilter: string, derived: string[] = []): string {
+export function mergedView(view: string, t: SyncedTable, liveFilter: string, derived: string[] = []): string {
   const cols = [...t.columns, ...derived].join(', ');
   const overlay = `${view}_overlay`;
   return `CREATE VIEW ${view} AS
@@ -119,6 +125,11 @@ export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [
   { version: 2, name: 'outbox', sql: OUTBOX_MIGRATION_SQL },
   { version: 3, name: 'offline edits, patient writes, recent confirmations', sql: OUTBOX_EDITS_MIGRATION_SQL },
   { version: 4, name: 'one-statement appointment writes, overlay versions', sql: LOCAL_WRITE_FUNCTIONS_SQL },
+  {
+    version: 5,
+    name: 'appointment types, buffers, scheduling rules, undo',
+    sql: LOCAL_RULES_MIGRATION_SQL({ createTable, mergedView }),
+  },
   { version: 7, name: 'move an appointment to another time or doctor', sql: LOCAL_MOVE_SQL },
 ];
 

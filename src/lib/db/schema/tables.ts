@@ -67,7 +67,32 @@ export const SYNCED_TABLES = {
       'updated_at',
       'deleted_at',
       'version',
+      'type_id',
+      'buffer_before_minutes',
+      'buffer_after_minutes',
     ],
+  },
+  appointment_types: {
+    shape: 'appointment_types',
+    local: 'appointment_types_synced',
+    primaryKey: ['id'],
+    columns: [
+      'id',
+      'name',
+      'default_duration_minutes',
+      'colour',
+      'buffer_before_minutes',
+      'buffer_after_minutes',
+      'active',
+      'created_at',
+      'updated_at',
+    ],
+  },
+  appointment_type_doctors: {
+    shape: 'appointment_type_doctors',
+    local: 'appointment_type_doctors_synced',
+    primaryKey: ['type_id', 'doctor_id'],
+    columns: ['type_id', 'doctor_id'],
   },
 } as const satisfies Record<string, SyncedTable>;
 
