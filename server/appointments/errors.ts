@@ -40,18 +40,30 @@ const intervalJson = (i: Interval) => ({
   ends_at: i.ends_at.toISOString(),
 });
 
-/** Turns a SlotTakenError / PatientBusyError into its 409 with details; other errors pass. */
-export async function explainConflict(pool: Pool, timeZone: string, err: unknown, now = new Date()): Promise<unknown> {
+/**
+ * Turns a SlotTakenError / PatientBusyError into its 409 with details; other errors pass.
+ * `movingId`: the appointment a refused reschedule would have moved. The write rolled back,
+ * so it still holds its old time; that time is free for the move itself (the reschedule
+ * releases it first), so suggestions may offer it and the slots around it.
+ */
+export async function explainConflict(
+  pool: Pool,
+  timeZone: string,
+  err: unknown,
+  now = new Date(),
+  movingId: string | null = null,
+): Promise<unknown> {
   if (err instanceof SlotTakenError) {
     const conflicts = await overlapping(pool, 'doctor_id', err.doctorId, err.startsAt, err.endsAt);
     const window = suggestionWindow(err.startsAt, timeZone);
-    const [hours, busy] = await Promise.all([
+    const [hours, busyAll] = await Promise.all([
       doctorHours(pool, err.doctorId),
       doctorBusy(pool, err.doctorId, window.from, window.to),
     ]);
+    const busy = busyAll.filter((b) => b.id !== movingId);
     const suggestions = suggestSlots(err.startsAt, err.durationMinutes, hours, busy, timeZone, now);
     return conflict('slot_conflict', 'The doctor already has an appointment at that time.', {
-      conflicts: conflicts.map(intervalJson),
+      conflicts: conflicts.filter((c) => c.id !== movingId).map(intervalJson),
       suggestions: suggestions.map((s) => ({ starts_at: s.starts_at.toISOString(), ends_at: s.ends_at.toISOString() })),
     });
   }
@@ -64,11 +76,16 @@ export async function explainConflict(pool: Pool, timeZone: string, err: unknown
   return err;
 }
 
-/** Runs a write; a booking conflict leaves it as a 409 with details. */
-export async function withConflictDetails(pool: Pool, timeZone: string, write: () => Promise<void>): Promise<void> {
+/** Runs a write; a booking conflict leaves it as a 409 with details (see explainConflict). */
+export async function withConflictDetails(
+  pool: Pool,
+  timeZone: string,
+  write: () => Promise<void>,
+  { movingId = null }: { movingId?: string | null } = {},
+): Promise<void> {
   try {
     await write();
   } catch (err) {
-    throw await explainConflict(pool, timeZone, err);
+    throw await explainConflict(pool, timeZone, err, new Date(), movingId);
   }
 }

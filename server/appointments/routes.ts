@@ -86,10 +86,14 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
     const id = appointmentId(req);
     const input = parseInput(rescheduleAppointmentSchema, req.body);
     const actor = actorOf(req);
-    await withConflictDetails(pool, tz, () =>
-      runWrite(pool, req, res, 'appointment.reschedule', input.new_id, (tx, txid) =>
-        rescheduleAppointment(tx, txid, actor, id, input, tz),
-      ),
+    await withConflictDetails(
+      pool,
+      tz,
+      () =>
+        runWrite(pool, req, res, 'appointment.reschedule', input.new_id, (tx, txid) =>
+          rescheduleAppointment(tx, txid, actor, id, input, tz),
+        ),
+      { movingId: id },
     );
   });
 

@@ -58,14 +58,15 @@ export function createDoctorsRouter(deps: AppDeps): Router {
 
   router.get('/:id/availability', async (req, res) => {
     const id = doctorId(req);
-    const { date, duration } = parseInput(availabilityQuerySchema, req.query);
+    const { date, duration, exclude } = parseInput(availabilityQuerySchema, req.query);
     if (!(await findDoctor(pool, id))) throw notFound('Doctor');
     const [hours, busy] = await Promise.all([
       doctorHours(pool, id),
       doctorBusy(pool, id, zonedToUtc(date, '00:00', tz), zonedToUtc(addDays(date, 1), '00:00', tz)),
     ]);
     // Slots already in the past are not offered.
-    const slots = freeSlotsOn(date, duration, hours, busy, tz, new Date());
+    const others = busy.filter((b) => b.id !== exclude);
+    const slots = freeSlotsOn(date, duration, hours, others, tz, new Date());
     res.json({ slots: slots.map((s) => ({ starts_at: s.starts_at.toISOString(), ends_at: s.ends_at.toISOString() })) });
   });
 

@@ -51,6 +51,8 @@ export const doctorListQuerySchema = paginationQuerySchema.extend({
 export const availabilityQuerySchema = z.object({
   date: z.iso.date(),
   duration: z.coerce.number().int().min(5).max(480).default(30),
+  /** An appointment whose own time counts as free (the one a reschedule would move). */
+  exclude: z.uuid().optional(),
 });
 
 export const doctorSchema = z.object({

@@ -4,6 +4,7 @@
 // migration: append a new one.
 import { OUTBOX_EDITS_MIGRATION_SQL, OUTBOX_MIGRATION_SQL } from '../../outbox/schema';
 import { LOCAL_WRITE_FUNCTIONS_SQL } from '../../outbox/write-sql';
+import { CLINIC_FOLD_FUNCTION_SQL } from '../../shared/search-fold';
 import { SYNCED_TABLES, type SyncedTable } from './tables';
 
 export interface LocalMigration {
@@ -66,6 +67,20 @@ function mergedView(view: string, t: SyncedTable, liveFilter: string, derived: s
    WHERE NOT local_deleted;`;
 }
 
+/**
+ * Local migration 8: the patient haystack folds accents like the server's search
+ * (`clinic_fold`, shared table in search-fold.ts), so "jose" finds José offline too. SET
+ * EXPRESSION recomputes the stored column and its trigram index in place (no view depends on
+ * dropping it). Plus the index behind "Rescheduled to" on the appointment page.
+ */
+const FOLDED_HAYSTACK = `clinic_fold(full_name || ' ' || coalesce(mrn, '') || ' ' || coalesce(phone, '')) || ' ' || regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g')`;
+const SEARCH_FOLD_MIGRATION_SQL = [
+  CLINIC_FOLD_FUNCTION_SQL,
+  `ALTER TABLE patients_synced ALTER COLUMN search_text SET EXPRESSION AS (${FOLDED_HAYSTACK});`,
+  `ALTER TABLE patients_overlay ALTER COLUMN search_text SET EXPRESSION AS (${FOLDED_HAYSTACK});`,
+  `CREATE INDEX IF NOT EXISTS appointments_synced_rescheduled_from_idx ON appointments_synced (rescheduled_from);`,
+].join('\n\n');
+
 const { doctors, specializations, doctor_specializations, doctor_hours, patients, appointments } = SYNCED_TABLES;
 
 const v1 = [
@@ -118,6 +133,7 @@ export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [
   { version: 2, name: 'outbox', sql: OUTBOX_MIGRATION_SQL },
   { version: 3, name: 'offline edits, patient writes, recent confirmations', sql: OUTBOX_EDITS_MIGRATION_SQL },
   { version: 4, name: 'one-statement appointment writes, overlay versions', sql: LOCAL_WRITE_FUNCTIONS_SQL },
+  { version: 8, name: 'accent-insensitive patient search, rescheduled-to lookup', sql: SEARCH_FOLD_MIGRATION_SQL },
 ];
 
 export const LOCAL_SCHEMA_VERSION = LOCAL_MIGRATIONS[LOCAL_MIGRATIONS.length - 1]!.version;
