@@ -47,6 +47,9 @@ const intervalJson = (i: Pick<Interval, 'id' | 'starts_at' | 'ends_at'>) => ({
  * `doctorScope` is the caller's read scope (a clinician's doctor): the conflicting rows listed
  * are only those the caller could read anyway, so a clinician learns that the patient is busy
  * with another doctor, not that appointment's id or times.
+ * `movingId`: the appointment a refused reschedule would have moved. The write rolled back,
+ * so it still holds its old time; that time is free for the move itself (the reschedule
+ * releases it first), so suggestions may offer it and the slots around it.
  */
 export async function explainConflict(
   pool: Pool,
@@ -54,6 +57,7 @@ export async function explainConflict(
   err: unknown,
   now = new Date(),
   doctorScope: string | null = null,
+  movingId: string | null = null,
 ): Promise<unknown> {
   if (err instanceof SlotTakenError) {
     const held = {
@@ -62,13 +66,14 @@ export async function explainConflict(
     };
     const conflicts = await overlapping(pool, 'doctor_id', err.doctorId, held.from, held.to, doctorScope);
     const window = suggestionWindow(err.startsAt, timeZone);
-    const [hours, busy] = await Promise.all([
+    const [hours, busyAll] = await Promise.all([
       doctorHours(pool, err.doctorId),
       doctorBusy(pool, err.doctorId, window.from, window.to),
     ]);
+    const busy = busyAll.filter((b) => b.id !== movingId);
     const suggestions = suggestSlots(err.startsAt, err.durationMinutes, hours, busy, timeZone, now, 3, err.buffers);
     return conflict('slot_conflict', 'The doctor already has an appointment at that time.', {
-      conflicts: conflicts.map(intervalJson),
+      conflicts: conflicts.filter((c) => c.id !== movingId).map(intervalJson),
       suggestions: suggestions.map((s) => ({ starts_at: s.starts_at.toISOString(), ends_at: s.ends_at.toISOString() })),
     });
   }
@@ -88,10 +93,11 @@ export async function withConflictDetails(
   write: () => Promise<void>,
   doctorScope: string | null = null,
   now = new Date(),
+  { movingId = null }: { movingId?: string | null } = {},
 ): Promise<void> {
   try {
     await write();
   } catch (err) {
-    throw await explainConflict(pool, timeZone, err, now, doctorScope);
+    throw await explainConflict(pool, timeZone, err, now, doctorScope, movingId);
   }
 }

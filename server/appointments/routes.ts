@@ -109,6 +109,7 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
         ),
       actor.doctorId,
       now,
+      { movingId: id },
     );
   });
 

@@ -59,7 +59,7 @@ export function createDoctorsRouter(deps: AppDeps): Router {
 
   router.get('/:id/availability', async (req, res) => {
     const id = doctorId(req);
-    const { date, duration, type_id } = parseInput(availabilityQuerySchema, req.query);
+    const { date, duration, type_id, exclude } = parseInput(availabilityQuerySchema, req.query);
     if (!(await findDoctor(pool, id))) throw notFound('Doctor');
     const day = clinicDayRange(date, tz);
     const [hours, busy, buffers] = await Promise.all([
@@ -67,8 +67,10 @@ export function createDoctorsRouter(deps: AppDeps): Router {
       doctorBusy(pool, id, day.from, day.to),
       typeBuffers(pool, type_id, id),
     ]);
-    // Slots already in the past are not offered; a type's buffers must be free too.
-    const slots = freeSlotsOn(date, duration, hours, busy, tz, deps.now?.() ?? new Date(), buffers);
+    // Slots already in the past are not offered; a type's buffers must be free too; the
+    // excluded appointment (the one a reschedule would move) leaves its own time free.
+    const others = busy.filter((b) => b.id !== exclude);
+    const slots = freeSlotsOn(date, duration, hours, others, tz, deps.now?.() ?? new Date(), buffers);
     res.json({ slots: slots.map((s) => ({ starts_at: s.starts_at.toISOString(), ends_at: s.ends_at.toISOString() })) });
   });
 

@@ -1,6 +1,8 @@
-// SQL for patients. Search is a substring match on name, MRN and phone: ILIKE '%term%' is
-// served by the trigram GIN indexes of migration 0006 (BitmapOr over the three).
+// SQL for patients. Search ignores accents, case and word order: every word of the term
+// must be a substring of the folded haystack of name, MRN, phone and phone digits
+// (`patient_search_haystack`, migration 0110), served by its trigram GIN index.
 import type { PoolClient, Queryable } from '../db/pool.js';
+import { searchWords } from '../../src/lib/shared/search-fold.js';
 import type { Patient } from '../../src/lib/shared/patient-schemas.js';
 
 const PATIENT_COLUMNS = 'p.id, p.full_name, p.date_of_birth, p.mrn, p.phone, p.email, p.created_at, p.updated_at';
@@ -16,10 +18,9 @@ function conditions(doctorId: string | null, search: string | undefined) {
     where.push(template.replaceAll('?', `$${params.length}`));
   };
   if (doctorId) add(CLINICIAN_SCOPE, doctorId);
-  if (search) {
+  for (const word of search ? searchWords(search) : []) {
     // The term is data: LIKE's wildcards in it match themselves.
-    const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    add('(p.full_name ILIKE ? OR p.mrn ILIKE ? OR p.phone ILIKE ?)', pattern);
+    add('patient_search_haystack(p.full_name, p.mrn, p.phone) LIKE ?', `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   }
   return { where: where.join(' AND '), params };
 }

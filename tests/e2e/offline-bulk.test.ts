@@ -144,7 +144,7 @@ describe('bulk offline writes', () => {
         `SELECT entity_id, depends_on FROM outbox WHERE kind <> 'book' ORDER BY seq`,
       );
       for (const w of dependent) expect(w.depends_on !== null).toBe(createdOffline.has(w.entity_id));
-      await expect.poll(() => page.getByTestId('outbox-counter').textContent()).toContain('50 pending');
+      await expect.poll(() => page.getByTestId('outbox-counter').textContent()).toContain('50 waiting to send');
       expect(
         await keysOnServer(
           srv.db.pool,
@@ -211,12 +211,14 @@ describe('bulk offline writes', () => {
         30_000,
       );
       expect(afterReload).toEqual([{ state: 'pending' }]);
-      await expect.poll(() => page.getByTestId('write-state').textContent(), { timeout: 30_000 }).toContain('pending');
+      await expect
+        .poll(() => page.getByTestId('write-state').getAttribute('data-state'), { timeout: 30_000 })
+        .toContain('pending');
       await page.screenshot({ path: `${SHOTS_DIR}/offline-bulk-idb-reloaded.png`, fullPage: true });
 
       await b.context.setOffline(false);
       await expect
-        .poll(() => page.getByTestId('write-state').textContent(), { timeout: 60_000 })
+        .poll(() => page.getByTestId('write-state').getAttribute('data-state'), { timeout: 60_000 })
         .toContain('confirmed');
       expect((await serverRows(srv.db.pool, [id])).map((r) => r.status)).toEqual(['scheduled']);
       expect(await keysOnServer(srv.db.pool, [id])).toBe(1);

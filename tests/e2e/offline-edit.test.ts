@@ -65,7 +65,7 @@ async function editViaForm(page: Page, changes: { reason?: string; notes?: strin
   await page.getByRole('button', { name: 'Edit details' }).waitFor();
 }
 
-const writeState = (page: Page) => page.getByTestId('write-state').textContent();
+const writeState = (page: Page) => page.getByTestId('write-state').getAttribute('data-state');
 
 describe('offline edits', () => {
   it('a clinician edits reason and notes offline -> reload (still pending, shown) -> online -> applied once, confirmed', async () => {

@@ -71,7 +71,7 @@ describe('patients offline', () => {
       // Reload at once: the write must already be durable, and the page shows it pending.
       await a.page.reload();
       await expect.poll(() => a.page.locator('h1').textContent(), { timeout: 30_000 }).toBe('Nora Offline');
-      await expect.poll(() => a.page.getByTestId('write-state').textContent()).toContain('pending');
+      await expect.poll(() => a.page.getByTestId('write-state').getAttribute('data-state')).toContain('pending');
       // Queued, not sent: the offline sender may be mid-attempt ("sending" until the fetch fails).
       const queued = await localQuery<{ state: string }>(a.page, 'SELECT state FROM outbox WHERE id = $1', [id]);
       expect(queued).toHaveLength(1);
@@ -139,7 +139,7 @@ describe('patients offline', () => {
       );
       await a.context.setOffline(false);
       await expect
-        .poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 60_000 })
+        .poll(() => a.page.getByTestId('write-state').getAttribute('data-state'), { timeout: 60_000 })
         .toContain('rejected');
       expect(await a.page.getByTestId('write-state').textContent()).toContain('MRN');
       await a.page.getByRole('link', { name: 'resolve' }).click();

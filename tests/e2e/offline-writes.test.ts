@@ -83,11 +83,11 @@ describe('offline writes', () => {
       // Reload at once: the write must already be durable.
       await a.page.reload();
       await expect
-        .poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 30_000 })
+        .poll(() => a.page.getByTestId('write-state').getAttribute('data-state'), { timeout: 30_000 })
         .toContain('pending');
       await expect
         .poll(() => a.page.getByTestId('outbox-counter').textContent(), { timeout: 30_000 })
-        .toContain('1 pending');
+        .toContain('1 waiting to send');
       const queued = await localQuery<{ state: string }>(a.page, 'SELECT state FROM outbox WHERE id = $1', [id]);
       expect(queued).toEqual([{ state: 'pending' }]);
       await a.page.screenshot({ path: `${SHOTS_DIR}/offline-booking-pending.png`, fullPage: true });
@@ -95,7 +95,7 @@ describe('offline writes', () => {
 
       await a.context.setOffline(false);
       await expect
-        .poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 60_000 })
+        .poll(() => a.page.getByTestId('write-state').getAttribute('data-state'), { timeout: 60_000 })
         .toContain('confirmed');
       expect(await serverCount(id)).toBe(1);
       expect(await localQuery(a.page, 'SELECT 1 FROM outbox UNION ALL SELECT 1 FROM appointments_overlay')).toEqual([]);
@@ -128,19 +128,19 @@ describe('offline writes', () => {
 
       await a.context.setOffline(false);
       await expect
-        .poll(() => a.page.getByTestId('write-state').textContent(), { timeout: 60_000 })
+        .poll(() => a.page.getByTestId('write-state').getAttribute('data-state'), { timeout: 60_000 })
         .toContain('confirmed');
       await b.context.setOffline(false);
-      await expect
-        .poll(() => b.page.getByTestId('write-state').textContent(), { timeout: 60_000 })
-        .toContain('rejected');
+      // The refused booking is shown as not booked (no status, no write state, no actions).
+      await expect.poll(() => b.page.getByTestId('refused-booking').count(), { timeout: 60_000 }).toBe(1);
       expect(await serverCount(first)).toBe(1);
       expect(await serverCount(second)).toBe(0);
 
-      await b.page.getByRole('link', { name: 'resolve' }).click();
+      await b.page.getByTestId('outbox-counter').click();
       const rejected = b.page.locator('[data-testid=outbox-entry][data-state=rejected]');
       await expect.poll(() => rejected.count()).toBe(1);
-      expect(await rejected.textContent()).toContain('slot_conflict');
+      expect(await rejected.locator('[data-code]').getAttribute('data-code')).toBe('slot_conflict');
+      expect(await rejected.textContent()).toContain('The doctor already has another appointment at that time.');
       const suggestion = rejected.locator('[data-testid=suggestions] button').first();
       const startsAt = await suggestion.getAttribute('data-start');
       await b.page.screenshot({ path: `${SHOTS_DIR}/offline-booking-conflict.png`, fullPage: true });
@@ -148,7 +148,7 @@ describe('offline writes', () => {
       await b.page.waitForURL(/\/appointments\/[0-9a-f-]{36}$/);
       const rebooked = b.page.url().split('/').pop()!;
       await expect
-        .poll(() => b.page.getByTestId('write-state').textContent(), { timeout: 60_000 })
+        .poll(() => b.page.getByTestId('write-state').getAttribute('data-state'), { timeout: 60_000 })
         .toContain('confirmed');
       const { rows } = await srv.db.pool.query('SELECT starts_at, patient_id FROM appointments WHERE id = $1', [
         rebooked,
@@ -253,7 +253,7 @@ describe('offline writes', () => {
         .poll(() => localQuery(desk.page, `SELECT kind, state FROM outbox`), { timeout: 30_000 })
         .toEqual([{ kind: 'status', state: 'pending' }]);
       await expect
-        .poll(() => desk.page.getByTestId('write-state').textContent(), { timeout: 30_000 })
+        .poll(() => desk.page.getByTestId('write-state').getAttribute('data-state'), { timeout: 30_000 })
         .toContain('pending');
       await desk.context.setOffline(false);
 
@@ -263,7 +263,7 @@ describe('offline writes', () => {
       await room.context.setOffline(true);
       await start.click();
       await expect
-        .poll(() => room.page.getByTestId('write-state').textContent(), { timeout: 30_000 })
+        .poll(() => room.page.getByTestId('write-state').getAttribute('data-state'), { timeout: 30_000 })
         .toContain('pending');
       await room.context.setOffline(false);
 

@@ -7,10 +7,12 @@ import {
   appointmentsBetweenQuery,
   countAppointments,
   countAppointmentsQuery,
+  rescheduledToQuery,
   type AppointmentFilters,
   type AppointmentRow,
 } from '../../src/lib/db/queries/appointments.js';
 import { patientByIdQuery, searchPatients, searchPatientsQuery } from '../../src/lib/db/queries/patients.js';
+import { slotInputsQuery } from '../../src/lib/db/queries/slots.js';
 import type { GeneratedClinic } from '../../server/seed/generate.js';
 import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
 
@@ -201,6 +203,14 @@ describe('live queries (what the screens run)', () => {
       appointmentDetailQuery(first!.id),
       searchPatientsQuery('mrn'),
       patientByIdQuery(data.patients[0]!.id),
+      slotInputsQuery({
+        doctorId: data.doctors[0]!.id,
+        date: first!.starts_at.toISOString().slice(0, 10),
+        durationMinutes: 30,
+        timeZone: 'UTC',
+        excludeId: first!.id,
+      }),
+      rescheduledToQuery(first!.id),
     ];
     for (const q of queries) {
       const direct = await db.query(q.sql, q.params);

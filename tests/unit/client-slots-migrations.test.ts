@@ -62,6 +62,31 @@ describe('freeSlots from the replica', () => {
     expect((await freeSlots(db, doctor, date, 30, 'UTC')).length).toBeGreaterThan(before);
   });
 
+  it('counts the appointment being moved as free: moving it 15 minutes later is offered', async () => {
+    const moved = data.appointments.find(
+      (a) =>
+        ['scheduled', 'confirmed'].includes(a.status) &&
+        a.starts_at.getUTCHours() >= 9 &&
+        a.starts_at.getUTCHours() < 15,
+    )!;
+    const date = moved.starts_at.toISOString().slice(0, 10);
+    const later = new Date(moved.starts_at.getTime() + 15 * M).toISOString();
+    const busyOthers = data.appointments.filter(
+      (a) =>
+        a.id !== moved.id &&
+        a.doctor_id === moved.doctor_id &&
+        ['scheduled', 'confirmed', 'checked_in', 'in_progress'].includes(a.status) &&
+        a.starts_at.getTime() < Date.parse(later) + moved.duration_minutes * M &&
+        a.starts_at.getTime() + a.duration_minutes * M > Date.parse(later),
+    );
+    const starts = (slots: { starts_at: string }[]) => slots.map((s) => s.starts_at);
+    const own = await freeSlots(db, moved.doctor_id, date, moved.duration_minutes, 'UTC', { excludeId: moved.id });
+    const plain = await freeSlots(db, moved.doctor_id, date, moved.duration_minutes, 'UTC');
+    expect(starts(plain)).not.toContain(moved.starts_at.toISOString());
+    expect(starts(own)).toContain(moved.starts_at.toISOString());
+    if (busyOthers.length === 0) expect(starts(own)).toContain(later);
+  });
+
   it('has no slots on a day without working hours (Sunday)', async () => {
     expect(await freeSlots(db, data.doctors[0]!.id, '2026-12-06', 30, 'UTC')).toEqual([]);
   });

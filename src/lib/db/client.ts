@@ -55,6 +55,8 @@ export async function closeLocalDb(): Promise<void> {
  */
 export async function destroyLocalDb(userId: string): Promise<void> {
   const dbKey = dbKeyFor(userId);
+  // The remembered "last synced" time belongs to the data being deleted.
+  localStorage.removeItem(`clinic.lastSynced:${dbKey}`);
   const channel = new BroadcastChannel(syncChannelName(dbKey));
   channel.postMessage({ type: 'close' } satisfies SyncMessage);
   channel.close();

@@ -63,3 +63,23 @@ export function rowWriteStateQuery(appointmentId: string): SqlQuery {
     params: [appointmentId, appointmentId],
   };
 }
+
+export interface RefusedSlotWriteRow {
+  id: string;
+  kind: 'book' | 'reschedule';
+  entity_id: string;
+  body: Record<string, unknown>;
+  last_error: OutboxListRow['last_error'];
+}
+
+/**
+ * The refused booking or reschedule that made this appointment row (its `result_id`): the
+ * row exists only on this device, so the page shows it as refused, not as booked.
+ */
+export function refusedSlotWriteQuery(appointmentId: string): SqlQuery {
+  return {
+    sql: `SELECT id, kind, entity_id, body, last_error FROM outbox
+           WHERE result_id = $1 AND state = 'rejected' AND kind IN ('book', 'reschedule') ORDER BY seq DESC LIMIT 1`,
+    params: [appointmentId],
+  };
+}

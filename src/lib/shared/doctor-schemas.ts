@@ -54,6 +54,8 @@ export const availabilityQuerySchema = z.strictObject({
   date: z.iso.date(),
   duration: z.coerce.number().int().min(5).max(480).default(30),
   type_id: z.uuid().optional().describe('appointment type: its buffers must be free too'),
+  /** An appointment whose own time counts as free (the one a reschedule would move). */
+  exclude: z.uuid().optional(),
 });
 
 export const doctorSchema = z.object({

@@ -1,6 +1,7 @@
 // Appointment reads from the local replica. Lists page with a keyset on (starts_at, id),
 // newest first like the API, so every page costs one index range scan, never an OFFSET.
 import { mergedRows } from './merged';
+import { searchWords } from '../../shared/search-fold';
 import { writeStateColumns, type RowWrite } from './write-state';
 import { PAGE_SIZE, Params, likePattern, type Queryable, type SqlQuery } from './queryable';
 
@@ -73,9 +74,15 @@ export function patientMatchSql(text: string, params: Params): string {
   return `SELECT id FROM patients WHERE ${patientMatchWhere(text, params, 'patients')}`;
 }
 
-/** Substring of the lower-case haystack (name, MRN, phone, phone digits): trigram-indexed. */
+/**
+ * Every word of the text is a substring of the folded haystack (name, MRN, phone, phone
+ * digits; lower case, accents dropped by local migration 8): accents, case and word order
+ * do not matter. Trigram-indexed.
+ */
 export function patientMatchWhere(text: string, params: Params, alias: string): string {
-  return `${alias}.search_text LIKE ${params.add(likePattern(text.trim().toLowerCase()))}`;
+  const words = searchWords(text);
+  if (!words.length) return 'true';
+  return words.map((w) => `${alias}.search_text LIKE ${params.add(likePattern(w))}`).join(' AND ');
 }
 
 export interface PageQuery extends SqlQuery {
@@ -194,6 +201,14 @@ export function appointmentDetailQuery(id: string): SqlQuery {
        FROM (SELECT ${BASE_COLUMNS}, a.pending, a.clinical_notes, a.cancelled_at, a.cancellation_reason,
                     a.rescheduled_from, a.created_at, a.updated_at, a.version
                FROM appointments a WHERE a.id = $1) m`,
+    params: [id],
+  };
+}
+
+/** The appointment a rescheduled one was moved to (indexed by local migration 8). */
+export function rescheduledToQuery(id: string): SqlQuery {
+  return {
+    sql: `SELECT id, starts_at FROM appointments WHERE rescheduled_from = $1 ORDER BY created_at DESC LIMIT 1`,
     params: [id],
   };
 }

@@ -37,3 +37,8 @@ export async function searchPatients(db: Queryable, text: string, limit = 50): P
 export function patientByIdQuery(id: string): SqlQuery {
   return { sql: `SELECT ${COLUMNS}, ${writeStateColumns('m')} FROM patients m WHERE id = $1`, params: [id] };
 }
+
+export async function patientById(db: Queryable, id: string): Promise<PatientRow | null> {
+  const q = patientByIdQuery(id);
+  return (await db.query<PatientRow>(q.sql, q.params)).rows[0] ?? null;
+}

@@ -1,8 +1,9 @@
 // Free slots of a doctor on a day, computed locally: working hours minus the ranges held by
 // active appointments (with their buffers). The loop is the shared one the server runs
 // (src/lib/shared/slots.ts); the busy ranges come from local_doctor_busy, the device's one
-// overlap definition (local migration 5). The booking screens use it offline; the server stays
-// the authority.
+// overlap definition (local migration 5). One SQL query reads both inputs, so a screen can
+// watch it as a live query: a booking that sync (or this device) writes re-runs it and the
+// slot disappears from every open form. The server stays the authority.
 import {
   freeSlotsIn as sharedFreeSlotsIn,
   NO_BUFFERS,
@@ -12,8 +13,7 @@ import {
 } from '../../shared/slots';
 import { clinicDayRange, isoWeekday } from '../../shared/time';
 import { ACTIVE_STATUSES } from '../schema/tables';
-import { workingHours } from './doctors';
-import type { Queryable } from './queryable';
+import type { Queryable, SqlQuery } from './queryable';
 
 export interface Slot {
   starts_at: string;
@@ -32,12 +32,80 @@ export function freeSlotsIn(
   return sharedFreeSlotsIn(blocks, busy, { durationMinutes, stepMinutes });
 }
 
+/** What a day's free slots are computed from: the doctor's hours blocks and busy ranges. */
+export interface SlotInputRow {
+  kind: 'hours' | 'busy';
+  start_time: string | null;
+  end_time: string | null;
+  start_ms: number | null;
+  end_ms: number | null;
+}
+
+export interface SlotRequest {
+  doctorId: string;
+  /** Clinic-time date 'YYYY-MM-DD'. */
+  date: string;
+  durationMinutes: number;
+  timeZone: string;
+  /** An appointment whose own time counts as free (the one being rescheduled). */
+  excludeId?: string | null;
+  stepMinutes?: number;
+  /** The new appointment's buffers (its type's). */
+  buffers?: Buffers;
+  /** No slot before this instant (epoch ms): past slots are not offered. */
+  notBefore?: number;
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * The hours blocks of the doctor's weekday and the ranges held around the clinic day, in one
+ * statement (each `$n` used once, in order: live queries inline them by position).
+ */
+export function slotInputsQuery(r: SlotRequest): SqlQuery {
+  const day = clinicDayRange(r.date, r.timeZone);
+  // Busy ranges anywhere near the day: a buffer can reach over its edge.
+  const from = new Date(day.from.getTime() - 12 * HOUR).toISOString();
+  const to = new Date(day.to.getTime() + 12 * HOUR).toISOString();
+  return {
+    sql: `SELECT 'hours' AS kind, start_time::text AS start_time, end_time::text AS end_time,
+                 NULL::float8 AS start_ms, NULL::float8 AS end_ms
+            FROM doctor_hours WHERE doctor_id = $1 AND weekday = $2
+          UNION ALL
+          SELECT 'busy', NULL, NULL, extract(epoch FROM held_from)::float8 * 1000, extract(epoch FROM held_to)::float8 * 1000
+            FROM local_doctor_busy($3::uuid, $4::timestamptz, $5::timestamptz, $6::uuid, $7::text[])`,
+    params: [r.doctorId, isoWeekday(r.date), r.doctorId, from, to, r.excludeId ?? null, [...ACTIVE_STATUSES]],
+  };
+}
+
+/** Free slots from the rows of `slotInputsQuery`. */
+export function slotsFromInputs(rows: SlotInputRow[], r: SlotRequest): Slot[] {
+  const weekday = isoWeekday(r.date);
+  const hours = rows
+    .filter((x) => x.kind === 'hours')
+    .map((h) => ({ weekday, start_time: h.start_time!, end_time: h.end_time! }));
+  const blocks = workingBlocks(r.date, hours, r.timeZone);
+  if (!blocks.length) return [];
+  const busy = rows.filter((x) => x.kind === 'busy').map((b) => ({ start: Number(b.start_ms), end: Number(b.end_ms) }));
+  return sharedFreeSlotsIn(blocks, busy, {
+    durationMinutes: r.durationMinutes,
+    buffers: r.buffers ?? NO_BUFFERS,
+    stepMinutes: r.stepMinutes,
+    notBefore: r.notBefore,
+  }).map((s) => ({
+    starts_at: new Date(s.start).toISOString(),
+    ends_at: new Date(s.end).toISOString(),
+  }));
+}
+
 export interface FreeSlotOptions {
   stepMinutes?: number;
   /** the new appointment's buffers (its type's) */
   buffers?: Buffers;
   /** no slot before this instant (epoch ms): past slots are not offered */
   notBefore?: number;
+  /** an appointment whose own time counts as free (the one being rescheduled) */
+  excludeId?: string | null;
 }
 
 /** Free slots for one doctor on a clinic-time date ('YYYY-MM-DD'). */
@@ -50,30 +118,7 @@ export async function freeSlots(
   options: number | FreeSlotOptions = {},
 ): Promise<Slot[]> {
   const opts = typeof options === 'number' ? { stepMinutes: options } : options;
-  const hours = await workingHours(db, isoWeekday(date), [doctorId]);
-  if (!hours.length) return [];
-  const blocks = workingBlocks(date, hours, timeZone);
-  if (!blocks.length) return [];
-  const buffers = opts.buffers ?? NO_BUFFERS;
-  // Busy ranges anywhere near the day (a buffer can reach over its edge).
-  const day = clinicDayRange(date, timeZone);
-  const { rows } = await db.query<{ held_from: Date; held_to: Date }>(
-    `SELECT held_from, held_to FROM local_doctor_busy($1, $2, $3, NULL, $4)`,
-    [
-      doctorId,
-      new Date(day.from.getTime() - 12 * 3_600_000),
-      new Date(day.to.getTime() + 12 * 3_600_000),
-      [...ACTIVE_STATUSES],
-    ],
-  );
-  const busy = rows.map((r) => ({ start: new Date(r.held_from).getTime(), end: new Date(r.held_to).getTime() }));
-  return sharedFreeSlotsIn(blocks, busy, {
-    durationMinutes,
-    buffers,
-    stepMinutes: opts.stepMinutes,
-    notBefore: opts.notBefore,
-  }).map((s) => ({
-    starts_at: new Date(s.start).toISOString(),
-    ends_at: new Date(s.end).toISOString(),
-  }));
+  const request: SlotRequest = { doctorId, date, durationMinutes, timeZone, ...opts };
+  const q = slotInputsQuery(request);
+  return slotsFromInputs((await db.query<SlotInputRow>(q.sql, q.params)).rows, request);
 }

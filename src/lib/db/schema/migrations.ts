@@ -6,6 +6,7 @@ import { OUTBOX_EDITS_MIGRATION_SQL, OUTBOX_MIGRATION_SQL } from '../../outbox/s
 import { LOCAL_MOVE_SQL } from '../../outbox/move-sql';
 import { LOCAL_WRITE_FUNCTIONS_SQL } from '../../outbox/write-sql';
 import { LOCAL_RULES_MIGRATION_SQL } from '../../outbox/rules-sql';
+import { CLINIC_FOLD_FUNCTION_SQL } from '../../shared/search-fold';
 import { SYNCED_TABLES, type SyncedTable } from './tables';
 
 export interface LocalMigration {
@@ -73,6 +74,20 @@ export function mergedView(view: string, t: SyncedTable, liveFilter: string, der
    WHERE NOT local_deleted;`;
 }
 
+/**
+ * Local migration 8: the patient haystack folds accents like the server's search
+ * (`clinic_fold`, shared table in search-fold.ts), so "jose" finds José offline too. SET
+ * EXPRESSION recomputes the stored column and its trigram index in place (no view depends on
+ * dropping it). Plus the index behind "Rescheduled to" on the appointment page.
+ */
+const FOLDED_HAYSTACK = `clinic_fold(full_name || ' ' || coalesce(mrn, '') || ' ' || coalesce(phone, '')) || ' ' || regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g')`;
+const SEARCH_FOLD_MIGRATION_SQL = [
+  CLINIC_FOLD_FUNCTION_SQL,
+  `ALTER TABLE patients_synced ALTER COLUMN search_text SET EXPRESSION AS (${FOLDED_HAYSTACK});`,
+  `ALTER TABLE patients_overlay ALTER COLUMN search_text SET EXPRESSION AS (${FOLDED_HAYSTACK});`,
+  `CREATE INDEX IF NOT EXISTS appointments_synced_rescheduled_from_idx ON appointments_synced (rescheduled_from);`,
+].join('\n\n');
+
 const { doctors, specializations, doctor_specializations, doctor_hours, patients, appointments } = SYNCED_TABLES;
 
 const v1 = [
@@ -131,6 +146,7 @@ export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [
     sql: LOCAL_RULES_MIGRATION_SQL({ createTable, mergedView }),
   },
   { version: 7, name: 'move an appointment to another time or doctor', sql: LOCAL_MOVE_SQL },
+  { version: 8, name: 'accent-insensitive patient search, rescheduled-to lookup', sql: SEARCH_FOLD_MIGRATION_SQL },
 ];
 
 export const LOCAL_SCHEMA_VERSION = LOCAL_MIGRATIONS[LOCAL_MIGRATIONS.length - 1]!.version;
