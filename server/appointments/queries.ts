@@ -18,7 +18,7 @@ export interface Viewer {
 function appointmentColumns(viewer: Viewer): string {
   return `a.id, a.patient_id, a.doctor_id, a.starts_at, a.ends_at, a.duration_minutes, a.status, a.urgency,
     a.reason, ${viewer.seesNotes ? 'a.clinical_notes,' : ''} a.cancelled_by, a.cancelled_at, a.cancellation_reason,
-    a.rescheduled_from, a.created_by, a.created_at, a.updated_at, a.version,
+    a.rescheduled_from, a.series_id, a.created_by, a.created_at, a.updated_at, a.version,
     json_build_object('id', p.id, 'full_name', p.full_name, 'mrn', p.mrn) AS patient,
     json_build_object('id', d.id, 'full_name', d.full_name, 'specializations', ARRAY(
       SELECT s.name FROM doctor_specializations ds JOIN specializations s ON s.id = ds.specialization_id
@@ -193,13 +193,15 @@ export interface NewAppointment {
   reason: string | null;
   rescheduled_from: string | null;
   created_by: string;
+  /** an occurrence of a recurring series (server/series/) */
+  series_id?: string | null;
 }
 
 export async function insertAppointment(tx: PoolClient, a: NewAppointment): Promise<void> {
   await tx.query(
     `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, urgency, reason,
-       rescheduled_from, created_by)
-     VALUES ($1, $2, $3, $4, $4::timestamptz + make_interval(mins => $5), $5, $6, $7, $8, $9)`,
+       rescheduled_from, created_by, series_id)
+     VALUES ($1, $2, $3, $4, $4::timestamptz + make_interval(mins => $5), $5, $6, $7, $8, $9, $10)`,
     [
       a.id,
       a.patient_id,
@@ -210,6 +212,7 @@ export async function insertAppointment(tx: PoolClient, a: NewAppointment): Prom
       a.reason,
       a.rescheduled_from,
       a.created_by,
+      a.series_id ?? null,
     ],
   );
 }

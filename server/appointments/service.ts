@@ -118,7 +118,7 @@ export async function bookAppointment(
   actor: Actor,
   input: CreateAppointmentInput,
   timeZone: string,
-  { nowait = false } = {},
+  { nowait = false, seriesId = null as string | null } = {},
 ): Promise<WriteAnswer> {
   assertMayBookFor(actor, input.doctor_id);
   if (!(await lockDoctors(tx, [input.doctor_id], { nowait })).has(input.doctor_id)) throw unknownReference('doctor_id');
@@ -143,6 +143,7 @@ export async function bookAppointment(
     reason: input.reason ?? null,
     rescheduled_from: null,
     created_by: actor.id,
+    series_id: seriesId,
   });
   return {
     ...(await answerWith(tx, actor, input.id, txid, 201)),
