@@ -44,7 +44,7 @@ export const seriesConflict = (occurrences: OccurrenceResult[]) =>
     occurrences,
   });
 
-type Outcome = { ok: true } | { ok: false; error: { code: string; message: string }; suggestions?: Slot[] };
+type Outcome = { ok: true; version?: number } | { ok: false; error: { code: string; message: string }; suggestions?: Slot[] };
 interface Slot {
   starts_at: string;
   ends_at: string;
@@ -55,12 +55,18 @@ interface Slot {
  * working hours, a busy patient, a state-machine or scheduling rule: any 409/422 but bad
  * input) rolls back only it and is reported; anything else fails the whole request.
  */
-async function attempt(tx: PoolClient, timeZone: string, write: () => Promise<unknown>): Promise<Outcome> {
+async function attempt(
+  tx: PoolClient,
+  timeZone: string,
+  write: () => Promise<WriteAnswer | undefined>,
+): Promise<Outcome> {
   await tx.query('SAVEPOINT series_occurrence');
   try {
-    await write();
+    const answer = await write();
     await tx.query('RELEASE SAVEPOINT series_occurrence');
-    return { ok: true };
+    // The row's version as written: a device confirms its change when sync brings it.
+    const version = (answer?.body as { appointment?: { version?: number } } | undefined)?.appointment?.version;
+    return version === undefined ? { ok: true } : { ok: true, version };
   } catch (err) {
     await tx.query('ROLLBACK TO SAVEPOINT series_occurrence');
     if (err instanceof SlotTakenError || err instanceof PatientBusyError) {
@@ -84,6 +90,7 @@ function result(id: string, startsAt: Date, minutes: number, outcome: Outcome, d
     ends_at: new Date(startsAt.getTime() + minutes * MINUTE).toISOString(),
     outcome: outcome.ok ? done : 'refused',
   };
+  if (outcome.ok && outcome.version !== undefined) r.version = outcome.version;
   if (!outcome.ok) {
     r.error = outcome.error;
     if (outcome.suggestions) r.suggestions = outcome.suggestions;
@@ -263,20 +270,21 @@ export async function editSeries(
     let startsAt = row.starts_at;
     const minutes = input.duration_minutes ?? row.duration_minutes;
     const outcome = await attempt(tx, timeZone, async () => {
+      let answer: WriteAnswer | undefined;
       if (input.reason !== undefined || input.urgency !== undefined) {
         const fields: { version: number; reason?: string | null; urgency?: typeof row.urgency } = {
           version: row.version,
         };
         if (input.reason !== undefined) fields.reason = input.reason;
         if (input.urgency !== undefined) fields.urgency = input.urgency;
-        await updateFields(tx, txid, actor, row.id, fields, timeZone);
+        answer = await updateFields(tx, txid, actor, row.id, fields, timeZone);
       }
       if (moves) {
         const { date, time } = clinicDateTime(row.starts_at, timeZone);
         startsAt = zonedToUtc(date, input.start_time ?? time, timeZone);
         // The new row's id comes from the request's key: a replay names the same rows.
         id = uuidV5(key, row.id);
-        await rescheduleAppointment(
+        answer = await rescheduleAppointment(
           tx,
           txid,
           actor,
@@ -285,6 +293,7 @@ export async function editSeries(
           timeZone,
         );
       }
+      return answer;
     });
     occurrences.push(result(outcome.ok ? id : row.id, startsAt, minutes, outcome, 'changed'));
   }

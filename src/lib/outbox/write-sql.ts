@@ -16,7 +16,8 @@
 // written before this migration are brought in line: one step per queued change to the row.
 import { SYNCED_TABLES } from '../db/schema/tables';
 
-const COLS = SYNCED_TABLES.appointments.columns.join(', ');
+// The columns of version 4's tables (series_id came with version 6, which redefines the copy).
+const COLS = SYNCED_TABLES.appointments.columns.filter((c) => c !== 'series_id').join(', ');
 
 export const LOCAL_WRITE_FUNCTIONS_SQL = `
 -- The outbox entry of a write (entry: key, kind, entity_id, result_id, needs[], method, path,

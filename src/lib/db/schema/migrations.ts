@@ -4,6 +4,7 @@
 // migration: append a new one.
 import { OUTBOX_EDITS_MIGRATION_SQL, OUTBOX_MIGRATION_SQL } from '../../outbox/schema';
 import { LOCAL_WRITE_FUNCTIONS_SQL } from '../../outbox/write-sql';
+import { SERIES_WAITLIST_MIGRATION_SQL } from '../../series/local-schema';
 import { SYNCED_TABLES, type SyncedTable } from './tables';
 
 export interface LocalMigration {
@@ -43,6 +44,7 @@ const LOCAL_TYPES: Record<string, string> = {
   updated_at: 'timestamptz',
   deleted_at: 'timestamptz',
   version: 'integer',
+  series_id: 'uuid',
 };
 
 function createTable(name: string, t: SyncedTable, extra: string[] = []): string {
@@ -66,7 +68,12 @@ function mergedView(view: string, t: SyncedTable, liveFilter: string, derived: s
    WHERE NOT local_deleted;`;
 }
 
-const { doctors, specializations, doctor_specializations, doctor_hours, patients, appointments } = SYNCED_TABLES;
+const { doctors, specializations, doctor_specializations, doctor_hours, patients } = SYNCED_TABLES;
+/** Version 1's appointments: the columns later migrations added are theirs to add. */
+const appointments = {
+  ...SYNCED_TABLES.appointments,
+  columns: SYNCED_TABLES.appointments.columns.filter((c) => c !== 'series_id'),
+};
 
 const v1 = [
   // Trigram indexes make substring search of 20k patients a few milliseconds.
@@ -118,6 +125,7 @@ export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [
   { version: 2, name: 'outbox', sql: OUTBOX_MIGRATION_SQL },
   { version: 3, name: 'offline edits, patient writes, recent confirmations', sql: OUTBOX_EDITS_MIGRATION_SQL },
   { version: 4, name: 'one-statement appointment writes, overlay versions', sql: LOCAL_WRITE_FUNCTIONS_SQL },
+  { version: 6, name: 'recurring series, waitlist', sql: SERIES_WAITLIST_MIGRATION_SQL },
 ];
 
 export const LOCAL_SCHEMA_VERSION = LOCAL_MIGRATIONS[LOCAL_MIGRATIONS.length - 1]!.version;

@@ -67,6 +67,31 @@ export const SYNCED_TABLES = {
       'updated_at',
       'deleted_at',
       'version',
+      // local migration 6
+      'series_id',
+    ],
+  },
+  // Waiting entries only (the server's shape): the Waitlist screen reads them offline.
+  waitlist_entries: {
+    shape: 'waitlist_entries',
+    local: 'waitlist_entries_synced',
+    primaryKey: ['id'],
+    columns: [
+      'id',
+      'patient_id',
+      'doctor_id',
+      'specialization_id',
+      'earliest_date',
+      'latest_date',
+      'time_of_day',
+      'urgency',
+      'duration_minutes',
+      'note',
+      'status',
+      'offers',
+      'created_by',
+      'created_at',
+      'updated_at',
     ],
   },
 } as const satisfies Record<string, SyncedTable>;
