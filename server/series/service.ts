@@ -44,7 +44,8 @@ export const seriesConflict = (occurrences: OccurrenceResult[]) =>
     occurrences,
   });
 
-type Outcome = { ok: true; version?: number } | { ok: false; error: { code: string; message: string }; suggestions?: Slot[] };
+type Outcome =
+  { ok: true; version?: number } | { ok: false; error: { code: string; message: string }; suggestions?: Slot[] };
 interface Slot {
   starts_at: string;
   ends_at: string;

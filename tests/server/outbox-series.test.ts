@@ -89,8 +89,11 @@ const localRows = async (seriesId: string) =>
     )
   ).rows;
 const outbox = async () =>
-  (await local.query<{ kind: string; state: string; path: string }>('SELECT kind, state, path FROM outbox ORDER BY seq'))
-    .rows;
+  (
+    await local.query<{ kind: string; state: string; path: string }>(
+      'SELECT kind, state, path FROM outbox ORDER BY seq',
+    )
+  ).rows;
 
 describe('a series booked offline', () => {
   it('shows every occurrence at once, sends ONE request, is applied once despite a lost answer, confirmed by sync', async () => {
@@ -162,7 +165,12 @@ describe('a series booked offline', () => {
       duration_minutes: 30,
     });
     expect(taken.status).toBe(201);
-    const { id } = await bookSeriesLocally(local, userId(), request({ starts_at: monday(20), mode: 'free_ones' }), 'UTC');
+    const { id } = await bookSeriesLocally(
+      local,
+      userId(),
+      request({ starts_at: monday(20), mode: 'free_ones' }),
+      'UTC',
+    );
     expect(await localRows(id)).toHaveLength(4);
     let answer: { occurrences: { outcome: string; error?: { code: string }; suggestions?: unknown[] }[] } | null = null;
     const api = transportOf(clinic.receptionist);
@@ -181,7 +189,7 @@ describe('a series booked offline', () => {
     expect((await localRows(id)).map((r) => r.pending)).toEqual([false, false, false]);
   });
 
-  it('all-or-none refused by the server: rejected with the server\'s words, discard removes the rows', async () => {
+  it("all-or-none refused by the server: rejected with the server's words, discard removes the rows", async () => {
     const taken = await clinic.receptionist.post('/api/appointments', {
       id: crypto.randomUUID(),
       patient_id: clinic.fixture.patients[7],

@@ -200,7 +200,7 @@ export const occurrenceResultSchema = z.object({
     .describe('booked/changed: written; free: would have been, but all-or-none failed; refused: see error'),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   suggestions: z.array(slot).optional().describe('free slots near a refused occurrence'),
-  version: z.number().int().optional().describe('the written row\'s version (booked/changed)'),
+  version: z.number().int().optional().describe("the written row's version (booked/changed)"),
 });
 export type OccurrenceResult = z.infer<typeof occurrenceResultSchema>;
 
