@@ -13,8 +13,8 @@ import { URGENCIES } from './appointment-schemas';
 import { clinicDate, wallClock, zonedToUtc } from './time';
 
 // rrule ships CommonJS for Node and ESM for bundlers: take whichever namespace this is.
-const rrule = ((rruleModule as unknown as { default?: typeof rruleModule }).default ??
-  rruleModule) as typeof rruleModule;
+// (Reflect.get: a bundler would warn that the ESM build has no default export.)
+const rrule = (Reflect.get(rruleModule, 'default') ?? rruleModule) as typeof rruleModule;
 
 /** The most occurrences one request may book. */
 export const SERIES_MAX_OCCURRENCES = 52;
