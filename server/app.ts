@@ -21,8 +21,10 @@ import { createMetricsRouter } from './observability/routes.js';
 import { cors, originCheck, securityHeaders } from './http/security.js';
 import { createStaticAppRouter } from './http/static-app.js';
 import { createPatientsRouter } from './patients/routes.js';
+import { createSeriesRouter } from './series/routes.js';
 import { createSyncRouter } from './sync/routes.js';
 import { createUsersRouter } from './users/routes.js';
+import { createWaitlistRouter } from './waitlist/routes.js';
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
@@ -48,6 +50,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api/appointment-types', createAppointmentTypesRouter(deps));
   app.use('/api/patients', createPatientsRouter(deps));
   app.use('/api/appointments', createAppointmentsRouter(deps));
+  app.use('/api/series', createSeriesRouter(deps));
+  app.use('/api/waitlist', createWaitlistRouter(deps));
   app.use('/api/devices', createDevicesRouter(deps));
   app.use('/api/admin', createAdminRouter(deps));
   app.use('/api', createOpenApiRouter());

@@ -38,7 +38,7 @@ export interface Viewer {
 function appointmentColumns(viewer: Viewer): string {
   return `a.id, a.patient_id, a.doctor_id, a.starts_at, a.ends_at, a.duration_minutes, a.status, a.urgency,
     a.reason, ${viewer.seesNotes ? 'a.clinical_notes,' : ''} a.cancelled_by, a.cancelled_at, a.cancellation_reason,
-    a.rescheduled_from, a.created_by, a.created_at, a.updated_at, a.version,
+    a.rescheduled_from, a.series_id, a.created_by, a.created_at, a.updated_at, a.version,
     a.type_id, a.buffer_before_minutes, a.buffer_after_minutes,
     (SELECT json_build_object('id', t.id, 'name', t.name, 'colour', t.colour) FROM appointment_types t
       WHERE t.id = a.type_id) AS type,
@@ -231,13 +231,15 @@ export interface NewAppointment {
   type_id?: string | null;
   buffer_before_minutes?: number;
   buffer_after_minutes?: number;
+  /** an occurrence of a recurring series (server/series/) */
+  series_id?: string | null;
 }
 
 export async function insertAppointment(tx: PoolClient, a: NewAppointment): Promise<void> {
   await tx.query(
     `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, urgency, reason,
-       rescheduled_from, created_by, type_id, buffer_before_minutes, buffer_after_minutes)
-     VALUES ($1, $2, $3, $4, $4::timestamptz + make_interval(mins => $5), $5, $6, $7, $8, $9, $10, $11, $12)`,
+       rescheduled_from, created_by, type_id, buffer_before_minutes, buffer_after_minutes, series_id)
+     VALUES ($1, $2, $3, $4, $4::timestamptz + make_interval(mins => $5), $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
     [
       a.id,
       a.patient_id,
@@ -251,6 +253,7 @@ export async function insertAppointment(tx: PoolClient, a: NewAppointment): Prom
       a.type_id ?? null,
       a.buffer_before_minutes ?? 0,
       a.buffer_after_minutes ?? 0,
+      a.series_id ?? null,
     ],
   );
 }

@@ -180,7 +180,11 @@ export async function bookAppointment(
   actor: Actor,
   input: CreateAppointmentInput,
   timeZone: string,
-  { nowait = false, now = new Date() }: { nowait?: boolean; now?: Date } = {},
+  {
+    nowait = false,
+    now = new Date(),
+    seriesId = null,
+  }: { nowait?: boolean; now?: Date; seriesId?: string | null } = {},
 ): Promise<WriteAnswer> {
   assertMayBookFor(actor, input.doctor_id);
   const startsAt = new Date(input.starts_at);
@@ -211,6 +215,7 @@ export async function bookAppointment(
     type_id: input.type_id ?? null,
     buffer_before_minutes: buffers.before,
     buffer_after_minutes: buffers.after,
+    series_id: seriesId,
   });
   return {
     ...(await answerWith(tx, actor, input.id, txid, 201)),

@@ -12,6 +12,8 @@ import * as appointmentTypes from '../../src/lib/shared/appointment-type-schemas
 import * as doctors from '../../src/lib/shared/doctor-schemas.js';
 import { pageSchema } from '../../src/lib/shared/pagination-schemas.js';
 import * as patients from '../../src/lib/shared/patient-schemas.js';
+import * as series from '../../src/lib/shared/series.js';
+import * as waitlist from '../../src/lib/shared/waitlist-schemas.js';
 
 type Json = Record<string, unknown>;
 
@@ -44,6 +46,29 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> 
   PatientPage: { schema: pageSchema(patients.patientSchema), io: 'output' },
   CreatePatient: { schema: patients.createPatientSchema, io: 'input' },
   UpdatePatient: { schema: patients.updatePatientSchema, io: 'input' },
+  CreateSeries: { schema: series.createSeriesSchema, io: 'input' },
+  CancelSeries: { schema: series.cancelSeriesSchema, io: 'input' },
+  EditSeries: { schema: series.editSeriesSchema, io: 'input' },
+  SeriesBookResult: { schema: series.seriesBookResultSchema, io: 'output' },
+  SeriesChangeResult: { schema: series.seriesChangeResultSchema, io: 'output' },
+  SeriesConflictDetails: { schema: series.seriesConflictDetailsSchema, io: 'output' },
+  Series: {
+    schema: z.object({ series: series.seriesSchema, appointments: z.array(appointments.appointmentSchema) }),
+    io: 'output',
+  },
+  CreateWaitlistEntry: { schema: waitlist.createWaitlistEntrySchema, io: 'input' },
+  BookWaitlistOffer: { schema: waitlist.bookWaitlistOfferSchema, io: 'input' },
+  RemoveWaitlistEntry: { schema: waitlist.removeWaitlistEntrySchema, io: 'input' },
+  WaitlistList: { schema: waitlist.waitlistListSchema, io: 'output' },
+  WaitlistWriteResult: { schema: waitlist.waitlistWriteResultSchema, io: 'output' },
+  WaitlistBookResult: {
+    schema: z.object({
+      appointment: appointments.appointmentSchema,
+      entry: waitlist.waitlistEntrySchema,
+      txid: z.number().int(),
+    }),
+    io: 'output',
+  },
   Error: {
     schema: z.object({
       error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
@@ -217,6 +242,61 @@ function paths(): Json {
         responses: { ...answer('200', null, '{patient}'), ...errors('404') },
       }),
       patch: write('Edit a patient', 'UpdatePatient', '200', null, ['403']),
+    },
+    '/api/series': {
+      post: op(
+        'Book a recurring series from an RRULE (the body id is the series id and the idempotency key). 409 series_conflict (details: SeriesConflictDetails) when all-or-none meets a refused occurrence or nothing is free',
+        {
+          body: 'CreateSeries',
+          responses: {
+            ...answer('201', 'SeriesBookResult', 'each occurrence booked or refused'),
+            ...errors('403', '409'),
+          },
+        },
+      ),
+    },
+    '/api/series/{id}': {
+      get: op('A series and its occurrences', {
+        parameters: [idPath],
+        responses: { ...answer('200', 'Series', '{series, appointments}'), ...errors('404') },
+      }),
+    },
+    '/api/series/{id}/cancel': {
+      post: write(
+        'Cancel this one, this and following, or the whole series',
+        'CancelSeries',
+        '200',
+        'SeriesChangeResult',
+      ),
+    },
+    '/api/series/{id}/edit': {
+      post: write(
+        'Edit reason, urgency, start time or length of this one, this and following, or the whole series (all or none)',
+        'EditSeries',
+        '200',
+        'SeriesChangeResult',
+      ),
+    },
+    '/api/waitlist': {
+      get: op('Waiting entries with their current offers (urgency first, then oldest)', {
+        responses: answer('200', 'WaitlistList', '{entries}'),
+      }),
+      post: op('Add a patient to the waitlist (admin, receptionist; the body id is the idempotency key)', {
+        body: 'CreateWaitlistEntry',
+        responses: { ...answer('201', 'WaitlistWriteResult', 'added'), ...errors('403', '409') },
+      }),
+    },
+    '/api/waitlist/{id}/book': {
+      post: op("Book a slot for the entry's patient and close the entry (appointment_id is the idempotency key)", {
+        parameters: [idPath],
+        body: 'BookWaitlistOffer',
+        responses: { ...answer('201', 'WaitlistBookResult', 'booked'), ...errors('403', '404', '409') },
+      }),
+    },
+    '/api/waitlist/{id}/remove': {
+      post: write('Remove an entry (admin, receptionist)', 'RemoveWaitlistEntry', '200', 'WaitlistWriteResult', [
+        '403',
+      ]),
     },
   };
 }

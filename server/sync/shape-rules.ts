@@ -16,6 +16,7 @@ export const SYNCED_TABLES = [
   'appointments',
   'appointment_types',
   'appointment_type_doctors',
+  'waitlist_entries',
 ] as const;
 
 /** Appointment history kept on a device: from Monday 8 weeks back (56–62 days), and all ahead. */
@@ -70,6 +71,12 @@ function serverRule(user: SessionUser, table: string, windowStart: string): Serv
       hiddenColumns: [],
       membership: isClinician ? { kind: 'doctor_patients', doctorId: doctor } : undefined,
     };
+  }
+  if (table === 'waitlist_entries') {
+    // Waiting entries only: a booked or removed one leaves every device.
+    const clauses = [`status = 'waiting'`];
+    if (isClinician) clauses.push(`doctor_id = '${doctor}'`);
+    return { clauses, hiddenColumns: [] };
   }
   return { clauses: [], hiddenColumns: [] };
 }

@@ -42,15 +42,20 @@ export async function forgetOldConfirmations(db: OutboxDb): Promise<void> {
   if (rows.length) await db.query(`DELETE FROM recent_confirmations WHERE ${old}`);
 }
 
-/** Overlay rows no outbox entry refers to any more: their change is confirmed or discarded. */
+/**
+ * Overlay rows no outbox entry refers to any more: their change is confirmed or discarded.
+ * A series entry refers to its occurrences through their series_id.
+ */
 export async function dropOrphanOverlays(tx: { query: OutboxDb['query'] }): Promise<void> {
-  for (const overlay of ['appointments_overlay', 'patients_overlay']) {
-    // Table names from the constant list above.
-    await tx.query(
-      `DELETE FROM ${overlay} a
-        WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity_id = a.id OR o.result_id = a.id)`,
-    );
-  }
+  await tx.query(
+    `DELETE FROM appointments_overlay a
+      WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity_id = a.id OR o.result_id = a.id
+                           OR (o.kind LIKE 'series_%' AND o.result_id = a.series_id))`,
+  );
+  await tx.query(
+    `DELETE FROM patients_overlay a
+      WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity_id = a.id OR o.result_id = a.id)`,
+  );
 }
 
 /**

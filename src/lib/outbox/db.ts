@@ -8,7 +8,17 @@ export interface OutboxDb extends Queryable {
 }
 
 export type OutboxState = 'pending' | 'sending' | 'accepted' | 'rejected';
-export type OutboxKind = 'book' | 'reschedule' | 'cancel' | 'status' | 'update' | 'patient_create' | 'patient_update';
+export type OutboxKind =
+  | 'book'
+  | 'reschedule'
+  | 'cancel'
+  | 'status'
+  | 'update'
+  | 'patient_create'
+  | 'patient_update'
+  | 'series_book'
+  | 'series_cancel'
+  | 'series_edit';
 
 export interface OutboxEntry {
   seq: number;

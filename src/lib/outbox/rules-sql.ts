@@ -19,7 +19,12 @@ interface SchemaHelpers {
 const NEW_APPOINTMENT_COLUMNS = ['type_id uuid', 'buffer_before_minutes integer', 'buffer_after_minutes integer'];
 
 export function LOCAL_RULES_MIGRATION_SQL({ createTable, mergedView }: SchemaHelpers): string {
-  const { appointments, appointment_types, appointment_type_doctors } = SYNCED_TABLES;
+  const { appointment_types, appointment_type_doctors } = SYNCED_TABLES;
+  // The appointment columns as of this migration (series_id comes with migration 6).
+  const appointments = {
+    ...SYNCED_TABLES.appointments,
+    columns: SYNCED_TABLES.appointments.columns.filter((c) => c !== 'series_id'),
+  };
   const cols = appointments.columns.join(', ');
   const addColumns = (table: string) =>
     NEW_APPOINTMENT_COLUMNS.map((c) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${c};`).join('\n');

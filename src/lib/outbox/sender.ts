@@ -95,12 +95,16 @@ function errorOf(status: number | null, json: unknown): OutboxError {
 interface AcceptedAnswer {
   appointment?: { id?: string; version?: number };
   patient?: { id?: string; updated_at?: string };
+  /** a series request: the last occurrence it wrote confirms it (one transaction wrote them all) */
+  occurrences?: { id: string; outcome: string; version?: number }[];
   txid?: number;
 }
 
 /** Accepted: remember which synced row (and which version of it) confirms the write. */
 async function recordAccepted(db: OutboxDb, entry: OutboxEntry, json: unknown): Promise<void> {
   const answer = (json ?? {}) as AcceptedAnswer;
+  const written = answer.occurrences?.filter((o) => o.outcome === 'booked' || o.outcome === 'changed').at(-1);
+  if (written) answer.appointment = { id: written.id, version: written.version };
   const patient = answer.patient?.id ? answer.patient : null;
   await db.query(
     `UPDATE outbox SET state = 'accepted', txid = $2, confirm_table = $3, confirm_id = $4, confirm_version = $5,

@@ -77,6 +77,35 @@ export async function ensureOverlay(tx: Queryable, id: string): Promise<void> {
   await tx.query('SELECT local_overlay_copy($1)', [id]);
 }
 
+/** Active appointments of the doctor (with buffers) or the patient that overlap [start, end). */
+export async function localConflicts(
+  db: Queryable,
+  q: {
+    doctor_id: string;
+    patient_id: string;
+    starts_at: string;
+    ends_at: string;
+    exclude?: string;
+    buffer_before_minutes?: number;
+    buffer_after_minutes?: number;
+  },
+): Promise<LocalConflict[]> {
+  const { rows } = await db.query<{ conflicts: LocalConflict[] }>(
+    'SELECT local_conflicts($1, $2, $3, $4, $5, $6, $7, $8) AS conflicts',
+    [
+      q.doctor_id,
+      q.patient_id,
+      q.starts_at,
+      q.ends_at,
+      q.exclude ?? null,
+      [...ACTIVE_STATUSES],
+      q.buffer_before_minutes ?? 0,
+      q.buffer_after_minutes ?? 0,
+    ],
+  );
+  return rows[0]!.conflicts;
+}
+
 // Each action below is one statement (one round trip to the database worker): the checks,
 // the overlay row and the outbox entry happen together or not at all.
 

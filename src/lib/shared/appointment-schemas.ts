@@ -146,6 +146,7 @@ export const appointmentSchema = z.object({
   cancelled_at: z.iso.datetime().nullable(),
   cancellation_reason: z.string().nullable(),
   rescheduled_from: z.uuid().nullable(),
+  series_id: z.uuid().nullable().optional().describe('the recurring series this appointment belongs to'),
   created_by: z.uuid().nullable(),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),

@@ -7,6 +7,7 @@ import { LOCAL_MOVE_SQL } from '../../outbox/move-sql';
 import { LOCAL_WRITE_FUNCTIONS_SQL } from '../../outbox/write-sql';
 import { LOCAL_RULES_MIGRATION_SQL } from '../../outbox/rules-sql';
 import { CLINIC_FOLD_FUNCTION_SQL } from '../../shared/search-fold';
+import { SERIES_WAITLIST_MIGRATION_SQL } from '../../series/local-schema';
 import { SYNCED_TABLES, type SyncedTable } from './tables';
 
 export interface LocalMigration {
@@ -51,6 +52,7 @@ const LOCAL_TYPES: Record<string, string> = {
   buffer_after_minutes: 'integer',
   default_duration_minutes: 'integer NOT NULL',
   colour: 'text NOT NULL',
+  series_id: 'uuid',
 };
 
 export function createTable(name: string, t: SyncedTable, extra: string[] = []): string {
@@ -88,7 +90,18 @@ const SEARCH_FOLD_MIGRATION_SQL = [
   `CREATE INDEX IF NOT EXISTS appointments_synced_rescheduled_from_idx ON appointments_synced (rescheduled_from);`,
 ].join('\n\n');
 
-const { doctors, specializations, doctor_specializations, doctor_hours, patients, appointments } = SYNCED_TABLES;
+const { doctors, specializations, doctor_specializations, doctor_hours, patients } = SYNCED_TABLES;
+/**
+ * Version 1's appointments, with the columns it shipped with: a shipped migration must run the
+ * same on every upgrade; the columns later migrations added (5: type and buffers, 6: series)
+ * are theirs to add.
+ */
+const appointments = {
+  ...SYNCED_TABLES.appointments,
+  columns: SYNCED_TABLES.appointments.columns.filter(
+    (c) => !['type_id', 'buffer_before_minutes', 'buffer_after_minutes', 'series_id'].includes(c),
+  ),
+};
 
 const v1 = [
   // Trigram indexes make substring search of 20k patients a few milliseconds.
@@ -145,6 +158,7 @@ export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [
     name: 'appointment types, buffers, scheduling rules, undo',
     sql: LOCAL_RULES_MIGRATION_SQL({ createTable, mergedView }),
   },
+  { version: 6, name: 'recurring series, waitlist', sql: SERIES_WAITLIST_MIGRATION_SQL },
   { version: 7, name: 'move an appointment to another time or doctor', sql: LOCAL_MOVE_SQL },
   { version: 8, name: 'accent-insensitive patient search, rescheduled-to lookup', sql: SEARCH_FOLD_MIGRATION_SQL },
 ];

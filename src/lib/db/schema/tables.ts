@@ -70,6 +70,31 @@ export const SYNCED_TABLES = {
       'type_id',
       'buffer_before_minutes',
       'buffer_after_minutes',
+      // local migration 6
+      'series_id',
+    ],
+  },
+  // Waiting entries only (the server's shape): the Waitlist screen reads them offline.
+  waitlist_entries: {
+    shape: 'waitlist_entries',
+    local: 'waitlist_entries_synced',
+    primaryKey: ['id'],
+    columns: [
+      'id',
+      'patient_id',
+      'doctor_id',
+      'specialization_id',
+      'earliest_date',
+      'latest_date',
+      'time_of_day',
+      'urgency',
+      'duration_minutes',
+      'note',
+      'status',
+      'offers',
+      'created_by',
+      'created_at',
+      'updated_at',
     ],
   },
   appointment_types: {
