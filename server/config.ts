@@ -51,6 +51,7 @@ const envSchema = z.object({
   SESSION_MAX_DAYS: positiveInt.default(90),
   IDEMPOTENCY_RETENTION_DAYS: positiveInt.default(90),
   SEED_DEMO: bool.default(true),
+  JOBS_IN_PROCESS: bool.default(true),
 });
 
 export type Config = Readonly<{
@@ -88,6 +89,8 @@ export type Config = Readonly<{
   /** Days an idempotent write's answer is kept for replays (server/http/idempotency-retention.ts). */
   idempotencyRetentionDays: number;
   seedDemo: boolean;
+  /** Run job workers in the web process (false: `npm run worker` processes do). */
+  jobsInProcess: boolean;
 }>;
 
 export class ConfigError extends Error {}
@@ -145,5 +148,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotencyRetentionDays: e.IDEMPOTENCY_RETENTION_DAYS,
     sessionMaxDays: e.SESSION_MAX_DAYS,
     seedDemo: e.SEED_DEMO,
+    jobsInProcess: e.JOBS_IN_PROCESS,
   });
 }
