@@ -52,6 +52,13 @@ const envSchema = z.object({
   IDEMPOTENCY_RETENTION_DAYS: positiveInt.default(90),
   SEED_DEMO: bool.default(true),
   JOBS_IN_PROCESS: bool.default(true),
+  SMTP_URL: z.string().url().optional(),
+  MAIL_FROM: z.string().min(3).optional(),
+  SMS_WEBHOOK_URL: z.string().url().optional(),
+  SMS_WEBHOOK_SECRET: z.string().min(16).optional(),
+  REMINDER_MAX_ATTEMPTS: positiveInt.default(8),
+  REMINDER_SENDING_TIMEOUT_SECONDS: positiveInt.default(300),
+  REMINDER_RETRY_BASE_SECONDS: positiveInt.default(60),
 });
 
 export type Config = Readonly<{
@@ -91,6 +98,17 @@ export type Config = Readonly<{
   seedDemo: boolean;
   /** Run job workers in the web process (false: `npm run worker` processes do). */
   jobsInProcess: boolean;
+  /** Reminders (docs/reminders.md): SMTP server, or .eml files in DATA_DIR/outbox-mail when unset. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** SMS gateway webhook, signed with smsWebhookSecret; .json files in DATA_DIR/outbox-sms when unset. */
+  smsWebhookUrl: string | undefined;
+  smsWebhookSecret: string | undefined;
+  reminderMaxAttempts: number;
+  /** A send still `sending` after this long was interrupted (server/reminders/sweep.ts). */
+  reminderSendingTimeoutSeconds: number;
+  /** First retry delay after a temporary failure; doubles per attempt, at most an hour. */
+  reminderRetryBaseSeconds: number;
 }>;
 
 export class ConfigError extends Error {}
@@ -105,6 +123,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.SMS_WEBHOOK_URL && !e.SMS_WEBHOOK_SECRET) {
+    throw new ConfigError(
+      'Invalid configuration:\n  SMS_WEBHOOK_SECRET: required with SMS_WEBHOOK_URL (16+ characters)',
+    );
+  }
   if (e.SYNC_INSECURE && e.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  SYNC_INSECURE: not allowed when NODE_ENV=production');
   }
@@ -149,5 +172,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionMaxDays: e.SESSION_MAX_DAYS,
     seedDemo: e.SEED_DEMO,
     jobsInProcess: e.JOBS_IN_PROCESS,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM ?? `Clinic reminders <reminders@${new URL(publicOrigin).hostname}>`,
+    smsWebhookUrl: e.SMS_WEBHOOK_URL,
+    smsWebhookSecret: e.SMS_WEBHOOK_SECRET,
+    reminderMaxAttempts: e.REMINDER_MAX_ATTEMPTS,
+    reminderSendingTimeoutSeconds: e.REMINDER_SENDING_TIMEOUT_SECONDS,
+    reminderRetryBaseSeconds: e.REMINDER_RETRY_BASE_SECONDS,
   });
 }

@@ -21,6 +21,7 @@ import {
 } from './queries.js';
 import { withinWorkingHours } from './schedule.js';
 import { answerWith } from './service.js';
+import { stopReminders } from '../reminders/hooks.js';
 
 /** The row, locked, if it exists, is live and the actor may see it; 404 otherwise. */
 async function lockVisible(tx: PoolClient, actor: Actor, id: string): Promise<AppointmentRow> {
@@ -63,6 +64,7 @@ export async function changeStatus(
   await assertVersion(tx, actor, row, options.version);
   assertTransition(row.status, to);
   await updateAppointment(tx, id, statusChanges(actor, to, options.reason ?? null));
+  await stopReminders(tx, id, to);
   return {
     ...(await answerWith(tx, actor, id, txid, 200)),
     audit: {
@@ -114,6 +116,7 @@ export async function updateFields(
 export async function softDelete(tx: PoolClient, txid: number, actor: Actor, id: string): Promise<WriteAnswer> {
   await lockVisible(tx, actor, id);
   await updateAppointment(tx, id, { deleted_at: 'now' });
+  await stopReminders(tx, id, 'deleted');
   return {
     status: 204,
     headers: { 'X-Txid': String(txid) },

@@ -26,6 +26,7 @@ import {
   type NewAppointment,
 } from './queries.js';
 import { withinWorkingHours } from './schedule.js';
+import { moveReminders, scheduleReminders } from '../reminders/hooks.js';
 
 const MINUTE = 60_000;
 
@@ -144,6 +145,7 @@ export async function bookAppointment(
     rescheduled_from: null,
     created_by: actor.id,
   });
+  await scheduleReminders(tx, input.id, timeZone);
   return {
     ...(await answerWith(tx, actor, input.id, txid, 201)),
     audit: {
@@ -206,6 +208,7 @@ export async function rescheduleAppointment(
     rescheduled_from: oldId,
     created_by: actor.id,
   });
+  await moveReminders(tx, oldId, input.new_id, timeZone);
   return {
     ...(await answerWith(tx, actor, input.new_id, txid, 201)),
     audit: {
