@@ -21,6 +21,7 @@ import { createMetricsRouter } from './observability/routes.js';
 import { cors, originCheck, securityHeaders } from './http/security.js';
 import { createStaticAppRouter } from './http/static-app.js';
 import { createPatientsRouter } from './patients/routes.js';
+import { createRemindersRouter } from './reminders/routes.js';
 import { createSeriesRouter } from './series/routes.js';
 import { createSyncRouter } from './sync/routes.js';
 import { createUsersRouter } from './users/routes.js';
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api/waitlist', createWaitlistRouter(deps));
   app.use('/api/devices', createDevicesRouter(deps));
   app.use('/api/admin', createAdminRouter(deps));
+  app.use('/api/reminders', createRemindersRouter(deps));
   app.use('/api', createOpenApiRouter());
   app.use('/api', notFoundHandler);
 

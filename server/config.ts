@@ -60,6 +60,14 @@ const envSchema = z.object({
   BACKUP_MAX_AGE_HOURS: positiveInt.default(26),
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
+  JOBS_IN_PROCESS: bool.default(true),
+  SMTP_URL: z.string().url().optional(),
+  MAIL_FROM: z.string().min(3).optional(),
+  SMS_WEBHOOK_URL: z.string().url().optional(),
+  SMS_WEBHOOK_SECRET: z.string().min(16).optional(),
+  REMINDER_MAX_ATTEMPTS: positiveInt.default(8),
+  REMINDER_SENDING_TIMEOUT_SECONDS: positiveInt.default(300),
+  REMINDER_RETRY_BASE_SECONDS: positiveInt.default(60),
 });
 
 export type Config = Readonly<{
@@ -112,6 +120,19 @@ export type Config = Readonly<{
   backupMaxAgeHours: number;
   /** PEM files: both set = the server speaks HTTPS (and HTTP/2) itself (server/http/listen.ts). */
   tls: Readonly<{ certFile: string; keyFile: string }> | undefined;
+  /** Run job workers in the web process (false: `npm run worker` processes do). */
+  jobsInProcess: boolean;
+  /** Reminders (docs/reminders.md): SMTP server, or .eml files in DATA_DIR/outbox-mail when unset. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** SMS gateway webhook, signed with smsWebhookSecret; .json files in DATA_DIR/outbox-sms when unset. */
+  smsWebhookUrl: string | undefined;
+  smsWebhookSecret: string | undefined;
+  reminderMaxAttempts: number;
+  /** A send still `sending` after this long was interrupted (server/reminders/sweep.ts). */
+  reminderSendingTimeoutSeconds: number;
+  /** First retry delay after a temporary failure; doubles per attempt, at most an hour. */
+  reminderRetryBaseSeconds: number;
 }>;
 
 export class ConfigError extends Error {}
@@ -126,6 +147,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.SMS_WEBHOOK_URL && !e.SMS_WEBHOOK_SECRET) {
+    throw new ConfigError(
+      'Invalid configuration:\n  SMS_WEBHOOK_SECRET: required with SMS_WEBHOOK_URL (16+ characters)',
+    );
+  }
   if (e.SYNC_INSECURE && e.NODE_ENV === 'production') {
     throw new ConfigError('Invalid configuration:\n  SYNC_INSECURE: not allowed when NODE_ENV=production');
   }
@@ -186,5 +212,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.TLS_CERT && e.TLS_KEY
         ? Object.freeze({ certFile: path.resolve(e.TLS_CERT), keyFile: path.resolve(e.TLS_KEY) })
         : undefined,
+    jobsInProcess: e.JOBS_IN_PROCESS,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM ?? `Clinic reminders <reminders@${new URL(publicOrigin).hostname}>`,
+    smsWebhookUrl: e.SMS_WEBHOOK_URL,
+    smsWebhookSecret: e.SMS_WEBHOOK_SECRET,
+    reminderMaxAttempts: e.REMINDER_MAX_ATTEMPTS,
+    reminderSendingTimeoutSeconds: e.REMINDER_SENDING_TIMEOUT_SECONDS,
+    reminderRetryBaseSeconds: e.REMINDER_RETRY_BASE_SECONDS,
   });
 }

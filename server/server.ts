@@ -12,8 +12,10 @@ import { createPool } from './db/pool.js';
 import type { Logger } from './logger.js';
 import { flushErrorTracking, initErrorTracking } from './observability/error-tracking.js';
 import { ReplicationSampler } from './observability/sampler.js';
-import { IdempotencyRetention } from './http/idempotency-retention.js';
 import { AuditChainer } from './audit/chainer.js';
+import { startJobRunner } from './jobs/runner.js';
+import { ensureJobSchema } from './jobs/schema.js';
+import { ALL_WORKERS } from './jobs/workers.js';
 import { seedDemoIfEmpty } from './seed/demo.js';
 import { startSyncService } from './sync/start.js';
 
@@ -37,6 +39,7 @@ export async function startServer(
   try {
     const applied = await migrate(db.url, { log: (m) => logger.debug(m) });
     if (applied.length) logger.info({ applied }, 'migrations applied');
+    await ensureJobSchema(db.url);
     if (!config.isProduction && config.seedDemo) {
       const seeded = await seedDemoIfEmpty(db.url, config.clinicTimeZone);
       if (seeded) logger.info(seeded, 'demo clinic seeded');
@@ -64,9 +67,17 @@ export async function startServer(
     const chainer = new AuditChainer({ pool, logger, intervalMs: config.auditChainIntervalMs });
     chainer.start();
     stops.push(() => chainer.stop());
-    const retention = new IdempotencyRetention({ pool, days: config.idempotencyRetentionDays, logger });
-    retention.start();
-    stops.push(() => retention.stop());
+    // Background jobs (reminders, idempotency purge) on pg-boss; JOBS_IN_PROCESS=false leaves
+    // the work to `npm run worker` processes.
+    const jobs = await startJobRunner({
+      databaseUrl: db.url,
+      pool,
+      config,
+      logger,
+      workers: ALL_WORKERS,
+      runWorkers: config.jobsInProcess,
+    });
+    stops.push(() => jobs.stop());
     const deps: AppDeps = {
       config,
       pool,

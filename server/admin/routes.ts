@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { createAuditRouter } from '../audit/routes.js';
 import { requireRole } from '../auth/middleware.js';
 import type { AppDeps } from '../deps.js';
+import { createRemindersAdminRouter } from '../reminders/routes.js';
 import { createSyncStatusRouter } from './sync-status.js';
 
 /**
@@ -12,6 +13,7 @@ import { createSyncStatusRouter } from './sync-status.js';
 export function createAdminRouter(deps: AppDeps): Router {
   const router = Router();
   router.use('/audit', requireRole('admin'), createAuditRouter(deps));
+  router.use('/reminders', requireRole('admin'), createRemindersAdminRouter(deps));
   router.use(createSyncStatusRouter(deps));
   return router;
 }

@@ -23,6 +23,7 @@ import {
 } from './queries.js';
 import { withinWorkingHours } from './schedule.js';
 import { answerWith } from './service.js';
+import { stopReminders } from '../reminders/hooks.js';
 
 /** The row, locked, if it exists, is live and the actor may see it; 404 otherwise. */
 async function lockVisible(tx: PoolClient, actor: Actor, id: string): Promise<AppointmentRow> {
@@ -103,6 +104,7 @@ export async function changeStatus(
   const revert = REVERTS[row.status] === to;
   if (revert && row.status === 'no_show') await updateReactivating(tx, id, changes);
   else await updateAppointment(tx, id, changes);
+  await stopReminders(tx, id, to);
   return {
     ...(await answerWith(tx, actor, id, txid, 200)),
     audit: {
@@ -154,6 +156,7 @@ export async function updateFields(
 export async function softDelete(tx: PoolClient, txid: number, actor: Actor, id: string): Promise<WriteAnswer> {
   await lockVisible(tx, actor, id);
   await updateAppointment(tx, id, { deleted_at: 'now' });
+  await stopReminders(tx, id, 'deleted');
   return {
     status: 204,
     headers: { 'X-Txid': String(txid) },

@@ -28,6 +28,7 @@ import {
   type NewAppointment,
 } from './queries.js';
 import { withinWorkingHours } from './schedule.js';
+import { moveReminders, scheduleReminders } from '../reminders/hooks.js';
 
 const MINUTE = 60_000;
 
@@ -217,6 +218,7 @@ export async function bookAppointment(
     buffer_after_minutes: buffers.after,
     series_id: seriesId,
   });
+  await scheduleReminders(tx, input.id, timeZone);
   return {
     ...(await answerWith(tx, actor, input.id, txid, 201)),
     audit: {
@@ -292,6 +294,7 @@ export async function rescheduleAppointment(
     buffer_before_minutes: buffers.before,
     buffer_after_minutes: buffers.after,
   });
+  await moveReminders(tx, oldId, input.new_id, timeZone);
   return {
     ...(await answerWith(tx, actor, input.new_id, txid, 201)),
     audit: {

@@ -3,10 +3,8 @@
 // replays the same key when it comes back, and only a kept answer makes that replay a no-op.
 // Deletes go in small batches so the job never holds many row locks or a long transaction.
 import type { Pool } from '../db/pool.js';
-import type { Logger } from '../logger.js';
 
 const BATCH = 5_000;
-const HOUR_MS = 60 * 60 * 1000;
 
 /** Deletes answers older than `days`; returns how many went. */
 export async function purgeIdempotencyKeys(pool: Pool, days: number): Promise<number> {
@@ -19,32 +17,5 @@ export async function purgeIdempotencyKeys(pool: Pool, days: number): Promise<nu
     );
     total += rowCount ?? 0;
     if ((rowCount ?? 0) < BATCH) return total;
-  }
-}
-
-export class IdempotencyRetention {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-
-  constructor(private readonly options: { pool: Pool; days: number; logger?: Logger; intervalMs?: number }) {}
-
-  start(): void {
-    if (this.timer) return;
-    const tick = () => {
-      if (this.running) return;
-      this.running = purgeIdempotencyKeys(this.options.pool, this.options.days)
-        .then((n) => n && this.options.logger?.info({ deleted: n }, 'old idempotency answers deleted'))
-        .catch((err) => this.options.logger?.warn({ err }, 'idempotency retention failed'))
-        .finally(() => (this.running = undefined));
-    };
-    tick();
-    this.timer = setInterval(tick, this.options.intervalMs ?? HOUR_MS);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
   }
 }

@@ -14,6 +14,8 @@ import { pageSchema } from '../../src/lib/shared/pagination-schemas.js';
 import * as patients from '../../src/lib/shared/patient-schemas.js';
 import * as series from '../../src/lib/shared/series.js';
 import * as waitlist from '../../src/lib/shared/waitlist-schemas.js';
+import * as reminders from '../../src/lib/shared/reminder-schemas.js';
+import { reminderPolicyOutputSchema, reminderPolicySchema } from '../reminders/policy.js';
 
 type Json = Record<string, unknown>;
 
@@ -69,6 +71,10 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> 
     }),
     io: 'output',
   },
+  AppointmentReminders: { schema: reminders.appointmentRemindersSchema, io: 'output' },
+  OutgoingMessagePage: { schema: pageSchema(reminders.outgoingMessageSchema), io: 'output' },
+  ReminderPolicy: { schema: reminderPolicySchema, io: 'input' },
+  ReminderPolicyResult: { schema: z.object({ policy: reminderPolicyOutputSchema }), io: 'output' },
   Error: {
     schema: z.object({
       error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
@@ -297,6 +303,52 @@ function paths(): Json {
       post: write('Remove an entry (admin, receptionist)', 'RemoveWaitlistEntry', '200', 'WaitlistWriteResult', [
         '403',
       ]),
+    },
+    '/api/reminders': {
+      get: op("An appointment's reminders and their states (docs/reminders.md)", {
+        parameters: queryParameters(reminders.appointmentRemindersQuerySchema),
+        responses: { ...answer('200', 'AppointmentReminders', '{reminders}'), ...errors('404') },
+      }),
+    },
+    '/api/reminders/unsubscribe': {
+      get: {
+        summary: 'Opt-out page for a signed link (no session); its form POSTs here',
+        security: [],
+        parameters: [{ name: 'token', in: 'query', required: true, schema: { type: 'string' } }],
+        responses: { '200': { description: 'HTML page' }, '400': { description: 'HTML page: link not valid' } },
+      },
+      post: {
+        summary: 'Opt out (form field `token`; no session)',
+        security: [],
+        responses: { '200': { description: 'HTML page' }, '400': { description: 'HTML page: link not valid' } },
+      },
+    },
+    '/api/admin/reminders/policy': {
+      get: op('The reminder policy (admin)', {
+        responses: { ...answer('200', 'ReminderPolicyResult', '{policy}'), ...errors('403') },
+      }),
+      put: op('Replace the reminder policy (admin)', {
+        body: 'ReminderPolicy',
+        responses: { ...answer('200', 'ReminderPolicyResult', '{policy}'), ...errors('403') },
+      }),
+    },
+    '/api/admin/reminders/messages': {
+      get: op('Outgoing messages, newest first (admin)', {
+        parameters: queryParameters(reminders.outgoingListQuerySchema),
+        responses: { ...answer('200', 'OutgoingMessagePage', 'a page'), ...errors('403') },
+      }),
+    },
+    '/api/admin/reminders/messages/{id}/resend': {
+      post: op('Resend a failed message or one in review (admin); keeps its Message-ID', {
+        parameters: [idPath],
+        responses: { ...answer('200', null, '{reminder}'), ...errors('403', '404', '409') },
+      }),
+    },
+    '/api/admin/reminders/messages/{id}/outbox-file': {
+      get: op('The .eml / .json written for a message when no provider is set (admin)', {
+        parameters: [idPath],
+        responses: { '200': { description: 'message/rfc822 or application/json' }, ...errors('403', '404') },
+      }),
     },
   };
 }

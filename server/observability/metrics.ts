@@ -117,3 +117,43 @@ export function drainSyncWriteLatencies(): number[] {
   pendingSyncLatencies = [];
   return drained;
 }
+
+/**
+ * Reminder sends by channel and outcome: `sent`, `failed` (permanent, or out of attempts),
+ * `retry` (a temporary failure, tried again later) and `review` (may have been delivered).
+ */
+export const reminderOutcomes = new Counter({
+  name: 'clinic_reminders_total',
+  help: 'Reminder send attempts by channel and outcome (sent, failed, retry, review)',
+  labelNames: ['channel', 'outcome'] as const,
+  registers: [registry],
+});
+
+let reminderBacklog: (() => Promise<{ dueLate: number; review: number }>) | undefined;
+/** The reminders feature registers how to count its backlog (read on every scrape). */
+export function setReminderBacklogReader(read: typeof reminderBacklog): void {
+  reminderBacklog = read;
+}
+const backlog = () => (reminderBacklog ? reminderBacklog().catch(() => null) : Promise.resolve(null));
+
+/** Reminders still pending more than a minute after they were due: the senders are behind or down. */
+export const remindersDueLate = new Gauge({
+  name: 'clinic_reminders_due_late',
+  help: 'Pending reminders more than 60 s past their send time',
+  registers: [registry],
+  async collect() {
+    const b = await backlog();
+    if (b) this.set(b.dueLate);
+  },
+});
+
+/** Reminders waiting for a person (interrupted mid-send: may have been delivered). */
+export const remindersInReview = new Gauge({
+  name: 'clinic_reminders_in_review',
+  help: 'Reminders in review: interrupted while sending, not re-sent without a decision',
+  registers: [registry],
+  async collect() {
+    const b = await backlog();
+    if (b) this.set(b.review);
+  },
+});

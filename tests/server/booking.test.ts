@@ -70,7 +70,9 @@ describe('booking one slot', () => {
       reason: 'check-up',
       patient: { id: clinic.fixture.patients[0], mrn: 'TST00001' },
       doctor: { id: clinic.fixture.doctorA, specializations: ['Cardiology'] },
-      reminders: [],
+      // The default reminder policy: the patient has a phone, no email, so one SMS 3 h before;
+      // 05:00 is in the quiet hours (21:00-08:00) and their end is too late, so it goes just before them.
+      reminders: [expect.objectContaining({ channel: 'sms', status: 'pending', send_at: '2030-01-06T20:59:00.000Z' })],
     });
     expect(a).not.toHaveProperty('clinical_notes');
     // The txid is the writing transaction's: the row's xmin.

@@ -1,8 +1,13 @@
 // Old answers to idempotent writes are deleted (in batches), recent ones stay and still make a
-// replay a no-op; the job runs once at start and then on its timer.
+// replay a no-op; the hourly pg-boss job does the same through its queue.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { IdempotencyRetention, purgeIdempotencyKeys } from '../../server/http/idempotency-retention.js';
+import { loadConfig } from '../../server/config.js';
+import { purgeIdempotencyKeys } from '../../server/http/idempotency-retention.js';
+import { QUEUES } from '../../server/jobs/queues.js';
+import { startJobRunner } from '../../server/jobs/runner.js';
+import { ALL_WORKERS } from '../../server/jobs/workers.js';
+import { createLogger } from '../../server/logger.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 
 let db: TestDatabase;
@@ -39,16 +44,30 @@ describe('idempotency answer retention', () => {
     expect(await purgeIdempotencyKeys(db.pool, 90)).toBe(0);
   });
 
-  it('the job purges at start and again on its timer, and stops cleanly', async () => {
+  it('the purge runs as a pg-boss job on this database (schema cloned from the template)', async () => {
     await addKeys(5, 10);
-    const job = new IdempotencyRetention({ pool: db.pool, days: 7, intervalMs: 50 });
-    job.start();
-    await expect.poll(remaining, { timeout: 5_000 }).toBe(0);
-    await addKeys(3, 8);
-    await expect.poll(remaining, { timeout: 5_000 }).toBe(0);
-    await job.stop();
-    await addKeys(2, 8);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(await remaining()).toBe(2);
+    await addKeys(2, 3);
+    const config = loadConfig({ NODE_ENV: 'test', IDEMPOTENCY_RETENTION_DAYS: '7' });
+    const runner = await startJobRunner({
+      databaseUrl: db.url,
+      pool: db.pool,
+      config,
+      logger: createLogger('silent'),
+      workers: ALL_WORKERS,
+      runWorkers: true,
+    });
+    try {
+      // The cron is registered for the hour; send one now instead of waiting for it.
+      const id = await runner.boss.send(QUEUES.idempotencyPurge, {});
+      expect(id).toBeTruthy();
+      await expect
+        .poll(async () => (await runner.boss.getJobById(QUEUES.idempotencyPurge, id!))?.state, { timeout: 20_000 })
+        .toBe('completed');
+      expect(await remaining()).toBe(2);
+      const schedules = await runner.boss.getSchedules();
+      expect(schedules.map((s) => s.name)).toContain(QUEUES.idempotencyPurge);
+    } finally {
+      await runner.stop();
+    }
   });
 });

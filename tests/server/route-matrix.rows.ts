@@ -262,6 +262,60 @@ export const ROWS: Row[] = [
     expect: adminOnly(200),
   },
   { route: 'GET /api/admin/sync', call: () => ({ path: '/api/admin/sync' }), expect: adminOnly(200) },
+  // Reminders
+  {
+    route: 'GET /api/reminders/unsubscribe',
+    call: () => ({ path: '/api/reminders/unsubscribe?token=x.y' }),
+    expect: open(400),
+  },
+  {
+    route: 'POST /api/reminders/unsubscribe',
+    call: () => ({ path: '/api/reminders/unsubscribe', body: { token: 'x.y' } }),
+    expect: open(400),
+  },
+  {
+    route: 'GET /api/reminders',
+    call: ({ appointmentB }) => ({ path: `/api/reminders?appointment_id=${appointmentB}` }),
+    expect: notTheClinicians(200),
+  },
+  {
+    route: 'GET /api/admin/reminders/policy',
+    call: () => ({ path: '/api/admin/reminders/policy' }),
+    expect: adminOnly(200),
+  },
+  {
+    route: 'PUT /api/admin/reminders/policy',
+    call: () => ({
+      path: '/api/admin/reminders/policy',
+      body: {
+        rules: [{ channel: 'email', minutes_before: 2880 }],
+        quiet_start: '21:00',
+        quiet_end: '08:00',
+        clinic_name: 'Test clinic',
+        clinic_address: '',
+        how_to_cancel: 'Call us.',
+        email_subject: 'Reminder',
+        email_body: 'See you on {date} at {time}.',
+        sms_body: 'See you on {date} at {time}.',
+      },
+    }),
+    expect: adminOnly(200),
+  },
+  {
+    route: 'GET /api/admin/reminders/messages',
+    call: () => ({ path: '/api/admin/reminders/messages?status=failed' }),
+    expect: adminOnly(200),
+  },
+  {
+    route: 'POST /api/admin/reminders/messages/:id/resend',
+    call: () => ({ path: `/api/admin/reminders/messages/${randomUUID()}/resend` }),
+    expect: adminOnly(404),
+  },
+  {
+    route: 'GET /api/admin/reminders/messages/:id/outbox-file',
+    call: () => ({ path: `/api/admin/reminders/messages/${randomUUID()}/outbox-file` }),
+    expect: adminOnly(404),
+  },
 
   // Sync (the server runs the replication service: real shape answers)
   { route: 'OPTIONS /v1/shape', call: () => ({ path: '/v1/shape' }), expect: open(204) },

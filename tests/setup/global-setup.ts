@@ -10,6 +10,7 @@ import type { TestProject } from 'vitest/node';
 import { buildClient, isClientBuildCurrent } from '../../server/build-client.js';
 import { startEmbeddedPostgres } from '../../server/db/embedded.js';
 import { migrate } from '../../server/db/migrate.js';
+import { ensureJobSchema } from '../../server/jobs/schema.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -73,6 +74,7 @@ export default async function setup(project: TestProject) {
   const templateUrl = new URL(adminUrl);
   templateUrl.pathname = `/${template}`;
   await migrate(templateUrl.toString());
+  await ensureJobSchema(templateUrl.toString());
   project.provide('pgAdminUrl', adminUrl);
   project.provide('templateDatabase', template);
 

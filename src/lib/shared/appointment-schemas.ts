@@ -128,7 +128,7 @@ export const reminderSchema = z.object({
   id: z.uuid(),
   channel: z.enum(['email', 'sms']),
   send_at: z.iso.datetime(),
-  status: z.enum(['pending', 'sent', 'failed', 'cancelled']),
+  status: z.enum(['pending', 'sending', 'sent', 'failed', 'cancelled', 'review']),
 });
 
 export const appointmentSchema = z.object({

@@ -1,0 +1,107 @@
+// What a booking write does to its reminders, in the write's own transaction. The booking
+// service calls one of these per write; each is a no-op when there is nothing to do.
+import type { PoolClient } from '../db/pool.js';
+import { enqueueReminder } from './enqueue.js';
+import { planReminders } from './plan.js';
+import type { ReminderRule } from './policy.js';
+
+interface Context {
+  starts_at: Date;
+  email: boolean;
+  sms: boolean;
+  rules: ReminderRule[];
+  quiet_start: string | null;
+  quiet_end: string | null;
+}
+
+/** Policy, the appointment's time and whether the patient can be reached on each channel. */
+async function contextOf(tx: PoolClient, appointmentId: string): Promise<Context | undefined> {
+  const { rows } = await tx.query<Context>(
+    `SELECT a.starts_at,
+            p.email IS NOT NULL AND p.email <> '' AND NOT COALESCE(cp.email_opt_out, false) AS email,
+            p.phone IS NOT NULL AND p.phone <> '' AND NOT COALESCE(cp.sms_opt_out, false) AS sms,
+            rp.rules, to_char(rp.quiet_start, 'HH24:MI') AS quiet_start, to_char(rp.quiet_end, 'HH24:MI') AS quiet_end
+       FROM appointments a
+       JOIN patients p ON p.id = a.patient_id
+       LEFT JOIN patient_contact_preferences cp ON cp.patient_id = a.patient_id
+       CROSS JOIN reminder_policy rp
+      WHERE a.id = $1`,
+    [appointmentId],
+  );
+  return rows[0];
+}
+
+async function insertAndEnqueue(
+  tx: PoolClient,
+  appointmentId: string,
+  rows: Array<{ channel: 'email' | 'sms'; send_at: Date; kind: 'reminder' | 'update' | 'cancel' }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const { rows: inserted } = await tx.query<{ id: string; send_at: Date }>(
+    `INSERT INTO reminders (appointment_id, channel, send_at, kind)
+     SELECT $1, r.channel, r.send_at, r.kind
+       FROM jsonb_to_recordset($2::jsonb) AS r(channel text, send_at timestamptz, kind text)
+     RETURNING id, send_at`,
+    [appointmentId, JSON.stringify(rows)],
+  );
+  for (const r of inserted) await enqueueReminder(tx, r.id, r.send_at);
+}
+
+/** A new booking: its reminders per the policy. */
+export async function scheduleReminders(tx: PoolClient, appointmentId: string, timeZone: string): Promise<void> {
+  const c = await contextOf(tx, appointmentId);
+  if (!c || c.rules.length === 0) return;
+  const planned = planReminders(c.starts_at, c.rules, c, { email: c.email, sms: c.sms }, new Date(), timeZone);
+  await insertAndEnqueue(
+    tx,
+    appointmentId,
+    planned.map((p) => ({ ...p, kind: 'reminder' as const })),
+  );
+}
+
+/** Pending reminders of an appointment stop (they will never go out); returns how many. */
+async function cancelPending(tx: PoolClient, appointmentId: string, why: string): Promise<number> {
+  const { rowCount } = await tx.query(
+    `UPDATE reminders SET status = 'cancelled', last_error = $2, updated_at = now()
+      WHERE appointment_id = $1 AND status = 'pending'`,
+    [appointmentId, why],
+  );
+  return rowCount ?? 0;
+}
+
+const hasEmailRule = (c: Context) => c.rules.some((r) => r.channel === 'email');
+
+/**
+ * A reschedule: the old appointment's pending reminders stop, the new one gets its own, and
+ * the patient is told at once by email (the calendar invite moves: same UID, next SEQUENCE).
+ */
+export async function moveReminders(tx: PoolClient, oldId: string, newId: string, timeZone: string): Promise<void> {
+  await cancelPending(tx, oldId, 'rescheduled');
+  const c = await contextOf(tx, newId);
+  if (!c) return;
+  const now = new Date();
+  const planned = planReminders(c.starts_at, c.rules, c, { email: c.email, sms: c.sms }, now, timeZone);
+  await insertAndEnqueue(tx, newId, [
+    ...(c.email && hasEmailRule(c) && c.starts_at > now
+      ? [{ channel: 'email' as const, send_at: now, kind: 'update' as const }]
+      : []),
+    ...planned.map((p) => ({ ...p, kind: 'reminder' as const })),
+  ]);
+}
+
+/** Statuses after which the patient is no longer expected: their reminders stop. */
+const STOPS = new Set(['cancelled', 'no_show', 'checked_in', 'in_progress', 'completed', 'deleted']);
+
+/**
+ * The appointment left the schedule (cancelled, no-show, deleted, seen): pending reminders
+ * stop. A cancellation of an appointment still ahead also sends the calendar cancel by email.
+ */
+export async function stopReminders(tx: PoolClient, appointmentId: string, to: string): Promise<void> {
+  if (!STOPS.has(to)) return;
+  await cancelPending(tx, appointmentId, to);
+  if (to !== 'cancelled') return;
+  const c = await contextOf(tx, appointmentId);
+  const now = new Date();
+  if (!c || !c.email || !hasEmailRule(c) || c.starts_at <= now) return;
+  await insertAndEnqueue(tx, appointmentId, [{ channel: 'email', send_at: now, kind: 'cancel' }]);
+}
