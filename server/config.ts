@@ -39,6 +39,9 @@ const envSchema = z.object({
     .default('clinic_sync'),
   SYNC_LONG_POLL_MS: positiveInt.default(20_000),
   SYNC_QUIET_LONG_POLL_MS: positiveInt.default(2_000),
+  SYNC_CLIENT_SHAPES_PER_USER: positiveInt.default(20),
+  SYNC_CLIENT_SHAPES_PER_TABLE: positiveInt.default(200),
+  SYNC_CLIENT_SHAPE_IDLE_MINUTES: positiveInt.default(60),
   RATE_LIMIT_ANON_PER_HOUR: positiveInt.default(100),
   RATE_LIMIT_USER_PER_HOUR: positiveInt.default(1000),
   RATE_LIMIT_SYNC_PER_HOUR: positiveInt.default(20_000),
@@ -72,6 +75,8 @@ export type Config = Readonly<{
   syncLongPollMs: number;
   /** Long-poll hold on the rarely changing reference tables (server/sync/service.ts). */
   syncQuietLongPollMs: number;
+  /** Client-narrowed shapes (own where/columns): live ones per user and per table, idle expiry. */
+  syncClientShapes: Readonly<{ perUser: number; perTable: number; idleMinutes: number }>;
   rateLimits: Readonly<{
     anonPerHour: number;
     userPerHour: number;
@@ -131,6 +136,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncSlotName: e.SYNC_SLOT_NAME,
     syncLongPollMs: e.SYNC_LONG_POLL_MS,
     syncQuietLongPollMs: e.SYNC_QUIET_LONG_POLL_MS,
+    syncClientShapes: {
+      perUser: e.SYNC_CLIENT_SHAPES_PER_USER,
+      perTable: e.SYNC_CLIENT_SHAPES_PER_TABLE,
+      idleMinutes: e.SYNC_CLIENT_SHAPE_IDLE_MINUTES,
+    },
     rateLimits: Object.freeze({
       anonPerHour: e.RATE_LIMIT_ANON_PER_HOUR,
       userPerHour: e.RATE_LIMIT_USER_PER_HOUR,

@@ -109,9 +109,21 @@ export function sendBadRequest(res: Response, field: string, message: string): v
   res.status(400).json({ message: 'Invalid request', errors: { [field]: [message] } });
 }
 
-export function sendMustRefetch(res: Response, handle: string | undefined): void {
+/**
+ * Who may keep an answer. `public`: Electric's headers (standalone mode, guarded by a secret
+ * only). `private`: an authenticated shape, never for a shared cache. `no-store`: patient data,
+ * which must not outlive a logout in the browser's HTTP cache on a shared device.
+ */
+export type CachePolicy = 'public' | 'private' | 'no-store';
+
+function cacheControl(policy: CachePolicy, electric: string): string {
+  if (policy === 'no-store') return 'no-store';
+  return policy === 'private' ? electric.replace(/^public\b/, 'private').replace(/, s-maxage=\d+/, '') : electric;
+}
+
+export function sendMustRefetch(res: Response, handle: string | undefined, policy: CachePolicy = 'public'): void {
   if (handle) res.set('electric-handle', handle);
-  res.set('cache-control', `public, max-age=${handle ? 60 : 1}, must-revalidate`);
+  res.set('cache-control', cacheControl(policy, `public, max-age=${handle ? 60 : 1}, must-revalidate`));
   res.status(409).type('application/json').send('[{"headers":{"control":"must-refetch"}}]');
 }
 
@@ -125,19 +137,29 @@ export interface Answer {
   schema: string;
 }
 
-export function sendAnswer(req: Request, res: Response, r: ShapeRequest, a: Answer, longPollMs: number): void {
+export function sendAnswer(
+  req: Request,
+  res: Response,
+  r: ShapeRequest,
+  a: Answer,
+  longPollMs: number,
+  policy: CachePolicy = 'public',
+): void {
   res.set({ 'electric-handle': a.handle, 'electric-offset': a.offset, 'electric-has-data': String(a.hasData) });
   if (a.upToDate) res.set('electric-up-to-date', '');
   if (r.live) res.set('electric-cursor', nextCursor(r.cursor, longPollMs));
   else res.set('electric-schema', a.schema);
   if (r.offset.lsn < 0n)
-    res.set('cache-control', 'public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746');
-  else if (r.live) res.set('cache-control', 'public, max-age=5, stale-while-revalidate=5');
+    res.set(
+      'cache-control',
+      cacheControl(policy, 'public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746'),
+    );
+  else if (r.live) res.set('cache-control', cacheControl(policy, 'public, max-age=5, stale-while-revalidate=5'));
   // An empty up-to-date at the log's end is answered again at the same URL (client 1.0.14's
   // refresh requests repeat offset + cursor); a cached copy would carry an old
   // global_last_seen_lsn and stall pglite-sync's multi-shape commits.
   else if (a.upToDate && !a.hasData) res.set('cache-control', 'no-store');
-  else res.set('cache-control', 'public, max-age=60, stale-while-revalidate=300');
+  else res.set('cache-control', cacheControl(policy, 'public, max-age=60, stale-while-revalidate=300'));
   // A response without changes gets a unique etag: it must never revalidate as "same".
   const etag = `"${a.handle}:${a.requestOffset}:${a.offset}${a.hasData ? '' : `:${process.hrtime.bigint()}`}"`;
   res.set('etag', etag);

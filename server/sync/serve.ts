@@ -3,7 +3,7 @@
 import type { Request, Response } from 'express';
 import { formatOffset } from './offsets.js';
 import { isDeleted } from './shape-registry.js';
-import { sendAnswer, sendBadRequest, sendMustRefetch, type ShapeRequest } from './protocol.js';
+import { sendAnswer, sendBadRequest, sendMustRefetch, type CachePolicy, type ShapeRequest } from './protocol.js';
 import type { SyncService } from './service.js';
 import type { ShapeDef } from './shape-def.js';
 import { isOutOfBounds, readShape, withCurrentGlobal, answerBody } from './shape-reader.js';
@@ -15,6 +15,32 @@ function isFilterError(err: unknown): boolean {
   return typeof code === 'string' && /^(22|42)/.test(code);
 }
 
+/** What a response is about to deliver (for the audit hook). */
+export interface DeliveredAnswer {
+  handle: string;
+  /** The request's offset and the answer's last one. */
+  from: string;
+  to: string;
+  /** Number of messages (rows and control messages) in the answer. */
+  messages: number;
+}
+
+export interface ServeOptions {
+  cache?: CachePolicy;
+  /**
+   * Ends the request at once with 401 (the caller's session ended while it waited). Checked
+   * again after the read, so a session ended during a long-poll never gets the next change.
+   */
+  revoked?: AbortSignal;
+  /** Runs before an answer carrying messages is sent; if it throws, nothing is sent. */
+  beforeSend?(answer: DeliveredAnswer): Promise<void>;
+}
+
+function sendRevoked(res: Response) {
+  res.set('cache-control', 'no-store');
+  res.status(401).json({ message: 'Your session has ended.' });
+}
+
 export async function serveShape(
   service: SyncService,
   req: Request,
@@ -22,7 +48,9 @@ export async function serveShape(
   r: ShapeRequest,
   info: TableInfo,
   def: ShapeDef,
+  opts: ServeOptions = {},
 ): Promise<{ handle: string; created: boolean } | undefined> {
+  const cache = opts.cache ?? 'public';
   let state;
   try {
     state = await service.shapeFor(def, info);
@@ -34,7 +62,7 @@ export async function serveShape(
   if (r.offset.lsn >= 0n) {
     const theirs = service.registry.byHandle.get(r.handle!);
     if (!theirs || theirs !== state || isOutOfBounds(service, state, r.offset)) {
-      sendMustRefetch(res, state.handle);
+      sendMustRefetch(res, state.handle, cache);
       return undefined;
     }
   }
@@ -47,18 +75,32 @@ export async function serveShape(
     return undefined;
   }
   if (isDeleted(state)) {
-    sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle);
+    sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle, cache);
     return undefined;
   }
   service.markUsed(state);
+  if (opts.revoked?.aborted) return void sendRevoked(res);
   const abort = new AbortController();
   res.on('close', () => abort.abort());
+  opts.revoked?.addEventListener('abort', () => abort.abort(), { once: true });
   const read = await readShape(service, state, r.offset, r.live, abort.signal);
+  if (opts.revoked?.aborted) return void sendRevoked(res);
   if (isDeleted(state)) {
-    sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle);
+    sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle, cache);
     return undefined;
   }
-  const answer = withCurrentGlobal(service, state, read);
+  let answer = withCurrentGlobal(service, state, read);
+  if (opts.beforeSend && answer.messages > 0) {
+    await opts.beforeSend({
+      handle: state.handle,
+      from: formatOffset(r.offset),
+      to: answer.offset,
+      messages: answer.messages,
+    });
+    if (opts.revoked?.aborted) return void sendRevoked(res);
+    // The hook may have taken a while; the global LSN is claimed at the moment of sending.
+    answer = withCurrentGlobal(service, state, answer);
+  }
   sendAnswer(
     req,
     res,
@@ -73,6 +115,7 @@ export async function serveShape(
       schema: schemaHeader(info, def.columns),
     },
     service.holdMs(state),
+    cache,
   );
   return { handle: state.handle, created: r.offset.lsn < 0n };
 }

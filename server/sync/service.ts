@@ -29,6 +29,8 @@ export interface SyncServiceOptions {
   chunkBytes?: number;
   /** Shapes nobody requested for this many days are dropped with their logs. */
   idleShapeDays?: number;
+  /** Client-narrowed shapes (ShapeDef.narrowed) go after this much idle time (no live request). */
+  narrowedIdleMs?: number;
 }
 
 const BATCH_TXS = 500;
@@ -57,6 +59,7 @@ export class SyncService {
     this.options = {
       chunkBytes: 10 * 1024 * 1024,
       idleShapeDays: 14,
+      narrowedIdleMs: 60 * 60 * 1000,
       ...options,
       quietLongPollMs: Math.min(options.quietLongPollMs ?? options.longPollMs, options.longPollMs),
     };
@@ -111,12 +114,21 @@ export class SyncService {
       this.registry.add(state);
     }
     this.consumer.start(this.processedLsn);
-    this.expiryTimer = setInterval(() => void this.expireIdle(), 60 * 60 * 1000);
+    const every = Math.max(1000, Math.min(60 * 60 * 1000, this.options.narrowedIdleMs / 4));
+    this.expiryTimer = setInterval(() => void this.expireIdle(), every);
     this.expiryTimer.unref();
+  }
+
+  private stopHooks: Array<() => Promise<void>> = [];
+
+  /** Runs when the service stops (parts started alongside it, e.g. listeners). */
+  onStop(fn: () => Promise<void>): void {
+    this.stopHooks.push(fn);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const fn of this.stopHooks) await fn().catch(() => {});
     clearInterval(this.expiryTimer);
     for (const s of this.registry.all()) this.registry.wake(s);
     await this.consumer.stop();
@@ -158,6 +170,7 @@ export class SyncService {
       await this.serialized(async () => {
         state.runtime.members = result.members;
         state.snapshotRows = result.rows;
+        state.logBytes += result.bytes;
         state.lastOp = result.rows;
         state.snapshotFilter = { snapshot: result.snapshot, untilLsn: result.walLsn };
         const pending = state.pending;
@@ -185,10 +198,17 @@ export class SyncService {
 
   markUsed(state: ShapeState): void {
     this.used.add(state.id);
+    state.lastUsedAt = Date.now();
   }
   private used = new Set<number>();
 
-  private async expireIdle() {
+  /** Drops idle client-narrowed shapes (fast) and shapes idle for idleShapeDays (slow). */
+  async expireIdle(now = Date.now()): Promise<void> {
+    for (const s of this.registry.all()) {
+      const idle = now - s.lastUsedAt > this.options.narrowedIdleMs;
+      if (s.runtime.shape.narrowed && idle && s.liveRequests === 0 && s.status === 'ready')
+        await this.deleteShape(s).catch(() => {});
+    }
     const ids = [...this.used];
     this.used.clear();
     await store.touchShapes(this.options.pool, ids).catch(() => {});

@@ -14,6 +14,8 @@ export interface ReadAnswer {
   offset: string;
   upToDate: boolean;
   hasData: boolean;
+  /** Messages in `entries`. */
+  messages: number;
 }
 
 const LIVE_CURSOR_EPOCH = Date.UTC(2024, 9, 9);
@@ -52,7 +54,14 @@ async function readOnce(service: SyncService, state: ShapeState, offset: Offset)
   if (lastEntry && lastEntry.lsn > global) global = lastEntry.lsn;
   const upToDate = reachedEnd && offset.lsn >= 0n;
   const end = lastEntry ? { lsn: lastEntry.lsn, op: lastEntry.op } : offset;
-  return { entries: parts.join(','), global, offset: formatOffset(end), upToDate, hasData: entries.length > 0 };
+  return {
+    entries: parts.join(','),
+    global,
+    offset: formatOffset(end),
+    upToDate,
+    hasData: entries.length > 0,
+    messages: entries.length,
+  };
 }
 
 /** Reads shared by every request at the same offset until the log grows (one query per wake-up). */

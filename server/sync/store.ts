@@ -139,7 +139,7 @@ export async function storeSnapshot(
   pool: Pool,
   id: number,
   shape: CompiledShape,
-): Promise<{ snapshot: XidSnapshot; walLsn: bigint; rows: number; members: Map<string, number> }> {
+): Promise<{ snapshot: XidSnapshot; walLsn: bigint; rows: number; bytes: number; members: Map<string, number> }> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
@@ -150,12 +150,16 @@ export async function storeSnapshot(
     await setDisplaySettings(client);
     const b = binder();
     const idParam = b.bind(String(id));
-    const insert = await client.query(
-      `INSERT INTO sync_shape_log (shape_id, lsn, op, body)
-       SELECT ${idParam}::bigint, 0, (row_number() OVER ()) - 1, body FROM (${snapshotSelect(shape, b.bind)}) s`,
+    // Counted as it is stored: the snapshot is most of a shape's storage (status page, /metrics).
+    const insert = await client.query<{ rows: number; bytes: string }>(
+      `WITH ins AS (
+         INSERT INTO sync_shape_log (shape_id, lsn, op, body)
+         SELECT ${idParam}::bigint, 0, (row_number() OVER ()) - 1, body FROM (${snapshotSelect(shape, b.bind)}) s
+         RETURNING octet_length(body) AS n)
+       SELECT count(*)::int AS rows, coalesce(sum(n), 0)::text AS bytes FROM ins`,
       b.values,
     );
-    const rows = insert.rowCount ?? 0;
+    const rows = insert.rows[0]!.rows;
     const snapshot = parseSnapshot(snap.rows[0]!.s);
     const end = {
       headers: {
@@ -165,11 +169,13 @@ export async function storeSnapshot(
         xip_list: snapshot.xip.map(String),
       },
     };
+    const endBody = JSON.stringify(end);
     await client.query('INSERT INTO sync_shape_log (shape_id, lsn, op, body) VALUES ($1, 0, $2, $3)', [
       id,
       rows,
-      JSON.stringify(end),
+      endBody,
     ]);
+    const bytes = Number(insert.rows[0]!.bytes) + Buffer.byteLength(endBody);
     const members = new Map<string, number>();
     if (shape.membership) {
       const m = await client.query<{ member: string; n: number }>(
@@ -182,11 +188,11 @@ export async function storeSnapshot(
     }
     await client.query(
       `UPDATE sync_shapes SET state = 'ready', snapshot_xmin = $2, snapshot_xmax = $3, snapshot_xip = $4, snapshot_rows = $5,
-              last_lsn = 0, last_op = $5 WHERE id = $1`,
-      [id, String(snapshot.xmin), String(snapshot.xmax), snapshot.xip.map(String), rows],
+              last_lsn = 0, last_op = $5, log_bytes = log_bytes + $6 WHERE id = $1`,
+      [id, String(snapshot.xmin), String(snapshot.xmax), snapshot.xip.map(String), rows, bytes],
     );
     await client.query('COMMIT');
-    return { snapshot, walLsn: lsnFromText(snap.rows[0]!.lsn), rows, members };
+    return { snapshot, walLsn: lsnFromText(snap.rows[0]!.lsn), rows, bytes, members };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
