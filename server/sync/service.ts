@@ -6,7 +6,8 @@ import { convertTransaction, type ShapeRuntime } from './convert.js';
 import { isVisibleInSnapshot } from './offsets.js';
 import { ensureSlot, ReplicationConsumer, type ReplicatedTransaction } from './replication.js';
 import { definitionKey, type CompiledShape, type ShapeDef } from './shape-def.js';
-import { newHandle, newShapeState, ShapeRegistry, type ShapeState } from './shape-registry.js';
+import pg from 'pg';
+import { isDeleted, newHandle, newShapeState, ShapeRegistry, type ShapeState } from './shape-registry.js';
 import * as store from './store.js';
 import { loadTableInfo, type TableInfo } from './table-info.js';
 import { observeSyncWriteLatency } from '../observability/metrics.js';
@@ -34,6 +35,7 @@ export interface SyncServiceOptions {
 }
 
 const BATCH_TXS = 500;
+const pgIdent = (s: string) => pg.escapeIdentifier(s);
 /** Tables that change all day: their live requests get the full long-poll hold. */
 const BUSY_TABLES = new Set(['appointments', 'patients']);
 
@@ -146,15 +148,49 @@ export class SyncService {
     return info;
   }
 
+  /**
+   * The table's catalog as it is now. For services whose tables may be dropped or re-created
+   * under them (standalone): the name is resolved again on every call, and shapes of an
+   * earlier table of the same name are dropped (their clients get 409s, a fresh offset=-1
+   * never sees the old table's rows).
+   */
+  async currentTableInfo(schema: string, table: string): Promise<TableInfo | null> {
+    const key = `${schema}.${table}`;
+    const qualified = `${pgIdent(schema)}.${pgIdent(table)}`;
+    const { rows } = await this.options.pool.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [
+      qualified,
+    ]);
+    const oid = rows[0]?.oid ?? null;
+    const cached = await (this.tables.get(key) ?? Promise.resolve(null)).catch(() => null);
+    if (cached && oid !== null && cached.oid === oid) return cached;
+    this.tables.delete(key);
+    for (const s of this.registry.all()) {
+      const shape = s.runtime.shape;
+      if (shape.schema === schema && shape.table === table && shape.info.oid !== oid)
+        await this.deleteShape(s).catch(() => {});
+    }
+    return oid === null ? null : this.tableInfo(schema, table);
+  }
+
+  /** Shapes being created, by definition: concurrent first requests share one handle. */
+  private creating = new Map<string, Promise<ShapeState>>();
+
   /** The current shape of a definition, creating it (and its snapshot) when there is none. */
   async shapeFor(def: ShapeDef, info: TableInfo): Promise<ShapeState> {
     const defKey = definitionKey(def);
     const existing = this.registry.byDef.get(defKey);
     if (existing) return existing;
+    let pending = this.creating.get(defKey);
+    if (!pending) {
+      pending = this.createShape(def, defKey, info).finally(() => this.creating.delete(defKey));
+      this.creating.set(defKey, pending);
+    }
+    return pending;
+  }
+
+  private async createShape(def: ShapeDef, defKey: string, info: TableInfo): Promise<ShapeState> {
     const compiled: CompiledShape = { ...def, info };
     await store.validateShapeSql(this.options.pool, compiled);
-    const again = this.registry.byDef.get(defKey);
-    if (again) return again;
     const handle = newHandle();
     const id = await store.insertShape(this.options.pool, this.options.slotName, handle, defKey, def);
     const state = newShapeState(id, handle, defKey, compiled);
@@ -168,6 +204,8 @@ export class SyncService {
     try {
       const result = await store.storeSnapshot(this.options.pool, state.id, state.runtime.shape);
       await this.serialized(async () => {
+        // Deleted while the snapshot ran: nothing to activate (its rows went with it).
+        if (isDeleted(state)) return;
         state.runtime.members = result.members;
         state.snapshotRows = result.rows;
         state.logBytes += result.bytes;
@@ -184,6 +222,8 @@ export class SyncService {
           );
       });
     } catch (err) {
+      // A shape deleted while its snapshot ran fails on its vanished row: expected, not an error.
+      if (isDeleted(state)) throw err;
       this.options.logger.error({ err, handle: state.handle }, 'shape snapshot failed');
       this.registry.remove(state);
       await store.deleteShape(this.options.pool, state.id).catch(() => {});
@@ -191,9 +231,14 @@ export class SyncService {
     }
   }
 
+  /**
+   * Removes a shape at once for readers, and from the database once no batch is being stored
+   * (a batch already converted for it would otherwise hit its vanished row and be retried).
+   */
   async deleteShape(state: ShapeState): Promise<void> {
     this.registry.remove(state);
-    await store.deleteShape(this.options.pool, state.id);
+    // Never awaited from inside a batch (invalidateTable): it would wait for itself.
+    await this.serialized(() => store.deleteShape(this.options.pool, state.id));
   }
 
   markUsed(state: ShapeState): void {
@@ -212,9 +257,12 @@ export class SyncService {
     const ids = [...this.used];
     this.used.clear();
     await store.touchShapes(this.options.pool, ids).catch(() => {});
-    const expired = await store
-      .expireIdleShapes(this.options.pool, this.options.slotName, this.options.idleShapeDays)
-      .catch(() => []);
+    let expired: number[] = [];
+    await this.serialized(async () => {
+      expired = await store
+        .expireIdleShapes(this.options.pool, this.options.slotName, this.options.idleShapeDays)
+        .catch(() => []);
+    });
     for (const id of expired) {
       const s = this.registry.byId.get(id);
       if (s) this.registry.remove(s);
