@@ -69,9 +69,9 @@ export async function serveShape(
   try {
     await state.ready;
   } catch (err) {
+    if (isFilterError(err)) return void sendBadRequest(res, 'where', (err as Error).message);
     // Deleted while its snapshot ran (DELETE /v1/shape, a dropped table): start over.
     if (isDeleted(state)) return void sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle, cache);
-    if (isFilterError(err)) return void sendBadRequest(res, 'where', (err as Error).message);
     res.set('retry-after', '1');
     res.status(503).json({ message: 'The shape could not be prepared; try again.' });
     return undefined;

@@ -296,8 +296,13 @@ export class SyncService {
         await this.processTransactions(batch);
         this.queue.splice(0, batch.length);
         this.lastError = null;
+        this.consumer.resume();
+        if (!this.queue.length) this.consumer.caughtUp();
       } catch (err) {
         // Nothing was stored: rebuild the in-memory membership from the database and retry.
+        // The stream closes meanwhile: a database shutting down must not wait for our
+        // confirmation (it resumes from the stored position once storing works again).
+        this.consumer.pause();
         this.lastError = (err as Error).message;
         this.options.logger.error({ err }, 'storing replicated changes failed; retrying');
         await this.reloadMembers().catch(() => {});
