@@ -23,7 +23,7 @@ declare module '../deps.js' {
 }
 
 const PATIENT_DATA = new Set(['patients', 'appointments']);
-const ALLOW = 'GET, HEAD, DELETE, OPTIONS';
+const ALLOW = 'GET, HEAD, POST, DELETE, OPTIONS';
 
 export function createSyncRouter(deps: AppDeps): Router {
   const router = Router();
@@ -39,6 +39,8 @@ export function createSyncRouter(deps: AppDeps): Router {
     res.status(active ? 200 : 503).json({ status: active ? 'active' : 'starting' });
   });
   router.get('/shape', requireUser, (req, res) => getShape(deps, limits, req, res));
+  // Subset snapshots with their parameters in a JSON body (Electric's POST /v1/shape).
+  router.post('/shape', requireUser, (req, res) => getShape(deps, limits, req, res));
   router.delete('/shape', requireRole('admin'), (req, res) => deleteShape(deps, req, res));
   return router;
 }
@@ -47,7 +49,7 @@ async function getShape(deps: AppDeps, limits: ClientShapeLimits, req: Request, 
   res.vary('Cookie');
   let r;
   try {
-    r = parseShapeRequest(queryOf(req));
+    r = parseShapeRequest(queryOf(req), req.method === 'POST' ? (req.body ?? {}) : undefined);
   } catch (err) {
     if (err instanceof ProtocolError) return sendBadRequest(res, err.field, err.message);
     throw err;
@@ -79,7 +81,8 @@ async function getShape(deps: AppDeps, limits: ClientShapeLimits, req: Request, 
     return void res.status(503).json({ message: 'The sync service is not running.' });
   }
   try {
-    limits.admit(req.user!.id, def, service.registry);
+    // A subset snapshot creates no shape.
+    if (!r.subset) limits.admit(req.user!.id, def, service.registry);
   } catch (err) {
     if (!(err instanceof ClientShapeLimitError)) throw err;
     res.set({ 'cache-control': 'no-store', 'retry-after': '60' });

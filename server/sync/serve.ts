@@ -6,7 +6,10 @@ import { isDeleted } from './shape-registry.js';
 import { sendAnswer, sendBadRequest, sendMustRefetch, type CachePolicy, type ShapeRequest } from './protocol.js';
 import type { SyncService } from './service.js';
 import type { ShapeDef } from './shape-def.js';
-import { isOutOfBounds, readShape, withCurrentGlobal, answerBody } from './shape-reader.js';
+import { isOutOfBounds, readShape, withCurrentGlobal, answerBody, type ReadAnswer } from './shape-reader.js';
+import { ProtocolError } from './protocol.js';
+import * as store from './store.js';
+import { buildSubsetQuery } from './subset.js';
 import { schemaHeader, type TableInfo } from './table-info.js';
 
 /** PostgreSQL errors that mean "this filter is wrong" rather than "the server is broken". */
@@ -51,6 +54,7 @@ export async function serveShape(
   opts: ServeOptions = {},
 ): Promise<{ handle: string; created: boolean } | undefined> {
   const cache = opts.cache ?? 'public';
+  if (r.subset) return serveSubset(service, res, r, info, def, opts);
   let state;
   try {
     state = await service.shapeFor(def, info);
@@ -82,6 +86,35 @@ export async function serveShape(
   }
   service.markUsed(state);
   if (opts.revoked?.aborted) return void sendRevoked(res);
+  if (r.now || (r.changesOnly && r.offset.lsn < 0n)) {
+    // No rows: the handle and the log's current end, from where changes follow.
+    const end: ReadAnswer = {
+      entries: '',
+      global: service.processedLsn,
+      offset: formatOffset({ lsn: state.lastLsn, op: state.lastOp }),
+      upToDate: true,
+      hasData: false,
+      messages: 0,
+    };
+    const answer = withCurrentGlobal(service, state, end);
+    sendAnswer(
+      req,
+      res,
+      r,
+      {
+        handle: state.handle,
+        requestOffset: formatOffset(r.offset),
+        offset: answer.offset,
+        body: answerBody(answer),
+        upToDate: true,
+        hasData: false,
+        schema: schemaHeader(info, def.columns),
+      },
+      service.holdMs(state),
+      cache,
+    );
+    return { handle: state.handle, created: false };
+  }
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   opts.revoked?.addEventListener('abort', () => abort.abort(), { once: true });
@@ -120,4 +153,45 @@ export async function serveShape(
     cache,
   );
   return { handle: state.handle, created: r.offset.lsn < 0n };
+}
+
+/** A subset snapshot: `{metadata, data}` of the shape's rows matching the subset, right now. */
+async function serveSubset(
+  service: SyncService,
+  res: Response,
+  r: ShapeRequest,
+  info: TableInfo,
+  def: ShapeDef,
+  opts: ServeOptions,
+): Promise<undefined> {
+  let result;
+  let handle = r.handle;
+  try {
+    const query = buildSubsetQuery(def, info, r.subset!);
+    // The client checks an answer's handle and offset headers (a POST's URL has no subset
+    // parameters to tell it apart); echoing its own position never moves its stream.
+    handle ??= (await service.shapeFor(def, info)).handle;
+    result = await store.subsetSnapshot(service.options.pool, { ...def, info }, query);
+  } catch (err) {
+    if (err instanceof ProtocolError) return void sendBadRequest(res, err.field, err.message);
+    if (isFilterError(err)) return void sendBadRequest(res, 'subset__where', (err as Error).message);
+    throw err;
+  }
+  if (opts.revoked?.aborted) return void sendRevoked(res);
+  if (opts.beforeSend && result.bodies.length) {
+    await opts.beforeSend({ handle: 'subset', from: 'subset', to: 'subset', messages: result.bodies.length });
+    if (opts.revoked?.aborted) return void sendRevoked(res);
+  }
+  // A subset is an answer of this moment: never cached.
+  res.set({
+    'cache-control': 'no-store',
+    'electric-schema': schemaHeader(info, def.columns),
+    'electric-handle': handle,
+    'electric-offset': formatOffset(r.offset),
+  });
+  res
+    .status(200)
+    .type('application/json')
+    .send(`{"metadata":${JSON.stringify(result.metadata)},"data":[${result.bodies.join(',')}]}`);
+  return undefined;
 }

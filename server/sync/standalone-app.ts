@@ -78,7 +78,7 @@ export function createStandaloneApp(
     res.set({
       'access-control-allow-origin': req.get('origin') ?? '*',
       'access-control-expose-headers': EXPOSED,
-      'access-control-allow-methods': 'GET, HEAD, DELETE, OPTIONS',
+      'access-control-allow-methods': 'GET, HEAD, POST, DELETE, OPTIONS',
       'access-control-allow-headers': 'if-none-match, traceparent, authorization, content-type',
     });
     next();
@@ -95,11 +95,11 @@ export function createStandaloneApp(
     res.status(401).json({ message: 'Unauthorized - Invalid API secret' });
     return false;
   };
-  app.get('/v1/shape', async (req, res) => {
+  const getShape = async (req: Request, res: Response) => {
     if (!authorized(req, res)) return;
     let r;
     try {
-      r = parseShapeRequest(queryOf(req));
+      r = parseShapeRequest(queryOf(req), req.method === 'POST' ? (req.body ?? {}) : undefined);
     } catch (err) {
       if (err instanceof ProtocolError) return sendBadRequest(res, err.field, err.message);
       throw err;
@@ -123,7 +123,10 @@ export function createStandaloneApp(
       throw err;
     }
     await serveShape(service, req, res, r, info, def);
-  });
+  };
+  app.get('/v1/shape', getShape);
+  // Subset snapshots with their parameters in a JSON body.
+  app.post('/v1/shape', express.json({ limit: '64kb', strict: false }), getShape);
   app.delete('/v1/shape', async (req, res) => {
     if (!authorized(req, res)) return;
     const q = queryOf(req);

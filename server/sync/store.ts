@@ -6,7 +6,8 @@ import pg from 'pg';
 import type { Pool } from '../db/pool.js';
 import type { LogEntry } from './convert.js';
 import { DISPLAY_SETTINGS, type Row } from './replication.js';
-import type { CompiledShape, ShapeDef } from './shape-def.js';
+import { andWhere, type CompiledShape, type ShapeDef } from './shape-def.js';
+import type { Expr } from './where-parser.js';
 import { lsnFromText, parseSnapshot, type Offset, type XidSnapshot } from './offsets.js';
 import { toSql } from './where-eval.js';
 
@@ -94,7 +95,7 @@ async function setDisplaySettings(client: pg.PoolClient) {
 }
 
 /** SQL selecting the shape's rows as ready-to-serve JSON insert messages. */
-function snapshotSelect(shape: CompiledShape, bind: (v: string) => string): string {
+function snapshotSelect(shape: CompiledShape, bind: (v: string) => string, orderBy?: string): string {
   const table = `${pg.escapeIdentifier(shape.schema)}.${pg.escapeIdentifier(shape.table)}`;
   const quotePart = (s: string) => `"${s.replace(/\./g, '..').replace(/\//g, '//')}"`;
   const keyParts = shape.info.keyColumns
@@ -111,7 +112,7 @@ function snapshotSelect(shape: CompiledShape, bind: (v: string) => string): stri
     );
   }
   const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
-  return `SELECT json_build_object('key', ${key}, 'value', ${value}, 'headers', ${headers})::text AS body FROM ${table} ${where}`;
+  return `SELECT json_build_object('key', ${key}, 'value', ${value}, 'headers', ${headers})::text AS body FROM ${table} ${where}${orderBy ? ` ORDER BY ${orderBy}` : ''}`;
 }
 
 function binder() {
@@ -347,4 +348,63 @@ export async function expireIdleShapes(pool: Pool, slot: string, days: number): 
     [slot, days],
   );
   return rows.map((r) => Number(r.id));
+}
+
+export interface SubsetQuery {
+  where: Expr | undefined;
+  /** Validated ORDER BY items: column + direction + nulls. */
+  orderBy: Array<{ column: string; desc: boolean; nullsFirst?: boolean }>;
+  limit?: number;
+  offset?: number;
+}
+
+export interface SubsetResult {
+  metadata: { xmin: string; xmax: string; xip_list: string[]; snapshot_mark: number; database_lsn: string };
+  /** Insert messages, ready-made JSON. */
+  bodies: string[];
+}
+
+/**
+ * A subset snapshot: the shape's rows that also match the subset's filter, ordered and paged,
+ * read in one REPEATABLE READ transaction whose xmin/xmax/xip let the client drop stream
+ * changes the rows already include.
+ */
+export async function subsetSnapshot(pool: Pool, shape: CompiledShape, q: SubsetQuery): Promise<SubsetResult> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const snap = await client.query<{ s: string; lsn: string }>(
+      `SELECT pg_current_snapshot()::text AS s, (pg_current_wal_lsn() - '0/0')::text AS lsn`,
+    );
+    await setDisplaySettings(client);
+    const b = binder();
+    const narrowed: CompiledShape = { ...shape, where: andWhere(shape.where, q.where) };
+    const order = q.orderBy
+      .map(
+        (o) =>
+          `${pg.escapeIdentifier(o.column)} ${o.desc ? 'DESC' : 'ASC'}${o.nullsFirst === undefined ? '' : o.nullsFirst ? ' NULLS FIRST' : ' NULLS LAST'}`,
+      )
+      .join(', ');
+    let sql = snapshotSelect(narrowed, b.bind, order || undefined);
+    if (q.limit !== undefined) sql += ` LIMIT ${b.bind(String(q.limit))}::bigint`;
+    if (q.offset !== undefined) sql += ` OFFSET ${b.bind(String(q.offset))}::bigint`;
+    const { rows } = await client.query<{ body: string }>(sql, b.values);
+    await client.query('COMMIT');
+    const snapshot = parseSnapshot(snap.rows[0]!.s);
+    return {
+      metadata: {
+        xmin: String(snapshot.xmin),
+        xmax: String(snapshot.xmax),
+        xip_list: snapshot.xip.map(String),
+        snapshot_mark: Math.floor(Math.random() * 2 ** 31),
+        database_lsn: snap.rows[0]!.lsn,
+      },
+      bodies: rows.map((r) => r.body),
+    };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
 }

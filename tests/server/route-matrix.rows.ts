@@ -238,6 +238,11 @@ export const ROWS: Row[] = [
     call: () => ({ path: '/v1/shape?table=appointments&offset=-1' }),
     expect: { anon: 401, admin: 200, receptionist: 200, clinicianA: 200 },
   },
+  {
+    route: 'POST /v1/shape',
+    call: () => ({ path: '/v1/shape?table=appointments&offset=-1&log=changes_only', body: { limit: 1 } }),
+    expect: { anon: 401, admin: 200, receptionist: 200, clinicianA: 200 },
+  },
   { route: 'DELETE /v1/shape', call: () => ({ path: '/v1/shape?table=appointments' }), expect: adminOnly },
 ];
 
