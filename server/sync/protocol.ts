@@ -25,6 +25,8 @@ export interface ShapeRequest {
   raw: URLSearchParams;
   /** `offset=now`: no rows, only the handle and the log's current end. */
   now: boolean;
+  /** `live_sse=true`: live changes as server-sent events on one held response. */
+  sse: boolean;
   /** `log=changes_only`: the first answer skips the snapshot (rows come from subset snapshots). */
   changesOnly: boolean;
   /** A subset snapshot request (subset__* parameters, or a POST body). */
@@ -162,9 +164,8 @@ export function parseShapeRequest(q: URLSearchParams, body?: unknown): ShapeRequ
   if (!isStart && !handle && !subset) throw new ProtocolError('handle', "can't be blank when offset != -1");
   const live = q.has('live') && q.get('live') !== 'false';
   if (live && isStart) throw new ProtocolError('live', "can't be true when offset == -1");
-  if (live && (q.get('live_sse') === 'true' || q.get('experimental_live_sse') === 'true')) {
-    throw new ProtocolError('live_sse', 'server-sent events are not supported by this server; use long-polling');
-  }
+  const sse = q.get('live_sse') === 'true' || q.get('experimental_live_sse') === 'true';
+  if (sse && !live) throw new ProtocolError('live_sse', "can't be true unless live is true");
   const log = q.get('log');
   if (log && log !== 'full' && log !== 'changes_only') throw new ProtocolError('log', 'must be full or changes_only');
   const replica = q.get('replica') ?? 'default';
@@ -189,6 +190,7 @@ export function parseShapeRequest(q: URLSearchParams, body?: unknown): ShapeRequ
     client: { where, params, columns: columnsText ? parseColumns(columnsText) : undefined, replica },
     raw: q,
     now,
+    sse,
     changesOnly: log === 'changes_only',
     subset,
   };

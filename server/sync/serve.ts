@@ -1,12 +1,19 @@
 // One shape request from parsed parameters to the answer: find or create the shape for the
 // definition, 409 when the client's handle can't be continued, then read (or long-poll).
 import type { Request, Response } from 'express';
-import { formatOffset } from './offsets.js';
-import { isDeleted } from './shape-registry.js';
+import { formatOffset, type Offset } from './offsets.js';
+import { isDeleted, type ShapeState } from './shape-registry.js';
 import { sendAnswer, sendBadRequest, sendMustRefetch, type CachePolicy, type ShapeRequest } from './protocol.js';
 import type { SyncService } from './service.js';
 import type { ShapeDef } from './shape-def.js';
-import { isOutOfBounds, readShape, withCurrentGlobal, answerBody, type ReadAnswer } from './shape-reader.js';
+import {
+  isOutOfBounds,
+  nextCursor,
+  readShape,
+  withCurrentGlobal,
+  answerBody,
+  type ReadAnswer,
+} from './shape-reader.js';
 import { ProtocolError } from './protocol.js';
 import * as store from './store.js';
 import { buildSubsetQuery } from './subset.js';
@@ -95,6 +102,7 @@ export async function serveShape(
       upToDate: true,
       hasData: false,
       messages: 0,
+      parts: [],
     };
     const answer = withCurrentGlobal(service, state, end);
     sendAnswer(
@@ -115,6 +123,7 @@ export async function serveShape(
     );
     return { handle: state.handle, created: false };
   }
+  if (r.sse) return serveSse(service, res, r, state, opts);
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   opts.revoked?.addEventListener('abort', () => abort.abort(), { once: true });
@@ -195,3 +204,84 @@ async function serveSubset(
     .send(`{"metadata":${JSON.stringify(result.metadata)},"data":[${result.bodies.join(',')}]}`);
   return undefined;
 }
+
+/**
+ * Live mode over server-sent events: one response held for the long-poll time, each change
+ * batch sent as events (one per message) followed by an `up-to-date`, keep-alive comments in
+ * between. The up-to-date claims one past the batch's last LSN when nothing newer is stored:
+ * the client resumes from `<global_last_seen_lsn>_0`, which must lie after every message it
+ * has (a claim of the batch's own LSN would resend that transaction's later messages).
+ */
+async function serveSse(
+  service: SyncService,
+  res: Response,
+  r: ShapeRequest,
+  state: ShapeState,
+  opts: ServeOptions,
+): Promise<{ handle: string; created: boolean }> {
+  const holdMs = service.holdMs(state);
+  res.status(200);
+  res.set({
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+    'electric-handle': state.handle,
+    'electric-offset': formatOffset(r.offset),
+    'electric-cursor': nextCursor(r.cursor, holdMs),
+  });
+  res.flushHeaders();
+  const flush = () => (res as unknown as { flush?: () => void }).flush?.();
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  opts.revoked?.addEventListener('abort', () => abort.abort(), { once: true });
+  const until = Date.now() + holdMs;
+  const keepAlive = setInterval(
+    () => {
+      res.write(': keep-alive\n\n');
+      flush();
+    },
+    Math.max(1000, Math.min(15_000, holdMs / 2)),
+  );
+  let offset = r.offset;
+  try {
+    while (!abort.signal.aborted && !isDeleted(state) && Date.now() < until) {
+      const wait = new AbortController();
+      const timer = setTimeout(() => wait.abort(), Math.max(0, until - Date.now()));
+      abort.signal.addEventListener('abort', () => wait.abort(), { once: true });
+      const read = await readShape(service, state, offset, true, wait.signal);
+      clearTimeout(timer);
+      if (abort.signal.aborted || isDeleted(state)) break;
+      if (!read.hasData) continue;
+      const answer = withCurrentGlobal(service, state, read);
+      if (opts.beforeSend) {
+        await opts.beforeSend({
+          handle: state.handle,
+          from: formatOffset(offset),
+          to: answer.offset,
+          messages: answer.messages,
+        });
+        if (abort.signal.aborted) break;
+      }
+      let events = answer.parts.map((p) => `data: ${p}\n\n`).join('');
+      if (answer.upToDate) {
+        const end = parseEndOffset(answer.offset);
+        const claim = answer.global > end.lsn ? answer.global : end.lsn + 1n;
+        const upToDate = { headers: { control: 'up-to-date', global_last_seen_lsn: claim.toString() } };
+        events += `data: ${JSON.stringify(upToDate)}\n\n`;
+        offset = { lsn: claim, op: 0 };
+      } else offset = end(answer.offset);
+      res.write(events);
+      flush();
+    }
+  } finally {
+    clearInterval(keepAlive);
+    res.end();
+  }
+  return { handle: state.handle, created: false };
+}
+
+function parseEndOffset(text: string): Offset {
+  const [lsn, op] = text.split('_');
+  return { lsn: BigInt(lsn!), op: op === 'inf' ? Infinity : Number(op) };
+}
+const end = parseEndOffset;

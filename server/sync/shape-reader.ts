@@ -16,6 +16,8 @@ export interface ReadAnswer {
   hasData: boolean;
   /** Messages in `entries`. */
   messages: number;
+  /** The same messages one by one (server-sent events send each as an event). */
+  parts: string[];
 }
 
 const LIVE_CURSOR_EPOCH = Date.UTC(2024, 9, 9);
@@ -32,6 +34,8 @@ export function nextCursor(clientCursor: string | undefined, longPollMs: number)
 /** True when the offset can't belong to this shape's log (beyond what was ever processed). */
 export function isOutOfBounds(service: SyncService, state: ShapeState, offset: Offset): boolean {
   if (offset.lsn < 0n) return false;
+  // An SSE client resumes from `<global_last_seen_lsn>_0`, which may be one past what was processed.
+  if (offset.op === 0 && offset.lsn === service.processedLsn + 1n) return false;
   if (offset.lsn === 0n) return offset.op !== Infinity && offset.op > state.snapshotRows;
   return offset.lsn > service.processedLsn && compareOffsets(offset, { lsn: state.lastLsn, op: state.lastOp }) > 0;
 }
@@ -61,6 +65,7 @@ async function readOnce(service: SyncService, state: ShapeState, offset: Offset)
     upToDate,
     hasData: entries.length > 0,
     messages: entries.length,
+    parts,
   };
 }
 

@@ -19,6 +19,7 @@ export async function startSyncService(
     longPollMs: deps.config.syncLongPollMs,
     quietLongPollMs: deps.config.syncQuietLongPollMs,
     narrowedIdleMs: deps.config.syncClientShapes.idleMinutes * 60_000,
+    chunkBytes: deps.config.syncChunkBytes,
     ...overrides,
   });
   await service.start();

@@ -31,6 +31,7 @@ beforeAll(async () => {
   server = await startSyncTestServer(db, 'sync_client_shapes_test', {
     SYNC_CLIENT_SHAPES_PER_USER: '3',
     SYNC_CLIENT_SHAPES_PER_TABLE: '5',
+    ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD: '3000',
   });
 });
 
@@ -86,5 +87,26 @@ describe('client-defined shapes', () => {
     expect(rows[0].n).toBe(0);
     // With its shapes expired, the receptionist may define new ones again.
     expect((await shapeGet(reception, narrowed())).status).toBe(200);
+  });
+});
+
+describe('chunk size threshold', () => {
+  it('cuts answers at ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD', async () => {
+    await db.pool.query(`INSERT INTO doctors (full_name) SELECT 'Dr. Chunk ' || i FROM generate_series(1, 4500) i`);
+    const admin = await cookieOf(fx.users.admin.email);
+    let r = await shapeGet(admin, 'table=doctors&offset=-1');
+    const handle = r.headers.get('electric-handle')!;
+    let chunks = 1;
+    let rows = r.body.filter((m: { key?: string }) => m.key).length;
+    while (!r.headers.has('electric-up-to-date')) {
+      r = await shapeGet(admin, `table=doctors&offset=${r.headers.get('electric-offset')}&handle=${handle}`);
+      rows += r.body.filter((m: { key?: string }) => m.key).length;
+      chunks++;
+    }
+    const { rows: all } = await db.pool.query('SELECT count(*)::int AS n FROM doctors');
+    expect(rows).toBe(all[0].n);
+    // The log is read in pages of 2,000 messages; a chunk ends after the page that reaches the
+    // threshold. With the 10 MiB default all 4,500 rows would come in one answer.
+    expect(chunks).toBeGreaterThanOrEqual(3);
   });
 });
