@@ -42,6 +42,11 @@ const envSchema = z.object({
     .default('clinic_sync'),
   SYNC_LONG_POLL_MS: positiveInt.default(20_000),
   SYNC_QUIET_LONG_POLL_MS: positiveInt.default(2_000),
+  SYNC_CLIENT_SHAPES_PER_USER: positiveInt.default(20),
+  SYNC_CLIENT_SHAPES_PER_TABLE: positiveInt.default(200),
+  SYNC_CLIENT_SHAPE_IDLE_MINUTES: positiveInt.default(60),
+  /** Electric's name: an answer ends once its messages reach this many bytes. */
+  ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD: positiveInt.default(10 * 1024 * 1024),
   RATE_LIMIT_ANON_PER_HOUR: positiveInt.default(100),
   RATE_LIMIT_USER_PER_HOUR: positiveInt.default(1000),
   RATE_LIMIT_SYNC_PER_HOUR: positiveInt.default(20_000),
@@ -95,6 +100,10 @@ export type Config = Readonly<{
   syncLongPollMs: number;
   /** Long-poll hold on the rarely changing reference tables (server/sync/service.ts). */
   syncQuietLongPollMs: number;
+  /** Client-narrowed shapes (own where/columns): live ones per user and per table, idle expiry. */
+  syncClientShapes: Readonly<{ perUser: number; perTable: number; idleMinutes: number }>;
+  /** Size at which a shape answer is cut into the next chunk (ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD). */
+  syncChunkBytes: number;
   rateLimits: Readonly<{
     anonPerHour: number;
     userPerHour: number;
@@ -190,6 +199,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncSlotName: e.SYNC_SLOT_NAME,
     syncLongPollMs: e.SYNC_LONG_POLL_MS,
     syncQuietLongPollMs: e.SYNC_QUIET_LONG_POLL_MS,
+    syncChunkBytes: e.ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD,
+    syncClientShapes: {
+      perUser: e.SYNC_CLIENT_SHAPES_PER_USER,
+      perTable: e.SYNC_CLIENT_SHAPES_PER_TABLE,
+      idleMinutes: e.SYNC_CLIENT_SHAPE_IDLE_MINUTES,
+    },
     rateLimits: Object.freeze({
       anonPerHour: e.RATE_LIMIT_ANON_PER_HOUR,
       userPerHour: e.RATE_LIMIT_USER_PER_HOUR,

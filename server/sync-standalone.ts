@@ -38,6 +38,7 @@ async function main() {
     publication: PUBLICATION,
     logger,
     longPollMs: config.syncLongPollMs,
+    chunkBytes: config.syncChunkBytes,
   });
   await service.start();
   const server = http.createServer(

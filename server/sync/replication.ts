@@ -1,9 +1,16 @@
 // The replication consumer: one pgoutput slot, one publication, transactions handed over
 // whole and in commit order. It reconnects with backoff when the connection drops and
 // confirms an LSN to PostgreSQL only once the caller says what it carries is stored.
-import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
-import { PgoutputParser } from 'pg-logical-replication/dist/output-plugins/pgoutput/pgoutput-parser.js';
+//
+// Acknowledging promptly is what lets PostgreSQL shut down: a fast shutdown waits until the
+// walsender has sent everything and the client has confirmed it, the shutdown checkpoint
+// included (a keepalive position past the last change). So keepalive positions are confirmed
+// as soon as everything received before them is stored, and when storing is impossible (the
+// database is going away) the stream is closed instead, so the walsender can exit; it is
+// reopened with backoff from the stored position.
+import { LogicalReplicationService } from 'pg-logical-replication';
 import pg from 'pg';
+import { textPgoutputPlugin, type PgoutputMessage } from './pgoutput.js';
 import type { Logger } from '../logger.js';
 import { lsnFromText, lsnToText } from './offsets.js';
 
@@ -47,22 +54,6 @@ export function displayOptions(): string {
     .join(' ');
 }
 
-/** pgoutput parser that keeps every value as PostgreSQL's text (no JS type parsing). */
-function textParser(): PgoutputParser {
-  const parser = new PgoutputParser();
-  const p = parser as unknown as { readRelationColumn(reader: unknown): Record<string, unknown> };
-  const original = p.readRelationColumn.bind(parser);
-  p.readRelationColumn = (reader) => ({ ...original(reader), parser: (raw: string) => raw });
-  return parser;
-}
-
-class TextPgoutputPlugin extends PgoutputPlugin {
-  constructor(options: ConstructorParameters<typeof PgoutputPlugin>[0]) {
-    super(options);
-    (this as unknown as { parser: PgoutputParser }).parser = textParser();
-  }
-}
-
 export interface ReplicationOptions {
   databaseUrl: string;
   slotName: string;
@@ -80,8 +71,11 @@ export class ReplicationConsumer {
   private service: LogicalReplicationService | undefined;
   private current: ReplicatedTransaction | undefined;
   private confirmed = 0n;
+  /** Newest keepalive position received with no transaction open (safe once the queue is stored). */
+  private keepaliveLsn = 0n;
   private abort = new AbortController();
   private loop: Promise<void> | undefined;
+  private paused: { until: Promise<void>; resume(): void } | undefined;
   streaming = false;
 
   constructor(private readonly opts: ReplicationOptions) {}
@@ -94,6 +88,7 @@ export class ReplicationConsumer {
 
   async stop(): Promise<void> {
     this.abort.abort();
+    this.paused?.resume();
     await this.service?.stop().catch(() => {});
     await this.loop;
   }
@@ -105,6 +100,36 @@ export class ReplicationConsumer {
     void this.service?.acknowledge(lsnToText(lsn)).catch(() => {});
   }
 
+  /**
+   * The caller has stored everything received so far: a keepalive position seen since is safe
+   * to confirm (it lets WAL of other tables, and a shutdown checkpoint, be confirmed).
+   */
+  caughtUp(): void {
+    if (!this.current && this.keepaliveLsn > this.confirmed) this.confirm(this.keepaliveLsn);
+  }
+
+  /**
+   * Storing fails (e.g. the database is shutting down): close the stream so the walsender is
+   * not left waiting for a confirmation that cannot come, and reopen it once `resume` is called.
+   */
+  pause(): void {
+    if (this.paused || this.abort.signal.aborted) return;
+    let resume!: () => void;
+    const until = new Promise<void>((r) => (resume = r));
+    this.paused = { until, resume };
+    void this.service?.stop().catch(() => {});
+  }
+
+  resume(): void {
+    const p = this.paused;
+    this.paused = undefined;
+    p?.resume();
+  }
+
+  get isPaused(): boolean {
+    return !!this.paused;
+  }
+
   private setStreaming(value: boolean) {
     if (this.streaming === value) return;
     this.streaming = value;
@@ -114,6 +139,8 @@ export class ReplicationConsumer {
   private async run(): Promise<void> {
     let delay = 500;
     while (!this.abort.signal.aborted) {
+      if (this.paused) await this.paused.until;
+      if (this.abort.signal.aborted) break;
       const service = new LogicalReplicationService(
         { connectionString: this.opts.databaseUrl, options: displayOptions() } as pg.ClientConfig,
         { acknowledge: { auto: false, timeoutSeconds: 0 } },
@@ -123,39 +150,48 @@ export class ReplicationConsumer {
         delay = 500;
         this.setStreaming(true);
       });
-      service.on('data', (_lsn: string, msg: Pgoutput.Message) => this.onMessage(msg));
+      service.on('data', (_lsn: string, msg: PgoutputMessage) => this.onMessage(msg));
       service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
-        // With nothing in flight, the keepalive's position is safe to confirm: it lets
-        // PostgreSQL recycle WAL written by tables outside the publication.
-        if (!this.current && this.opts.isIdle()) this.confirm(lsnFromText(lsn));
+        // A keepalive outside a transaction covers every change before it: confirm it now when
+        // all of those are stored, or as soon as they are (caughtUp).
+        if (!this.current) {
+          const at = lsnFromText(lsn);
+          if (at > this.keepaliveLsn) this.keepaliveLsn = at;
+          if (this.opts.isIdle()) this.confirm(at);
+        }
         if (shouldRespond) void service.acknowledge(lsnToText(this.confirmed)).catch(() => {});
       });
       service.on('error', () => {});
       try {
-        const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.opts.publication] });
-        await service.subscribe(plugin, this.opts.slotName, lsnToText(this.confirmed));
+        await service.subscribe(
+          textPgoutputPlugin(this.opts.publication),
+          this.opts.slotName,
+          lsnToText(this.confirmed),
+        );
       } catch (err) {
-        if (!this.abort.signal.aborted) this.opts.logger.warn({ err }, 'replication stream failed; reconnecting');
+        if (!this.abort.signal.aborted && !this.paused)
+          this.opts.logger.warn({ err }, 'replication stream failed; reconnecting');
       }
       this.current = undefined;
       this.setStreaming(false);
       await service.destroy().catch(() => {});
       if (this.abort.signal.aborted) break;
+      if (this.paused) continue;
       await sleep(delay, this.abort.signal);
-      delay = Math.min(delay * 2, 30_000);
+      delay = Math.min(delay * 2, 5_000);
     }
   }
 
-  private onMessage(msg: Pgoutput.Message) {
+  private onMessage(msg: PgoutputMessage) {
     switch (msg.tag) {
       case 'begin':
         this.current = {
           xid: msg.xid >>> 0,
-          lsn: lsnFromText(msg.commitLsn!),
+          lsn: lsnFromText(msg.commitLsn),
           endLsn: 0n,
           changes: [],
           truncated: [],
-          commitTimeMs: Number(msg.commitTime) / 1000,
+          commitTimeMs: Number(msg.commitTimeUs / 1000n),
         };
         return;
       case 'insert':
@@ -172,7 +208,7 @@ export class ReplicationConsumer {
           kind: 'update',
           schema: msg.relation.schema,
           table: msg.relation.name,
-          old: (msg.old ?? msg.key) as Row | null,
+          old: msg.old as Row | null,
           new: msg.new as Row,
         });
         return;
@@ -181,18 +217,25 @@ export class ReplicationConsumer {
           kind: 'delete',
           schema: msg.relation.schema,
           table: msg.relation.name,
-          old: (msg.old ?? msg.key) as Row,
+          old: msg.old as Row,
           new: null,
         });
         return;
       case 'truncate':
         for (const r of msg.relations) this.current?.truncated.push(`${r.schema}.${r.name}`);
         return;
+      case 'error':
+        // Drop the open transaction and reconnect: PostgreSQL sends it again from the last
+        // confirmed position.
+        this.opts.logger.error({ err: msg.error }, 'unreadable replication message; reconnecting');
+        this.current = undefined;
+        void this.service?.stop().catch(() => {});
+        return;
       case 'commit': {
         const tx = this.current;
         this.current = undefined;
         if (!tx) return;
-        tx.endLsn = lsnFromText(msg.commitEndLsn!);
+        tx.endLsn = lsnFromText(msg.endLsn);
         tx.receivedAt = performance.now();
         this.opts.onTransaction(tx);
         return;

@@ -9,7 +9,9 @@ import type { AppDeps } from '../deps.js';
 import { forbidden } from '../http/errors.js';
 import { parseShapeRequest, ProtocolError, queryOf, sendBadRequest } from './protocol.js';
 import { proxyShape } from './proxy.js';
-import { serveShape } from './serve.js';
+import { serveShape, type DeliveredAnswer } from './serve.js';
+import { sessionRequests } from './session-ends.js';
+import { ClientShapeLimitError, ClientShapeLimits } from './client-shape-limits.js';
 import type { SyncService } from './service.js';
 import { buildUserShape, ShapeRequestError, SYNCED_TABLES } from './shape-rules.js';
 
@@ -21,10 +23,12 @@ declare module '../deps.js' {
 }
 
 const PATIENT_DATA = new Set(['patients', 'appointments']);
-const ALLOW = 'GET, HEAD, DELETE, OPTIONS';
+const ALLOW = 'GET, HEAD, POST, DELETE, OPTIONS';
 
 export function createSyncRouter(deps: AppDeps): Router {
   const router = Router();
+  const { perUser, perTable, idleMinutes } = deps.config.syncClientShapes;
+  const limits = new ClientShapeLimits({ perUser, perTable, idleMs: idleMinutes * 60_000 });
   router.options('/shape', (_req, res) => {
     res.set({ allow: ALLOW, 'access-control-allow-methods': ALLOW });
     res.status(204).end();
@@ -34,16 +38,18 @@ export function createSyncRouter(deps: AppDeps): Router {
     res.set('cache-control', 'no-store');
     res.status(active ? 200 : 503).json({ status: active ? 'active' : 'starting' });
   });
-  router.get('/shape', requireUser, (req, res) => getShape(deps, req, res));
+  router.get('/shape', requireUser, (req, res) => getShape(deps, limits, req, res));
+  // Subset snapshots with their parameters in a JSON body (Electric's POST /v1/shape).
+  router.post('/shape', requireUser, (req, res) => getShape(deps, limits, req, res));
   router.delete('/shape', requireRole('admin'), (req, res) => deleteShape(deps, req, res));
   return router;
 }
 
-async function getShape(deps: AppDeps, req: Request, res: Response) {
+async function getShape(deps: AppDeps, limits: ClientShapeLimits, req: Request, res: Response) {
   res.vary('Cookie');
   let r;
   try {
-    r = parseShapeRequest(queryOf(req));
+    r = parseShapeRequest(queryOf(req), req.method === 'POST' ? (req.body ?? {}) : undefined);
   } catch (err) {
     if (err instanceof ProtocolError) return sendBadRequest(res, err.field, err.message);
     throw err;
@@ -64,14 +70,40 @@ async function getShape(deps: AppDeps, req: Request, res: Response) {
     if (err.status === 403) throw forbidden(err.message);
     return sendBadRequest(res, err.field, err.message);
   }
-  if (r.offset.lsn < 0n && PATIENT_DATA.has(r.table))
-    await auditSubscription(deps, req, r.table, def.whereText, def.columns);
-  if (deps.config.syncUpstreamUrl) return proxyShape(deps, req, res, r, def);
+  const patientData = PATIENT_DATA.has(r.table);
+  if (deps.config.syncUpstreamUrl) {
+    // The upstream's answers are not seen here: every patient-data request is audited.
+    if (patientData) await auditRead(deps, req, r.table, def.whereText, def.columns, undefined, r.offset.lsn < 0n);
+    return proxyShape(deps, req, res, r, def);
+  }
   if (!service) {
     res.set('retry-after', '1');
     return void res.status(503).json({ message: 'The sync service is not running.' });
   }
-  await serveShape(service, req, res, r, info!, def);
+  try {
+    // A subset snapshot creates no shape.
+    if (!r.subset) limits.admit(req.user!.id, def, service.registry);
+  } catch (err) {
+    if (!(err instanceof ClientShapeLimitError)) throw err;
+    res.set({ 'cache-control': 'no-store', 'retry-after': '60' });
+    return void res.status(429).json({ message: err.message, errors: { [err.field]: [err.message] } });
+  }
+  const session = sessionRequests.track(req.sessionId!);
+  try {
+    await serveShape(service, req, res, r, info!, def, {
+      // Patient data never stays in the browser's HTTP cache (a shared tablet after logout);
+      // the rest is private to the session (Vary: Cookie).
+      cache: patientData ? 'no-store' : 'private',
+      revoked: session.signal,
+      // Every answer that carries patient rows is audited, one row per response, whatever
+      // its offset (a resumed read with a learned handle streams as much as a fresh one).
+      beforeSend: patientData
+        ? (a) => auditRead(deps, req, r.table, def.whereText, def.columns, a, r.offset.lsn < 0n)
+        : undefined,
+    });
+  } finally {
+    session.release();
+  }
 }
 
 /** In proxy mode there is no local service: read the column catalog from our own pool. */
@@ -82,13 +114,24 @@ async function upstreamInfo(deps: AppDeps, table: string) {
   return info;
 }
 
-async function auditSubscription(deps: AppDeps, req: Request, table: string, where: string, columns: string[]) {
+/** `sync.subscribe` for a first request (offset=-1), `sync.read` for any later one. */
+async function auditRead(
+  deps: AppDeps,
+  req: Request,
+  table: string,
+  where: string,
+  columns: string[],
+  answer: DeliveredAnswer | undefined,
+  first: boolean,
+) {
   await withTransaction(deps.pool, (tx) =>
     appendAudit(tx, {
       ...auditContext(req),
-      action: 'sync.subscribe',
+      action: first ? 'sync.subscribe' : 'sync.read',
       entity: table,
-      details: { where, columns },
+      details: answer
+        ? { where, columns, handle: answer.handle, from: answer.from, to: answer.to, messages: answer.messages }
+        : { where, columns },
     }),
   );
 }

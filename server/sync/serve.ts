@@ -1,18 +1,54 @@
 // One shape request from parsed parameters to the answer: find or create the shape for the
 // definition, 409 when the client's handle can't be continued, then read (or long-poll).
 import type { Request, Response } from 'express';
-import { formatOffset } from './offsets.js';
-import { isDeleted } from './shape-registry.js';
-import { sendAnswer, sendBadRequest, sendMustRefetch, type ShapeRequest } from './protocol.js';
+import { formatOffset, type Offset } from './offsets.js';
+import { isDeleted, type ShapeState } from './shape-registry.js';
+import { sendAnswer, sendBadRequest, sendMustRefetch, type CachePolicy, type ShapeRequest } from './protocol.js';
 import type { SyncService } from './service.js';
 import type { ShapeDef } from './shape-def.js';
-import { isOutOfBounds, readShape, withCurrentGlobal, answerBody } from './shape-reader.js';
+import {
+  isOutOfBounds,
+  nextCursor,
+  readShape,
+  withCurrentGlobal,
+  answerBody,
+  type ReadAnswer,
+} from './shape-reader.js';
+import { ProtocolError } from './protocol.js';
+import * as store from './store.js';
+import { buildSubsetQuery } from './subset.js';
 import { schemaHeader, type TableInfo } from './table-info.js';
 
 /** PostgreSQL errors that mean "this filter is wrong" rather than "the server is broken". */
 function isFilterError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return typeof code === 'string' && /^(22|42)/.test(code);
+}
+
+/** What a response is about to deliver (for the audit hook). */
+export interface DeliveredAnswer {
+  handle: string;
+  /** The request's offset and the answer's last one. */
+  from: string;
+  to: string;
+  /** Number of messages (rows and control messages) in the answer. */
+  messages: number;
+}
+
+export interface ServeOptions {
+  cache?: CachePolicy;
+  /**
+   * Ends the request at once with 401 (the caller's session ended while it waited). Checked
+   * again after the read, so a session ended during a long-poll never gets the next change.
+   */
+  revoked?: AbortSignal;
+  /** Runs before an answer carrying messages is sent; if it throws, nothing is sent. */
+  beforeSend?(answer: DeliveredAnswer): Promise<void>;
+}
+
+function sendRevoked(res: Response) {
+  res.set('cache-control', 'no-store');
+  res.status(401).json({ message: 'Your session has ended.' });
 }
 
 export async function serveShape(
@@ -22,7 +58,10 @@ export async function serveShape(
   r: ShapeRequest,
   info: TableInfo,
   def: ShapeDef,
+  opts: ServeOptions = {},
 ): Promise<{ handle: string; created: boolean } | undefined> {
+  const cache = opts.cache ?? 'public';
+  if (r.subset) return serveSubset(service, res, r, info, def, opts);
   let state;
   try {
     state = await service.shapeFor(def, info);
@@ -34,7 +73,7 @@ export async function serveShape(
   if (r.offset.lsn >= 0n) {
     const theirs = service.registry.byHandle.get(r.handle!);
     if (!theirs || theirs !== state || isOutOfBounds(service, state, r.offset)) {
-      sendMustRefetch(res, state.handle);
+      sendMustRefetch(res, state.handle, cache);
       return undefined;
     }
   }
@@ -42,23 +81,70 @@ export async function serveShape(
     await state.ready;
   } catch (err) {
     if (isFilterError(err)) return void sendBadRequest(res, 'where', (err as Error).message);
+    // Deleted while its snapshot ran (DELETE /v1/shape, a dropped table): start over.
+    if (isDeleted(state)) return void sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle, cache);
     res.set('retry-after', '1');
     res.status(503).json({ message: 'The shape could not be prepared; try again.' });
     return undefined;
   }
   if (isDeleted(state)) {
-    sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle);
+    sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle, cache);
     return undefined;
   }
   service.markUsed(state);
+  if (opts.revoked?.aborted) return void sendRevoked(res);
+  if (r.now || (r.changesOnly && r.offset.lsn < 0n)) {
+    // No rows: the handle and the log's current end, from where changes follow.
+    const end: ReadAnswer = {
+      entries: '',
+      global: service.processedLsn,
+      offset: formatOffset({ lsn: state.lastLsn, op: state.lastOp }),
+      upToDate: true,
+      hasData: false,
+      messages: 0,
+      parts: [],
+    };
+    const answer = withCurrentGlobal(service, state, end);
+    sendAnswer(
+      req,
+      res,
+      r,
+      {
+        handle: state.handle,
+        requestOffset: formatOffset(r.offset),
+        offset: answer.offset,
+        body: answerBody(answer),
+        upToDate: true,
+        hasData: false,
+        schema: schemaHeader(info, def.columns),
+      },
+      service.holdMs(state),
+      cache,
+    );
+    return { handle: state.handle, created: false };
+  }
+  if (r.sse) return serveSse(service, res, r, state, opts);
   const abort = new AbortController();
   res.on('close', () => abort.abort());
+  opts.revoked?.addEventListener('abort', () => abort.abort(), { once: true });
   const read = await readShape(service, state, r.offset, r.live, abort.signal);
+  if (opts.revoked?.aborted) return void sendRevoked(res);
   if (isDeleted(state)) {
-    sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle);
+    sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle, cache);
     return undefined;
   }
-  const answer = withCurrentGlobal(service, state, read);
+  let answer = withCurrentGlobal(service, state, read);
+  if (opts.beforeSend && answer.messages > 0) {
+    await opts.beforeSend({
+      handle: state.handle,
+      from: formatOffset(r.offset),
+      to: answer.offset,
+      messages: answer.messages,
+    });
+    if (opts.revoked?.aborted) return void sendRevoked(res);
+    // The hook may have taken a while; the global LSN is claimed at the moment of sending.
+    answer = withCurrentGlobal(service, state, answer);
+  }
   sendAnswer(
     req,
     res,
@@ -73,6 +159,129 @@ export async function serveShape(
       schema: schemaHeader(info, def.columns),
     },
     service.holdMs(state),
+    cache,
   );
   return { handle: state.handle, created: r.offset.lsn < 0n };
 }
+
+/** A subset snapshot: `{metadata, data}` of the shape's rows matching the subset, right now. */
+async function serveSubset(
+  service: SyncService,
+  res: Response,
+  r: ShapeRequest,
+  info: TableInfo,
+  def: ShapeDef,
+  opts: ServeOptions,
+): Promise<undefined> {
+  let result;
+  let handle = r.handle;
+  try {
+    const query = buildSubsetQuery(def, info, r.subset!);
+    // The client checks an answer's handle and offset headers (a POST's URL has no subset
+    // parameters to tell it apart); echoing its own position never moves its stream.
+    handle ??= (await service.shapeFor(def, info)).handle;
+    result = await store.subsetSnapshot(service.options.pool, { ...def, info }, query);
+  } catch (err) {
+    if (err instanceof ProtocolError) return void sendBadRequest(res, err.field, err.message);
+    if (isFilterError(err)) return void sendBadRequest(res, 'subset__where', (err as Error).message);
+    throw err;
+  }
+  if (opts.revoked?.aborted) return void sendRevoked(res);
+  if (opts.beforeSend && result.bodies.length) {
+    await opts.beforeSend({ handle: 'subset', from: 'subset', to: 'subset', messages: result.bodies.length });
+    if (opts.revoked?.aborted) return void sendRevoked(res);
+  }
+  // A subset is an answer of this moment: never cached.
+  res.set({
+    'cache-control': 'no-store',
+    'electric-schema': schemaHeader(info, def.columns),
+    'electric-handle': handle,
+    'electric-offset': formatOffset(r.offset),
+  });
+  res
+    .status(200)
+    .type('application/json')
+    .send(`{"metadata":${JSON.stringify(result.metadata)},"data":[${result.bodies.join(',')}]}`);
+  return undefined;
+}
+
+/**
+ * Live mode over server-sent events: one response held for the long-poll time, each change
+ * batch sent as events (one per message) followed by an `up-to-date`, keep-alive comments in
+ * between. The up-to-date claims one past the batch's last LSN when nothing newer is stored:
+ * the client resumes from `<global_last_seen_lsn>_0`, which must lie after every message it
+ * has (a claim of the batch's own LSN would resend that transaction's later messages).
+ */
+async function serveSse(
+  service: SyncService,
+  res: Response,
+  r: ShapeRequest,
+  state: ShapeState,
+  opts: ServeOptions,
+): Promise<{ handle: string; created: boolean }> {
+  const holdMs = service.holdMs(state);
+  res.status(200);
+  res.set({
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+    'electric-handle': state.handle,
+    'electric-offset': formatOffset(r.offset),
+    'electric-cursor': nextCursor(r.cursor, holdMs),
+  });
+  res.flushHeaders();
+  const flush = () => (res as unknown as { flush?: () => void }).flush?.();
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  opts.revoked?.addEventListener('abort', () => abort.abort(), { once: true });
+  const until = Date.now() + holdMs;
+  const keepAlive = setInterval(
+    () => {
+      res.write(': keep-alive\n\n');
+      flush();
+    },
+    Math.max(1000, Math.min(15_000, holdMs / 2)),
+  );
+  let offset = r.offset;
+  try {
+    while (!abort.signal.aborted && !isDeleted(state) && Date.now() < until) {
+      const wait = new AbortController();
+      const timer = setTimeout(() => wait.abort(), Math.max(0, until - Date.now()));
+      abort.signal.addEventListener('abort', () => wait.abort(), { once: true });
+      const read = await readShape(service, state, offset, true, wait.signal);
+      clearTimeout(timer);
+      if (abort.signal.aborted || isDeleted(state)) break;
+      if (!read.hasData) continue;
+      const answer = withCurrentGlobal(service, state, read);
+      if (opts.beforeSend) {
+        await opts.beforeSend({
+          handle: state.handle,
+          from: formatOffset(offset),
+          to: answer.offset,
+          messages: answer.messages,
+        });
+        if (abort.signal.aborted) break;
+      }
+      let events = answer.parts.map((p) => `data: ${p}\n\n`).join('');
+      if (answer.upToDate) {
+        const end = parseEndOffset(answer.offset);
+        const claim = answer.global > end.lsn ? answer.global : end.lsn + 1n;
+        const upToDate = { headers: { control: 'up-to-date', global_last_seen_lsn: claim.toString() } };
+        events += `data: ${JSON.stringify(upToDate)}\n\n`;
+        offset = { lsn: claim, op: 0 };
+      } else offset = end(answer.offset);
+      res.write(events);
+      flush();
+    }
+  } finally {
+    clearInterval(keepAlive);
+    res.end();
+  }
+  return { handle: state.handle, created: false };
+}
+
+function parseEndOffset(text: string): Offset {
+  const [lsn, op] = text.split('_');
+  return { lsn: BigInt(lsn!), op: op === 'inf' ? Infinity : Number(op) };
+}
+const end = parseEndOffset;

@@ -6,7 +6,8 @@ import { convertTransaction, type ShapeRuntime } from './convert.js';
 import { isVisibleInSnapshot } from './offsets.js';
 import { ensureSlot, ReplicationConsumer, type ReplicatedTransaction } from './replication.js';
 import { definitionKey, type CompiledShape, type ShapeDef } from './shape-def.js';
-import { newHandle, newShapeState, ShapeRegistry, type ShapeState } from './shape-registry.js';
+import pg from 'pg';
+import { isDeleted, newHandle, newShapeState, ShapeRegistry, type ShapeState } from './shape-registry.js';
 import * as store from './store.js';
 import { loadTableInfo, type TableInfo } from './table-info.js';
 import { observeSyncWriteLatency } from '../observability/metrics.js';
@@ -29,9 +30,12 @@ export interface SyncServiceOptions {
   chunkBytes?: number;
   /** Shapes nobody requested for this many days are dropped with their logs. */
   idleShapeDays?: number;
+  /** Client-narrowed shapes (ShapeDef.narrowed) go after this much idle time (no live request). */
+  narrowedIdleMs?: number;
 }
 
 const BATCH_TXS = 500;
+const pgIdent = (s: string) => pg.escapeIdentifier(s);
 /** Tables that change all day: their live requests get the full long-poll hold. */
 const BUSY_TABLES = new Set(['appointments', 'patients']);
 
@@ -57,6 +61,7 @@ export class SyncService {
     this.options = {
       chunkBytes: 10 * 1024 * 1024,
       idleShapeDays: 14,
+      narrowedIdleMs: 60 * 60 * 1000,
       ...options,
       quietLongPollMs: Math.min(options.quietLongPollMs ?? options.longPollMs, options.longPollMs),
     };
@@ -111,12 +116,21 @@ export class SyncService {
       this.registry.add(state);
     }
     this.consumer.start(this.processedLsn);
-    this.expiryTimer = setInterval(() => void this.expireIdle(), 60 * 60 * 1000);
+    const every = Math.max(1000, Math.min(60 * 60 * 1000, this.options.narrowedIdleMs / 4));
+    this.expiryTimer = setInterval(() => void this.expireIdle(), every);
     this.expiryTimer.unref();
+  }
+
+  private stopHooks: Array<() => Promise<void>> = [];
+
+  /** Runs when the service stops (parts started alongside it, e.g. listeners). */
+  onStop(fn: () => Promise<void>): void {
+    this.stopHooks.push(fn);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const fn of this.stopHooks) await fn().catch(() => {});
     clearInterval(this.expiryTimer);
     for (const s of this.registry.all()) this.registry.wake(s);
     await this.consumer.stop();
@@ -134,15 +148,49 @@ export class SyncService {
     return info;
   }
 
+  /**
+   * The table's catalog as it is now. For services whose tables may be dropped or re-created
+   * under them (standalone): the name is resolved again on every call, and shapes of an
+   * earlier table of the same name are dropped (their clients get 409s, a fresh offset=-1
+   * never sees the old table's rows).
+   */
+  async currentTableInfo(schema: string, table: string): Promise<TableInfo | null> {
+    const key = `${schema}.${table}`;
+    const qualified = `${pgIdent(schema)}.${pgIdent(table)}`;
+    const { rows } = await this.options.pool.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [
+      qualified,
+    ]);
+    const oid = rows[0]?.oid ?? null;
+    const cached = await (this.tables.get(key) ?? Promise.resolve(null)).catch(() => null);
+    if (cached && oid !== null && cached.oid === oid) return cached;
+    this.tables.delete(key);
+    for (const s of this.registry.all()) {
+      const shape = s.runtime.shape;
+      if (shape.schema === schema && shape.table === table && shape.info.oid !== oid)
+        await this.deleteShape(s).catch(() => {});
+    }
+    return oid === null ? null : this.tableInfo(schema, table);
+  }
+
+  /** Shapes being created, by definition: concurrent first requests share one handle. */
+  private creating = new Map<string, Promise<ShapeState>>();
+
   /** The current shape of a definition, creating it (and its snapshot) when there is none. */
   async shapeFor(def: ShapeDef, info: TableInfo): Promise<ShapeState> {
     const defKey = definitionKey(def);
     const existing = this.registry.byDef.get(defKey);
     if (existing) return existing;
+    let pending = this.creating.get(defKey);
+    if (!pending) {
+      pending = this.createShape(def, defKey, info).finally(() => this.creating.delete(defKey));
+      this.creating.set(defKey, pending);
+    }
+    return pending;
+  }
+
+  private async createShape(def: ShapeDef, defKey: string, info: TableInfo): Promise<ShapeState> {
     const compiled: CompiledShape = { ...def, info };
     await store.validateShapeSql(this.options.pool, compiled);
-    const again = this.registry.byDef.get(defKey);
-    if (again) return again;
     const handle = newHandle();
     const id = await store.insertShape(this.options.pool, this.options.slotName, handle, defKey, def);
     const state = newShapeState(id, handle, defKey, compiled);
@@ -156,8 +204,11 @@ export class SyncService {
     try {
       const result = await store.storeSnapshot(this.options.pool, state.id, state.runtime.shape);
       await this.serialized(async () => {
+        // Deleted while the snapshot ran: nothing to activate (its rows went with it).
+        if (isDeleted(state)) return;
         state.runtime.members = result.members;
         state.snapshotRows = result.rows;
+        state.logBytes += result.bytes;
         state.lastOp = result.rows;
         state.snapshotFilter = { snapshot: result.snapshot, untilLsn: result.walLsn };
         const pending = state.pending;
@@ -171,6 +222,8 @@ export class SyncService {
           );
       });
     } catch (err) {
+      // A shape deleted while its snapshot ran fails on its vanished row: expected, not an error.
+      if (isDeleted(state)) throw err;
       this.options.logger.error({ err, handle: state.handle }, 'shape snapshot failed');
       this.registry.remove(state);
       await store.deleteShape(this.options.pool, state.id).catch(() => {});
@@ -178,23 +231,38 @@ export class SyncService {
     }
   }
 
+  /**
+   * Removes a shape at once for readers, and from the database once no batch is being stored
+   * (a batch already converted for it would otherwise hit its vanished row and be retried).
+   */
   async deleteShape(state: ShapeState): Promise<void> {
     this.registry.remove(state);
-    await store.deleteShape(this.options.pool, state.id);
+    // Never awaited from inside a batch (invalidateTable): it would wait for itself.
+    await this.serialized(() => store.deleteShape(this.options.pool, state.id));
   }
 
   markUsed(state: ShapeState): void {
     this.used.add(state.id);
+    state.lastUsedAt = Date.now();
   }
   private used = new Set<number>();
 
-  private async expireIdle() {
+  /** Drops idle client-narrowed shapes (fast) and shapes idle for idleShapeDays (slow). */
+  async expireIdle(now = Date.now()): Promise<void> {
+    for (const s of this.registry.all()) {
+      const idle = now - s.lastUsedAt > this.options.narrowedIdleMs;
+      if (s.runtime.shape.narrowed && idle && s.liveRequests === 0 && s.status === 'ready')
+        await this.deleteShape(s).catch(() => {});
+    }
     const ids = [...this.used];
     this.used.clear();
     await store.touchShapes(this.options.pool, ids).catch(() => {});
-    const expired = await store
-      .expireIdleShapes(this.options.pool, this.options.slotName, this.options.idleShapeDays)
-      .catch(() => []);
+    let expired: number[] = [];
+    await this.serialized(async () => {
+      expired = await store
+        .expireIdleShapes(this.options.pool, this.options.slotName, this.options.idleShapeDays)
+        .catch(() => []);
+    });
     for (const id of expired) {
       const s = this.registry.byId.get(id);
       if (s) this.registry.remove(s);
@@ -228,8 +296,13 @@ export class SyncService {
         await this.processTransactions(batch);
         this.queue.splice(0, batch.length);
         this.lastError = null;
+        this.consumer.resume();
+        if (!this.queue.length) this.consumer.caughtUp();
       } catch (err) {
         // Nothing was stored: rebuild the in-memory membership from the database and retry.
+        // The stream closes meanwhile: a database shutting down must not wait for our
+        // confirmation (it resumes from the stored position once storing works again).
+        this.consumer.pause();
         this.lastError = (err as Error).message;
         this.options.logger.error({ err }, 'storing replicated changes failed; retrying');
         await this.reloadMembers().catch(() => {});

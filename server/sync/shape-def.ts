@@ -23,6 +23,11 @@ export interface ShapeDef {
   membership?: DoctorPatientsMembership;
   /** Who it is for, e.g. "receptionist" (status page). */
   scope: string;
+  /**
+   * Narrowed by the client's own where/columns: such shapes are limited per user and table and
+   * expire after a short idle time, unlike the shared role shapes.
+   */
+  narrowed?: boolean;
 }
 
 export interface CompiledShape extends ShapeDef {

@@ -14,6 +14,10 @@ export interface ReadAnswer {
   offset: string;
   upToDate: boolean;
   hasData: boolean;
+  /** Messages in `entries`. */
+  messages: number;
+  /** The same messages one by one (server-sent events send each as an event). */
+  parts: string[];
 }
 
 const LIVE_CURSOR_EPOCH = Date.UTC(2024, 9, 9);
@@ -30,6 +34,8 @@ export function nextCursor(clientCursor: string | undefined, longPollMs: number)
 /** True when the offset can't belong to this shape's log (beyond what was ever processed). */
 export function isOutOfBounds(service: SyncService, state: ShapeState, offset: Offset): boolean {
   if (offset.lsn < 0n) return false;
+  // An SSE client resumes from `<global_last_seen_lsn>_0`, which may be one past what was processed.
+  if (offset.op === 0 && offset.lsn === service.processedLsn + 1n) return false;
   if (offset.lsn === 0n) return offset.op !== Infinity && offset.op > state.snapshotRows;
   return offset.lsn > service.processedLsn && compareOffsets(offset, { lsn: state.lastLsn, op: state.lastOp }) > 0;
 }
@@ -52,7 +58,15 @@ async function readOnce(service: SyncService, state: ShapeState, offset: Offset)
   if (lastEntry && lastEntry.lsn > global) global = lastEntry.lsn;
   const upToDate = reachedEnd && offset.lsn >= 0n;
   const end = lastEntry ? { lsn: lastEntry.lsn, op: lastEntry.op } : offset;
-  return { entries: parts.join(','), global, offset: formatOffset(end), upToDate, hasData: entries.length > 0 };
+  return {
+    entries: parts.join(','),
+    global,
+    offset: formatOffset(end),
+    upToDate,
+    hasData: entries.length > 0,
+    messages: entries.length,
+    parts,
+  };
 }
 
 /** Reads shared by every request at the same offset until the log grows (one query per wake-up). */

@@ -26,6 +26,8 @@ export interface ShapeState {
   lastChangeAt: Date | null;
   waiters: Set<() => void>;
   liveRequests: number;
+  /** Last request for it (ms; in memory, set to the load time after a restart). */
+  lastUsedAt: number;
   /** Memo of reads at the log's current end, shared by the requests of one wake-up. */
   readCache: Map<string, Promise<unknown>>;
 }
@@ -52,6 +54,7 @@ export function newShapeState(id: number, handle: string, defKey: string, shape:
     lastChangeAt: null,
     waiters: new Set(),
     liveRequests: 0,
+    lastUsedAt: Date.now(),
     readCache: new Map(),
   };
 }

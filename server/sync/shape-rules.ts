@@ -145,6 +145,7 @@ export function buildUserShape(
     replica: client.replica,
     membership: rule.membership,
     scope: user.role === 'clinician' ? `clinician (doctor ${user.doctor_id})` : user.role,
+    narrowed: !!narrowed || columns.length !== allowed.length,
   };
 }
 

@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import pg from 'pg';
 import type { Pool } from '../db/pool.js';
+import { withTransaction } from '../db/transaction.js';
 import { createErrorHandler } from '../http/error-handler.js';
 import type { Logger } from '../logger.js';
 import { parseShapeRequest, ProtocolError, queryOf, sendBadRequest } from './protocol.js';
@@ -23,23 +24,48 @@ function secretMatches(given: string | null, secret: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Makes a table streamable: in the publication, with full old rows in the WAL. */
-export async function ensureReplicated(pool: Pool, info: TableInfo, publication: string): Promise<void> {
-  const table = `${pg.escapeIdentifier(info.schema)}.${pg.escapeIdentifier(info.name)}`;
-  const { rows } = await pool.query<{ ident: string; published: boolean }>(
-    `SELECT c.relreplident AS ident,
-            EXISTS (SELECT 1 FROM pg_publication_tables p WHERE p.pubname = $2 AND p.schemaname = $3 AND p.tablename = $4) AS published
-       FROM pg_class c WHERE c.oid = $1`,
-    [info.oid, publication, info.schema, info.name],
-  );
-  if (rows[0]?.ident !== 'f') await pool.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
-  if (!rows[0]?.published) {
-    const exists = await pool.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication]);
-    const pub = pg.escapeIdentifier(publication);
-    await pool.query(
-      exists.rowCount ? `ALTER PUBLICATION ${pub} ADD TABLE ${table}` : `CREATE PUBLICATION ${pub} FOR TABLE ${table}`,
-    );
+const replicated = new Map<string, Promise<void>>();
+
+/**
+ * Makes a table streamable: in the publication, with full old rows in the WAL. Once per table
+ * (by OID) in this process; across processes an advisory lock orders the catalog changes, so
+ * concurrent first requests never race on the publication.
+ */
+export function ensureReplicated(pool: Pool, info: TableInfo, publication: string): Promise<void> {
+  const key = `${publication}:${info.oid}`;
+  let done = replicated.get(key);
+  if (!done) {
+    done = addToPublication(pool, info, publication);
+    replicated.set(key, done);
+    done.catch(() => replicated.delete(key));
   }
+  return done;
+}
+
+async function addToPublication(pool: Pool, info: TableInfo, publication: string): Promise<void> {
+  const table = `${pg.escapeIdentifier(info.schema)}.${pg.escapeIdentifier(info.name)}`;
+  await withTransaction(pool, async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('sync publication ' || $1))`, [publication]);
+    const { rows } = await tx.query<{ ident: string; published: boolean }>(
+      `SELECT c.relreplident AS ident,
+              EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
+                       WHERE p.pubname = $2 AND pr.prrelid = c.oid)
+              OR EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $2 AND puballtables) AS published
+         FROM pg_class c WHERE c.oid = $1`,
+      [info.oid, publication],
+    );
+    if (!rows[0]) throw Object.assign(new Error(`relation ${table} does not exist`), { code: '42P01' });
+    if (rows[0].ident !== 'f') await tx.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
+    if (!rows[0].published) {
+      const exists = await tx.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication]);
+      const pub = pg.escapeIdentifier(publication);
+      await tx.query(
+        exists.rowCount
+          ? `ALTER PUBLICATION ${pub} ADD TABLE ${table}`
+          : `CREATE PUBLICATION ${pub} FOR TABLE ${table}`,
+      );
+    }
+  });
 }
 
 export function createStandaloneApp(
@@ -52,7 +78,7 @@ export function createStandaloneApp(
     res.set({
       'access-control-allow-origin': req.get('origin') ?? '*',
       'access-control-expose-headers': EXPOSED,
-      'access-control-allow-methods': 'GET, HEAD, DELETE, OPTIONS',
+      'access-control-allow-methods': 'GET, HEAD, POST, DELETE, OPTIONS',
       'access-control-allow-headers': 'if-none-match, traceparent, authorization, content-type',
     });
     next();
@@ -69,16 +95,17 @@ export function createStandaloneApp(
     res.status(401).json({ message: 'Unauthorized - Invalid API secret' });
     return false;
   };
-  app.get('/v1/shape', async (req, res) => {
+  const getShape = async (req: Request, res: Response) => {
     if (!authorized(req, res)) return;
     let r;
     try {
-      r = parseShapeRequest(queryOf(req));
+      r = parseShapeRequest(queryOf(req), req.method === 'POST' ? (req.body ?? {}) : undefined);
     } catch (err) {
       if (err instanceof ProtocolError) return sendBadRequest(res, err.field, err.message);
       throw err;
     }
-    const info = await service.tableInfo(r.schema, r.table);
+    // Resolved again on every request: the table may have been dropped or re-created.
+    const info = await service.currentTableInfo(r.schema, r.table);
     if (!info) return sendBadRequest(res, 'table', `Table "${r.schema}"."${r.table}" does not exist.`);
     let def;
     try {
@@ -87,9 +114,19 @@ export function createStandaloneApp(
       if (err instanceof ShapeRequestError) return sendBadRequest(res, err.field, err.message);
       throw err;
     }
-    await ensureReplicated(service.options.pool, info, service.options.publication);
+    try {
+      await ensureReplicated(service.options.pool, info, service.options.publication);
+    } catch (err) {
+      // Dropped since it was resolved.
+      if ((err as { code?: string }).code === '42P01')
+        return sendBadRequest(res, 'table', `Table "${r.schema}"."${r.table}" does not exist.`);
+      throw err;
+    }
     await serveShape(service, req, res, r, info, def);
-  });
+  };
+  app.get('/v1/shape', getShape);
+  // Subset snapshots with their parameters in a JSON body.
+  app.post('/v1/shape', express.json({ limit: '64kb', strict: false }), getShape);
   app.delete('/v1/shape', async (req, res) => {
     if (!authorized(req, res)) return;
     const q = queryOf(req);

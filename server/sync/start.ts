@@ -1,6 +1,7 @@
 // Starts the sync service for an app: deps.sync, readiness.replication and deps.syncStatus.
 import type { AppDeps } from '../deps.js';
 import { SyncService, type SyncServiceOptions } from './service.js';
+import { SessionEndWatcher } from './session-ends.js';
 import { shapeReports } from './status.js';
 
 export const PUBLICATION = 'clinic_sync';
@@ -17,9 +18,14 @@ export async function startSyncService(
     logger: deps.logger,
     longPollMs: deps.config.syncLongPollMs,
     quietLongPollMs: deps.config.syncQuietLongPollMs,
+    narrowedIdleMs: deps.config.syncClientShapes.idleMinutes * 60_000,
+    chunkBytes: deps.config.syncChunkBytes,
     ...overrides,
   });
   await service.start();
+  const sessions = new SessionEndWatcher(deps.databaseUrl, deps.logger);
+  await sessions.start();
+  service.onStop(() => sessions.stop());
   // Listen only once the stream is up, so /readyz is green as soon as the port answers; a
   // database that can't stream yet leaves readiness red and the consumer retrying.
   const until = Date.now() + 15_000;

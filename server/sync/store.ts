@@ -6,7 +6,8 @@ import pg from 'pg';
 import type { Pool } from '../db/pool.js';
 import type { LogEntry } from './convert.js';
 import { DISPLAY_SETTINGS, type Row } from './replication.js';
-import type { CompiledShape, ShapeDef } from './shape-def.js';
+import { andWhere, type CompiledShape, type ShapeDef } from './shape-def.js';
+import type { Expr } from './where-parser.js';
 import { lsnFromText, parseSnapshot, type Offset, type XidSnapshot } from './offsets.js';
 import { toSql } from './where-eval.js';
 
@@ -94,7 +95,7 @@ async function setDisplaySettings(client: pg.PoolClient) {
 }
 
 /** SQL selecting the shape's rows as ready-to-serve JSON insert messages. */
-function snapshotSelect(shape: CompiledShape, bind: (v: string) => string): string {
+function snapshotSelect(shape: CompiledShape, bind: (v: string) => string, orderBy?: string): string {
   const table = `${pg.escapeIdentifier(shape.schema)}.${pg.escapeIdentifier(shape.table)}`;
   const quotePart = (s: string) => `"${s.replace(/\./g, '..').replace(/\//g, '//')}"`;
   const keyParts = shape.info.keyColumns
@@ -111,7 +112,7 @@ function snapshotSelect(shape: CompiledShape, bind: (v: string) => string): stri
     );
   }
   const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
-  return `SELECT json_build_object('key', ${key}, 'value', ${value}, 'headers', ${headers})::text AS body FROM ${table} ${where}`;
+  return `SELECT json_build_object('key', ${key}, 'value', ${value}, 'headers', ${headers})::text AS body FROM ${table} ${where}${orderBy ? ` ORDER BY ${orderBy}` : ''}`;
 }
 
 function binder() {
@@ -139,7 +140,7 @@ export async function storeSnapshot(
   pool: Pool,
   id: number,
   shape: CompiledShape,
-): Promise<{ snapshot: XidSnapshot; walLsn: bigint; rows: number; members: Map<string, number> }> {
+): Promise<{ snapshot: XidSnapshot; walLsn: bigint; rows: number; bytes: number; members: Map<string, number> }> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
@@ -150,12 +151,16 @@ export async function storeSnapshot(
     await setDisplaySettings(client);
     const b = binder();
     const idParam = b.bind(String(id));
-    const insert = await client.query(
-      `INSERT INTO sync_shape_log (shape_id, lsn, op, body)
-       SELECT ${idParam}::bigint, 0, (row_number() OVER ()) - 1, body FROM (${snapshotSelect(shape, b.bind)}) s`,
+    // Counted as it is stored: the snapshot is most of a shape's storage (status page, /metrics).
+    const insert = await client.query<{ rows: number; bytes: string }>(
+      `WITH ins AS (
+         INSERT INTO sync_shape_log (shape_id, lsn, op, body)
+         SELECT ${idParam}::bigint, 0, (row_number() OVER ()) - 1, body FROM (${snapshotSelect(shape, b.bind)}) s
+         RETURNING octet_length(body) AS n)
+       SELECT count(*)::int AS rows, coalesce(sum(n), 0)::text AS bytes FROM ins`,
       b.values,
     );
-    const rows = insert.rowCount ?? 0;
+    const rows = insert.rows[0]!.rows;
     const snapshot = parseSnapshot(snap.rows[0]!.s);
     const end = {
       headers: {
@@ -165,11 +170,13 @@ export async function storeSnapshot(
         xip_list: snapshot.xip.map(String),
       },
     };
+    const endBody = JSON.stringify(end);
     await client.query('INSERT INTO sync_shape_log (shape_id, lsn, op, body) VALUES ($1, 0, $2, $3)', [
       id,
       rows,
-      JSON.stringify(end),
+      endBody,
     ]);
+    const bytes = Number(insert.rows[0]!.bytes) + Buffer.byteLength(endBody);
     const members = new Map<string, number>();
     if (shape.membership) {
       const m = await client.query<{ member: string; n: number }>(
@@ -182,11 +189,11 @@ export async function storeSnapshot(
     }
     await client.query(
       `UPDATE sync_shapes SET state = 'ready', snapshot_xmin = $2, snapshot_xmax = $3, snapshot_xip = $4, snapshot_rows = $5,
-              last_lsn = 0, last_op = $5 WHERE id = $1`,
-      [id, String(snapshot.xmin), String(snapshot.xmax), snapshot.xip.map(String), rows],
+              last_lsn = 0, last_op = $5, log_bytes = log_bytes + $6 WHERE id = $1`,
+      [id, String(snapshot.xmin), String(snapshot.xmax), snapshot.xip.map(String), rows, bytes],
     );
     await client.query('COMMIT');
-    return { snapshot, walLsn: lsnFromText(snap.rows[0]!.lsn), rows, members };
+    return { snapshot, walLsn: lsnFromText(snap.rows[0]!.lsn), rows, bytes, members };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
@@ -341,4 +348,63 @@ export async function expireIdleShapes(pool: Pool, slot: string, days: number): 
     [slot, days],
   );
   return rows.map((r) => Number(r.id));
+}
+
+export interface SubsetQuery {
+  where: Expr | undefined;
+  /** Validated ORDER BY items: column + direction + nulls. */
+  orderBy: Array<{ column: string; desc: boolean; nullsFirst?: boolean }>;
+  limit?: number;
+  offset?: number;
+}
+
+export interface SubsetResult {
+  metadata: { xmin: string; xmax: string; xip_list: string[]; snapshot_mark: number; database_lsn: string };
+  /** Insert messages, ready-made JSON. */
+  bodies: string[];
+}
+
+/**
+ * A subset snapshot: the shape's rows that also match the subset's filter, ordered and paged,
+ * read in one REPEATABLE READ transaction whose xmin/xmax/xip let the client drop stream
+ * changes the rows already include.
+ */
+export async function subsetSnapshot(pool: Pool, shape: CompiledShape, q: SubsetQuery): Promise<SubsetResult> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const snap = await client.query<{ s: string; lsn: string }>(
+      `SELECT pg_current_snapshot()::text AS s, (pg_current_wal_lsn() - '0/0')::text AS lsn`,
+    );
+    await setDisplaySettings(client);
+    const b = binder();
+    const narrowed: CompiledShape = { ...shape, where: andWhere(shape.where, q.where) };
+    const order = q.orderBy
+      .map(
+        (o) =>
+          `${pg.escapeIdentifier(o.column)} ${o.desc ? 'DESC' : 'ASC'}${o.nullsFirst === undefined ? '' : o.nullsFirst ? ' NULLS FIRST' : ' NULLS LAST'}`,
+      )
+      .join(', ');
+    let sql = snapshotSelect(narrowed, b.bind, order || undefined);
+    if (q.limit !== undefined) sql += ` LIMIT ${b.bind(String(q.limit))}::bigint`;
+    if (q.offset !== undefined) sql += ` OFFSET ${b.bind(String(q.offset))}::bigint`;
+    const { rows } = await client.query<{ body: string }>(sql, b.values);
+    await client.query('COMMIT');
+    const snapshot = parseSnapshot(snap.rows[0]!.s);
+    return {
+      metadata: {
+        xmin: String(snapshot.xmin),
+        xmax: String(snapshot.xmax),
+        xip_list: snapshot.xip.map(String),
+        snapshot_mark: Math.floor(Math.random() * 2 ** 31),
+        database_lsn: snap.rows[0]!.lsn,
+      },
+      bodies: rows.map((r) => r.body),
+    };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
 }

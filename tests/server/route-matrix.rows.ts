@@ -325,6 +325,11 @@ export const ROWS: Row[] = [
     call: () => ({ path: '/v1/shape?table=appointments&offset=-1' }),
     expect: staff(200),
   },
+  {
+    route: 'POST /v1/shape',
+    call: () => ({ path: '/v1/shape?table=appointments&offset=-1&log=changes_only', body: { limit: 1 } }),
+    expect: staff(200),
+  },
   { route: 'DELETE /v1/shape', call: () => ({ path: '/v1/shape?table=appointments' }), expect: adminOnly(202) },
 ];
 

@@ -117,6 +117,15 @@ async function checkIn(api: ApiClient, id: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 }
 
+/** Each test runs on its own database and server, so any one of them can run alone. */
+async function freshServer(slotName: string, env: Record<string, string>, options: { chunkBytes?: number } = {}) {
+  await server?.close();
+  await db?.drop();
+  db = await createTestDatabase();
+  fx = await createFixture(db.pool);
+  server = await startSyncTestServer(db, slotName, env, { ...options, now });
+}
+
 afterAll(async () => {
   await server?.close();
   await db?.drop();
@@ -155,36 +164,21 @@ async function bookAndCheckIn(pauses: number[], withinMs: number) {
 
 describe('one syncShapesToTables over the six tables (the browser path)', () => {
   it('applies every booking and check-in, with long-poll timeouts in the mix', async () => {
-    db = await createTestDatabase();
-    fx = await createFixture(db.pool);
-    server = await startSyncTestServer(db, 'sync_multishape_short', { SYNC_LONG_POLL_MS: '700' }, { now });
+    await freshServer('sync_multishape_short', { SYNC_LONG_POLL_MS: '700' });
     // Pauses below, around and above the long-poll, then bursts with no pause at all.
     await bookAndCheckIn([0, 50, 300, 900, 100, 0, 0, 1400, 10, 0], 15_000);
   }, 120_000);
 
   it("applies each change without waiting for the other shapes' long-polls to time out", async () => {
-    await server.close();
-    await db.drop();
-    db = await createTestDatabase();
-    fx = await createFixture(db.pool);
     // Every change must land well before any idle shape's long-poll could end: the other
     // shapes' up-to-dates (pglite-sync commits up to the lowest) must carry a current LSN.
-    server = await startSyncTestServer(db, 'sync_multishape_long', { SYNC_LONG_POLL_MS: '20000' }, { now });
+    await freshServer('sync_multishape_long', { SYNC_LONG_POLL_MS: '20000' });
     await bookAndCheckIn([0, 200, 0, 500, 50, 0], 8_000);
   }, 120_000);
 
   it('converges under concurrent multi-table transactions with small chunks', async () => {
-    await server.close();
-    await db.drop();
-    db = await createTestDatabase();
-    fx = await createFixture(db.pool);
     // Small chunks: responses end inside transactions, and the client prefetches the next chunk.
-    server = await startSyncTestServer(
-      db,
-      'sync_multishape_chunks',
-      { SYNC_LONG_POLL_MS: '500' },
-      { chunkBytes: 600, now },
-    );
+    await freshServer('sync_multishape_chunks', { SYNC_LONG_POLL_MS: '500' }, { chunkBytes: 600 });
     const api = await login(fx.users.receptionist.email);
     const reception = await browserReplica(api.cookie);
     try {

@@ -131,7 +131,8 @@ describe('pglite-sync 0.6.1 into an in-memory PGlite', () => {
       'pglite update',
     );
     await replica.close();
-  });
+    // PGlite's start (WebAssembly) alone takes tens of seconds on a busy machine.
+  }, 120_000);
 });
 
 describe('authorization and bad input', () => {
