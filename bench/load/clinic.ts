@@ -41,8 +41,8 @@ export class SpawnedClinic {
     readonly env: Record<string, string>,
   ) {}
 
-  static async create(extraEnv: Record<string, string> = {}): Promise<SpawnedClinic> {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'clinic-load-'));
+  static async create(extraEnv: Record<string, string> = {}, dataDirIn?: string): Promise<SpawnedClinic> {
+    const dataDir = dataDirIn ?? (await mkdtemp(path.join(os.tmpdir(), 'clinic-load-')));
     await chmod(dataDir, 0o755);
     const [port, pgPort] = [await freePort(), await freePort()];
     const url = `http://127.0.0.1:${port}`;
@@ -104,13 +104,13 @@ export class SpawnedClinic {
     await exited;
   }
 
-  async stop(): Promise<void> {
+  async stop({ keepDataDir = false } = {}): Promise<void> {
     if (this.child && this.child.exitCode === null) {
       const exited = new Promise((r) => this.child!.once('exit', r));
       this.child.kill('SIGTERM');
       await exited;
     }
-    await rm(this.dataDir, { recursive: true, force: true });
+    if (!keepDataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
 
   run(script: string, args: string[]): Promise<void> {

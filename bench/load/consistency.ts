@@ -17,8 +17,11 @@ export interface ConsistencyReport {
   notes: string[];
 }
 
-/** The rows a fresh client with this session gets for `table`, as a digest. */
-export async function snapshotDigest(url: string, cookie: string, table: string): Promise<Digest> {
+/**
+ * The rows a fresh client with this session gets for `table`, as a digest; a server that
+ * cannot answer within `timeoutMs` gives an empty digest (the check then fails, not hangs).
+ */
+export async function snapshotDigest(url: string, cookie: string, table: string, timeoutMs = 60_000): Promise<Digest> {
   const rows = new Map<string, string>();
   const controller = new AbortController();
   const stream = new ShapeStream<Row>({
@@ -33,6 +36,11 @@ export async function snapshotDigest(url: string, cookie: string, table: string)
     onError: () => ({}),
   });
   await new Promise<void>((resolve) => {
+    setTimeout(() => {
+      rows.clear();
+      rows.set('(no snapshot in time)', '');
+      resolve();
+    }, timeoutMs).unref();
     const unsubscribe = stream.subscribe((messages: Message<Row>[]) => {
       for (const m of messages) {
         if (isChangeMessage(m)) {
@@ -87,7 +95,20 @@ export async function checkConsistency(opts: {
     await new Promise((r) => setTimeout(r, 500));
     bad = differing(await opts.digests());
   }
-  if (bad) notes.push(`${bad} device(s) still differ from a fresh snapshot after settling`);
+  if (bad) {
+    notes.push(`${bad} device(s) still differ from a fresh snapshot after settling`);
+    const actual = await opts.digests();
+    opts.specs.forEach((spec, i) => {
+      for (const t of spec.tables) {
+        const want = expected.get(spec.scope)![t]!;
+        const got = actual[i]?.[t];
+        if (got?.hash !== want.hash && notes.length < 6)
+          notes.push(
+            `device ${i} (${spec.scope.split(':')[0]}) ${t}: holds ${got?.count} rows, the server gives ${want.count}`,
+          );
+      }
+    });
+  }
   const audit = await verifyAuditChain(opts.pool as never);
   return {
     ok: missing.length === 0 && bad === 0 && audit.ok,

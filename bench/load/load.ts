@@ -20,6 +20,8 @@ export interface LoadOptions {
   rampSeconds: number;
   thinkMs: [number, number];
   serverPid: () => number | undefined;
+  /** The server's PUBLIC_ORIGIN, when it is not `url`. */
+  origin?: string;
   /** A fleet in its own process (default: inline). */
   fleet?: FleetHandle;
   log?: (m: string) => void;
@@ -79,7 +81,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     }
 
     const stats = new OpStats();
-    const world: StaffWorld = await loadWorld(pool, o.url, stats, o.thinkMs);
+    const world: StaffWorld = { ...(await loadWorld(pool, o.url, stats, o.thinkMs)), origin: o.origin };
     const sampler = startSampler(pool, o.serverPid);
     log(`${o.staff} staff working for ${o.seconds} s`);
     const until = Date.now() + o.seconds * 1000;

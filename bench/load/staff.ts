@@ -22,6 +22,8 @@ export interface StaffWorld {
   thinkMs: [number, number];
   /** How requests reach the server (the chaos suite puts a bad link in between). */
   fetch?: typeof fetch;
+  /** The Origin header the CSRF check wants (the server's PUBLIC_ORIGIN); default: url. */
+  origin?: string;
 }
 
 export async function loadWorld(pool: pg.Pool, url: string, stats: OpStats, thinkMs: [number, number]) {
@@ -85,7 +87,7 @@ async function call(world: StaffWorld, person: Person, op: string, c: Call) {
       method: c.method,
       headers: {
         cookie: person.cookie,
-        origin: world.url,
+        origin: world.origin ?? world.url,
         ...(c.body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
       body: c.body === undefined ? undefined : JSON.stringify(c.body),
