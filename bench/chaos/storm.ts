@@ -18,10 +18,13 @@ export interface StormResult {
   statuses: Record<string, number>;
 }
 
-/** A slot unique to (writer, n): no two writers collide, so every booking should succeed. */
-function slotFor(writer: number, n: number): string {
+/**
+ * A slot unique to (storm, writer, n): no two writers collide, and each storm starts on a
+ * random far week (scenarios share a clinic), so every booking should succeed.
+ */
+function slotFor(writer: number, n: number, baseWeek: number): string {
   const day = new Date(Date.UTC(2032, 0, 5)); // a Monday
-  const week = Math.floor(n / 90);
+  const week = baseWeek + Math.floor(n / 90);
   const dayOfWeek = Math.floor(n / 18) % 5;
   day.setUTCDate(day.getUTCDate() + week * 7 + dayOfWeek + writer * 70);
   day.setUTCMinutes(8 * 60 + 30 * (n % 18));
@@ -42,6 +45,7 @@ export async function storm(opts: {
   const result: StormResult = { attempts: 0, acknowledged: [], refused: 0, unanswered: [], statuses: {} };
   const giveUpAt = opts.until + (opts.graceMs ?? 60_000);
   const doFetch = opts.fetch ?? fetch;
+  const baseWeek = 10 * Math.floor(Math.random() * 700); // within the API's years (< 2200)
   await Promise.all(
     opts.writers.map(async (w, wi) => {
       for (let n = 0; Date.now() < opts.until; n++) {
@@ -50,7 +54,7 @@ export async function storm(opts: {
           id,
           patient_id: opts.patients[(wi * 997 + n) % opts.patients.length],
           doctor_id: w.doctorId,
-          starts_at: slotFor(wi, n),
+          starts_at: slotFor(wi, n, baseWeek),
           duration_minutes: 30,
         };
         for (;;) {
