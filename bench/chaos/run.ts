@@ -48,12 +48,13 @@ async function diskFull(): Promise<ScenarioReport | { name: string; skipped: str
     await rm(mount, { recursive: true, force: true });
     return { name: 'disk-full', skipped: 'cannot mount a tmpfs here (needs root); see docs/operations.md' };
   }
-  const clinic = await SpawnedClinic.create({}, path.join(mount, 'data'));
+  let clinic: SpawnedClinic | undefined;
   try {
+    clinic = await SpawnedClinic.create({}, path.join(mount, 'data'));
     await clinic.seed(SEED);
     return await runScenario('disk-full', { ...(await spawnedTarget(clinic)), dataDirMount: mount }, size);
   } finally {
-    await clinic.stop();
+    await clinic?.stop();
     execFileSync('umount', [mount]);
     await rm(mount, { recursive: true, force: true });
   }

@@ -30,6 +30,8 @@ export interface ScenarioSize {
   writers: number;
   devices: number;
   seconds: number;
+  /** How long devices may take to match the server at the end (default 45 s). */
+  settleMs?: number;
 }
 
 export interface ScenarioReport {
@@ -159,7 +161,7 @@ export async function runScenario(name: ScenarioName, target: Target, size: Scen
       acknowledged: result.acknowledged,
       specs,
       digests: async () => fleet.digests(),
-      settleMs: 45_000,
+      settleMs: size.settleMs ?? 45_000,
     });
     return {
       // A storm that got nothing acknowledged proves nothing.

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +43,7 @@ export class SpawnedClinic {
 
   static async create(extraEnv: Record<string, string> = {}, dataDirIn?: string): Promise<SpawnedClinic> {
     const dataDir = dataDirIn ?? (await mkdtemp(path.join(os.tmpdir(), 'clinic-load-')));
+    await mkdir(dataDir, { recursive: true });
     await chmod(dataDir, 0o755);
     const [port, pgPort] = [await freePort(), await freePort()];
     const url = `http://127.0.0.1:${port}`;
