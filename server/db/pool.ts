@@ -26,5 +26,10 @@ export function createPool(connectionString: string, options: Partial<pg.PoolCon
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor one that is checked out (inside a transaction, between two queries): pg-pool listens
+  // only to idle clients, and an 'error' event without a listener ends the process. The query
+  // in flight or the next one rejects with the error, and the pool drops the broken client
+  // on release, so nothing is lost by swallowing the event here.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
