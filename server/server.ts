@@ -1,7 +1,5 @@
 // Starts everything the app needs around createApp: database, migrations, demo seed, client
 // build, background services, HTTP listener; and stops them in reverse order.
-import type { AddressInfo } from 'node:net';
-import http from 'node:http';
 import { createApp } from './app.js';
 import { buildClient, isClientBuildCurrent } from './build-client.js';
 import type { Config } from './config.js';
@@ -13,6 +11,7 @@ import type { Logger } from './logger.js';
 import { flushErrorTracking, initErrorTracking } from './observability/error-tracking.js';
 import { ReplicationSampler } from './observability/sampler.js';
 import { IdempotencyRetention } from './http/idempotency-retention.js';
+import { listen } from './http/listen.js';
 import { seedDemoIfEmpty } from './seed/demo.js';
 import { startSyncService } from './sync/start.js';
 
@@ -70,23 +69,9 @@ export async function startServer(
       stops.push(() => sync.stop());
     }
     const app = createApp(deps);
-    const server = http.createServer(app);
-    // Long-polls hold ~20 s: keep idle sockets a little longer than that.
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
-    stops.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
-    const { port } = server.address() as AddressInfo;
-    const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+    const listening = await listen(app, config);
+    stops.push(() => listening.close());
+    const url = listening.url;
     return { url, databaseUrl: db.url, deps, stop: stopAll };
   } catch (err) {
     await stopAll();
