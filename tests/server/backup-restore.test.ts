@@ -143,5 +143,6 @@ describe('npm run backup / npm run restore', () => {
     expect(refetch.status).toBe(200);
     expect(JSON.stringify(refetch.body)).not.toContain('after-target');
     expect(listBackups(backupDir)).toHaveLength(1);
-  });
+    // Three cold starts of PostgreSQL (the live one, the recovery, the restored one).
+  }, 240_000);
 });
