@@ -10,6 +10,7 @@ import { createLogger, defaultLogFormat } from './logger.js';
 import { AlreadyRunningError, acquireProcessLock } from './process-lock.js';
 import { DEMO_PASSWORD, DEMO_USERS } from './seed/demo.js';
 import { startServer } from './server.js';
+import { lanAddresses } from './tls/local-ca.js';
 
 const KNOWN = [
   ConfigError,
@@ -33,9 +34,12 @@ async function main() {
     release();
     throw err;
   }
-  const shown =
-    config.publicOrigin === `http://localhost:${config.port}` ? `http://localhost:${config.port}` : running.url;
-  console.log(`\nClinic appointments is running at ${shown}`);
+  const local = new URL(config.publicOrigin).hostname === 'localhost';
+  console.log(`\nClinic appointments is running at ${local ? config.publicOrigin : running.url}`);
+  if (config.host === '0.0.0.0' || config.host === '::') {
+    const lan = lanAddresses().map((a) => `${new URL(running.url).protocol}//${a}:${new URL(running.url).port}`);
+    if (lan.length) console.log(`On the clinic network: ${lan.join(', ')} (tablets: README, "Use it from tablets")`);
+  }
   if (!config.isProduction && config.seedDemo) {
     console.log(`Demo logins (password "${DEMO_PASSWORD}"): ${DEMO_USERS.map((u) => u.email).join(', ')}`);
   }

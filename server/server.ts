@@ -1,7 +1,5 @@
 // Starts everything the app needs around createApp: database, migrations, demo seed, client
 // build, background services, HTTP listener; and stops them in reverse order.
-import type { AddressInfo } from 'node:net';
-import http from 'node:http';
 import { createApp } from './app.js';
 import { buildClient, isClientBuildCurrent } from './build-client.js';
 import type { Config } from './config.js';
@@ -16,6 +14,7 @@ import { AuditChainer } from './audit/chainer.js';
 import { startJobRunner } from './jobs/runner.js';
 import { ensureJobSchema } from './jobs/schema.js';
 import { ALL_WORKERS } from './jobs/workers.js';
+import { listen } from './http/listen.js';
 import { seedDemoIfEmpty } from './seed/demo.js';
 import { startSyncService } from './sync/start.js';
 
@@ -93,23 +92,9 @@ export async function startServer(
       stops.push(() => sync.stop());
     }
     const app = createApp(deps);
-    const server = http.createServer(app);
-    // Long-polls hold ~20 s: keep idle sockets a little longer than that.
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
-    stops.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
-    const { port } = server.address() as AddressInfo;
-    const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+    const listening = await listen(app, config);
+    stops.push(() => listening.close());
+    const url = listening.url;
     return { url, databaseUrl: db.url, deps, stop: stopAll };
   } catch (err) {
     await stopAll();

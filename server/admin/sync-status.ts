@@ -6,6 +6,7 @@ import { requireRole } from '../auth/middleware.js';
 import type { Queryable } from '../db/pool.js';
 import type { AppDeps } from '../deps.js';
 import { behindBytes, classifyDevice, offsetPosition } from '../devices/health.js';
+import { describeShapes } from './shape-words.js';
 import { listDevices } from '../devices/queries.js';
 import { recentRejectedWrites } from '../observability/rejected-writes.js';
 import { readReplicationState, type ReplicationState } from '../observability/replication.js';
@@ -73,12 +74,13 @@ async function deviceStatuses(db: Queryable, shapes: ShapeStatus[], nowMs: numbe
       last_seen_at: d.last_seen_at.toISOString(),
       last_synced_at: d.last_synced_at?.toISOString() ?? null,
       behind_seconds: verdict.behind_seconds,
-      behind_bytes: behindBytes(d.shapes, newestByTable),
+      behind_bytes: verdict.presence === 'open' ? behindBytes(d.shapes, newestByTable) : null,
       outbox_pending: d.outbox_pending,
       outbox_rejected: d.outbox_rejected,
       shapes: d.shapes,
       storage: d.storage,
       health: verdict.health,
+      presence: verdict.presence,
       stale: verdict.stale,
       reasons: verdict.reasons,
     };
@@ -102,7 +104,12 @@ async function rejectedWrites(db: Queryable): Promise<RejectedWrite[]> {
 export async function buildSyncStatus(deps: AppDeps): Promise<AdminSyncStatus> {
   const nowMs = Date.now();
   const reported = deps.syncStatus ? await deps.syncStatus() : null;
-  const shapes = reported ?? [];
+  const words = await describeShapes(
+    deps.pool,
+    (reported ?? []).map((s) => s.scope),
+    deps.config.clinicTimeZone,
+  );
+  const shapes = (reported ?? []).map((s) => ({ ...s, description: words.get(s.scope) }));
   const [replication, devices, rejected] = await Promise.all([
     replicationPanel(deps),
     deviceStatuses(deps.pool, shapes, nowMs),

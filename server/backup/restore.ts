@@ -71,7 +71,10 @@ export async function restoreBackup({
   await writeFile(path.join(pgDir, 'recovery.signal'), '');
   const recovery = [
     `restore_command = 'cp "${walArchive}/%f" "%p"'`,
-    ...(targetTime ? [`recovery_target_time = '${targetTime.toISOString()}'`] : []),
+    // PostgreSQL's timestamptz input: "2026-11-30 09:15:00.123+00" (it refuses the ISO "T…Z").
+    ...(targetTime
+      ? [`recovery_target_time = '${targetTime.toISOString().replace('T', ' ').replace('Z', '+00')}'`]
+      : []),
     "recovery_target_action = 'promote'",
   ];
   const autoConf = path.join(pgDir, 'postgresql.auto.conf');
@@ -96,11 +99,11 @@ export async function restoreBackup({
       },
     });
   } catch {
-    const reason = log
-      .filter((l) => /FATAL|PANIC|recovery/.test(l))
+    const lines = log
       .join('')
-      .trim();
-    throw new RestoreError(`Recovery failed:\n${reason || log.join('').slice(-2000)}`);
+      .split('\n')
+      .filter((l) => /LOG|FATAL|PANIC|ERROR|DETAIL|HINT/.test(l));
+    throw new RestoreError(`Recovery failed:\n${lines.slice(-12).join('\n')}`);
   }
   await db.stop();
   // Leave no recovery settings behind for the next start.

@@ -2,7 +2,10 @@
 // test and read. The idea: red means "something is wrong that an admin should act on" (writes
 // the server refused, or writes stuck while the device could be syncing); amber means "behind
 // or out of touch, but nothing is lost yet"; a closed app with nothing pending is at most amber.
-import type { DeviceHealth } from '../../src/lib/shared/admin-sync.js';
+// Presence is told apart from lag: a device whose heartbeats stopped is "closed" (the app was
+// closed, or the device is out of reach) and its last report is shown with its age; "behind"
+// is only said of a device that is open and lagging.
+import type { DeviceHealth, DevicePresence } from '../../src/lib/shared/admin-sync.js';
 
 const MINUTE = 60_000;
 export const DEVICE_THRESHOLDS = Object.freeze({
@@ -23,6 +26,8 @@ export interface DeviceFacts {
 
 export interface DeviceVerdict {
   health: DeviceHealth;
+  /** open: heartbeats arrive; closed: none for a while, what we know is from last_seen_at. */
+  presence: DevicePresence;
   stale: boolean;
   behind_seconds: number | null;
   reasons: string[];
@@ -45,26 +50,31 @@ export function classifyDevice(d: DeviceFacts, nowMs: number): DeviceVerdict {
   const red: string[] = [];
   const amber: string[] = [];
 
-  if (d.outbox_rejected > 0) red.push(`${d.outbox_rejected} rejected write${d.outbox_rejected === 1 ? '' : 's'}`);
+  // What a closed device last reported is a fact about the past: say how old it is.
+  const asOf = inTouch ? '' : ` as of ${minutes(sinceSeen)} ago`;
+  if (d.outbox_rejected > 0)
+    red.push(`${d.outbox_rejected} rejected write${d.outbox_rejected === 1 ? '' : 's'}${asOf}`);
   if (d.outbox_pending > 0) {
     const stuck = behindMs === null || behindMs > t.syncBehindRedMs;
-    (stuck ? red : amber).push(`${d.outbox_pending} pending write${d.outbox_pending === 1 ? '' : 's'}`);
+    (stuck ? red : amber).push(`${d.outbox_pending} pending write${d.outbox_pending === 1 ? '' : 's'}${asOf}`);
   }
   if (behindMs === null) amber.push('never synced');
-  else if (behindMs > t.syncBehindAmberMs) {
+  else if (inTouch && behindMs > t.syncBehindAmberMs) {
     // Open, online and still not syncing: sync is broken for this device.
-    const broken = inTouch && d.online && behindMs > t.syncBehindRedMs;
+    const broken = d.online && behindMs > t.syncBehindRedMs;
     (broken ? red : amber).push(`last synced ${minutes(behindMs)} ago`);
   }
-  if (stale) amber.push(`not seen for ${minutes(sinceSeen)} (stale)`);
-  else if (!inTouch) amber.push(`no heartbeat for ${minutes(sinceSeen)}`);
+  if (stale) amber.push(`closed, not seen for ${minutes(sinceSeen)} (stale)`);
+  else if (!inTouch) amber.push(`closed, last seen ${minutes(sinceSeen)} ago`);
   else if (!d.online) amber.push('offline');
 
   const health: DeviceHealth = red.length ? 'red' : amber.length ? 'amber' : 'green';
   return {
     health,
+    presence: inTouch ? 'open' : 'closed',
     stale,
-    behind_seconds: behindMs === null ? null : Math.round(behindMs / 1000),
+    // "Behind" is measured only while the app is open: a closed app is not lagging, it is closed.
+    behind_seconds: behindMs === null || !inTouch ? null : Math.round(behindMs / 1000),
     reasons: [...red, ...amber],
   };
 }

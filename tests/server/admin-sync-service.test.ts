@@ -77,6 +77,8 @@ describe('admin sync page with the sync service', () => {
     expect(body.replication.warnings.join(' ')).not.toMatch(/no consumer/);
     const shape = body.shapes.find((s: { handle: string }) => s.handle === handle);
     expect(shape).toMatchObject({ table: 'appointments', live_requests: 0 });
+    // In words for the admin: the role and the window, no SQL.
+    expect(shape.description).toMatch(/^Receptionist · all doctors · from \w{3}, \d{1,2} \w{3} \d{4} on$/);
 
     await sampler.sample();
     await book(10, fx.patients[0]!);

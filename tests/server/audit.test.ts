@@ -260,7 +260,14 @@ describe('GET /api/admin/audit', () => {
     const byEntity = await admin.get(`/api/admin/audit?entity=user&actor=${fx.users.admin.id}`);
     expect(byEntity.body.count).toBeGreaterThan(0);
     for (const row of byEntity.body.results) {
-      expect(row).toMatchObject({ entity: 'user', actor_id: fx.users.admin.id, actor_email: fx.users.admin.email });
+      expect(row).toMatchObject({
+        entity: 'user',
+        actor_id: fx.users.admin.id,
+        actor_email: fx.users.admin.email,
+        actor_name: expect.any(String),
+      });
+      // The subject is named, not only identified.
+      if (row.entity_id) expect(row.entity_name).toEqual(expect.any(String));
     }
     const future = await admin.get('/api/admin/audit?from=2999-01-01T00:00:00Z');
     expect(future.body).toEqual({ count: 0, next: null, previous: null, results: [] });

@@ -169,10 +169,13 @@ describe('devices on GET /api/admin/sync', () => {
     expect(device.health).toBe('amber');
     expect(device.reasons).toEqual(expect.arrayContaining(['2 pending writes', 'offline']));
 
-    // The device went away 30 minutes ago with writes still in its outbox.
+    // The device went away 30 minutes ago with writes still in its outbox: its last known
+    // count is shown with its age.
     await age(pending.device_id, { seenMinutes: 30, syncedMinutes: 30 });
     device = await adminDevice(pending.device_id);
     expect(device.health).toBe('red');
+    expect(device.presence).toBe('closed');
+    expect(device.reasons).toEqual(['2 pending writes as of 30 min ago', 'closed, last seen 30 min ago']);
 
     const rejected = heartbeat({ outbox_rejected: 1 });
     await clients.clinicianA!.post('/api/devices/heartbeat', rejected);
@@ -188,6 +191,10 @@ describe('devices on GET /api/admin/sync', () => {
     let device = await adminDevice(closed.device_id);
     expect(device.health).toBe('amber');
     expect(device.stale).toBe(false);
+    // Closed, not "behind": no lag is claimed for an app that is not running.
+    expect(device.presence).toBe('closed');
+    expect(device.behind_seconds).toBeNull();
+    expect(device.reasons).toEqual(['closed, last seen 60 min ago']);
 
     await age(closed.device_id, { seenMinutes: 25 * 60, syncedMinutes: 25 * 60 });
     device = await adminDevice(closed.device_id);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceStatus } from '../../src/lib/shared/admin-sync';
-import { ago, formatBytes, formatSeconds, matchesFilter, sortDevices } from '../../src/routes/admin/sync/format';
+import {
+  ago,
+  formatBytes,
+  formatSeconds,
+  matchesFilter,
+  reportedCount,
+  sortDevices,
+  stateLabel,
+} from '../../src/routes/admin/sync/format';
 
 function device(id: string, health: DeviceStatus['health'], extra: Partial<DeviceStatus> = {}): DeviceStatus {
   return {
@@ -19,11 +27,30 @@ function device(id: string, health: DeviceStatus['health'], extra: Partial<Devic
     shapes: {},
     storage: {},
     health,
+    presence: 'open',
     stale: false,
     reasons: [],
     ...extra,
   };
 }
+
+describe('device state in words', () => {
+  it('says Behind only of an open device that lags; a closed app is Closed, an open one without network Offline', () => {
+    expect(stateLabel({ health: 'amber', presence: 'open', online: true })).toBe('Behind');
+    expect(stateLabel({ health: 'amber', presence: 'closed', online: true })).toBe('Closed');
+    expect(stateLabel({ health: 'amber', presence: 'open', online: false })).toBe('Offline');
+    expect(stateLabel({ health: 'green', presence: 'open', online: true })).toBe('In sync');
+    expect(stateLabel({ health: 'red', presence: 'closed', online: false })).toBe('Needs attention');
+  });
+
+  it("shows a closed or offline device's pending count as of its last report", () => {
+    const now = Date.parse('2026-01-01T12:00:00.000Z');
+    const seen = { last_seen_at: '2026-01-01T10:00:00.000Z' };
+    expect(reportedCount(3, { ...seen, presence: 'open', online: true }, now)).toBe('3');
+    expect(reportedCount(3, { ...seen, presence: 'closed', online: true }, now)).toBe('3 · as of 2 h ago');
+    expect(reportedCount(0, { ...seen, presence: 'open', online: false }, now)).toBe('0 · as of 2 h ago');
+  });
+});
 
 describe('sync page formatting', () => {
   it('formats bytes and durations for people', () => {

@@ -1,6 +1,8 @@
 // The answer of GET /api/admin/sync, shared by the server and the admin pages.
 
 export type DeviceHealth = 'green' | 'amber' | 'red';
+/** open: heartbeats arrive (every ~60 s while the app is open); closed: they stopped. */
+export type DevicePresence = 'open' | 'closed';
 
 export interface ReplicationPanel {
   slot_name: string;
@@ -19,8 +21,10 @@ export interface ReplicationPanel {
 /** One shape as the sync service reports it. */
 export interface ShapeStatus {
   table: string;
-  /** Who the shape is for and its server-side filter, e.g. "clinician doctor_id = …". */
+  /** Who the shape is for and its server-side filter, as the sync service reports it (SQL). */
   scope: string;
+  /** The same in words: role, doctor's name, window ("Clinician · Dr Ana Ruiz · from Mon, 5 Oct 2026"). */
+  description?: string;
   handle: string;
   rows: number | null;
   log_bytes: number | null;
@@ -46,6 +50,7 @@ export interface DeviceStatus {
   shapes: Record<string, string>;
   storage: { persisted?: boolean | null; usage?: number | null; quota?: number | null };
   health: DeviceHealth;
+  presence: DevicePresence;
   stale: boolean;
   reasons: string[];
 }

@@ -17,9 +17,12 @@ export interface AuditRow {
   id: number;
   actor_id: string | null;
   actor_email: string | null;
+  actor_name: string | null;
   action: string;
   entity: string;
   entity_id: string | null;
+  /** Who or what the row is about, in words: a user's, doctor's or patient's name; an appointment's patient. */
+  entity_name: string | null;
   at: string;
   ip: string | null;
   user_agent: string | null;

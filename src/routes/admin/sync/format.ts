@@ -28,6 +28,30 @@ export function ago(iso: string | null | undefined, nowMs: number): string {
   return `${formatSeconds(Math.max(0, (nowMs - Date.parse(iso)) / 1000))} ago`;
 }
 
+/**
+ * The state in words. "Behind" only for a device that is open and lagging; a closed app says
+ * so (its last-seen time is next to it), an open one without network says "Offline".
+ */
+export function stateLabel(d: Pick<DeviceStatus, 'health' | 'presence' | 'online'>): string {
+  if (d.health === 'red') return 'Needs attention';
+  if (d.presence === 'closed') return 'Closed';
+  if (!d.online) return 'Offline';
+  return d.health === 'green' ? 'In sync' : 'Behind';
+}
+
+/**
+ * A count the device reported: as is while it is open and online, with the report's age when
+ * it is closed or offline (its outbox may have grown since).
+ */
+export function reportedCount(
+  count: number,
+  d: Pick<DeviceStatus, 'presence' | 'online' | 'last_seen_at'>,
+  nowMs: number,
+): string {
+  if (d.presence === 'open' && d.online) return String(count);
+  return `${count} · as of ${ago(d.last_seen_at, nowMs)}`;
+}
+
 const SEVERITY: Record<DeviceHealth, number> = { red: 0, amber: 1, green: 2 };
 
 export type DeviceSort = 'health' | 'user' | 'last_seen' | 'behind' | 'pending';
