@@ -162,8 +162,10 @@ describe('admin pages in Chromium', () => {
   it("shows reception today's flow from the local replica: waiting since when, in progress", async () => {
     const api = new ApiClient(base, base);
     await api.login(fx.users.receptionist.email, TEST_PASSWORD);
+    // Visits that start this minute: a booking may not start in the past, and check-in and
+    // start happen on the appointment's clinic day.
     const hour = new Date();
-    hour.setUTCMinutes(0, 0, 0);
+    hour.setUTCSeconds(0, 0);
     const setStatus = async (id: string, status: string) => {
       const moved = await api.post(`/api/appointments/${id}/status`, { status }, { 'idempotency-key': randomUUID() });
       expect(moved.status).toBe(200);

@@ -42,6 +42,12 @@ export async function runSteps(page: Page, id: string, steps: Step[]): Promise<s
     await actionBar(page, id).waitFor({ state: 'attached' });
     if (typeof step === 'string') {
       await actionBar(page, id).getByRole('button', { name: step, exact: true }).click();
+      if (step === 'Cancel') {
+        // Cancel asks for a reason and a confirmation.
+        const dialog = page.getByTestId('cancel-dialog');
+        await dialog.getByRole('radio', { name: 'Patient request' }).check();
+        await dialog.getByRole('button', { name: 'Cancel the appointment' }).click();
+      }
       await actionBar(page, id, TAPS[step]).waitFor({ state: 'attached' });
       continue;
     }
