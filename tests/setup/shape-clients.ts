@@ -33,7 +33,8 @@ export const APPOINTMENTS_DDL = `CREATE TABLE appointments (
   id uuid PRIMARY KEY, patient_id uuid, doctor_id uuid, starts_at timestamptz, ends_at timestamptz,
   duration_minutes integer, status text, urgency text, reason text, clinical_notes text,
   cancelled_by uuid, cancelled_at timestamptz, cancellation_reason text, rescheduled_from uuid,
-  created_by uuid, created_at timestamptz, updated_at timestamptz, deleted_at timestamptz, version integer)`;
+  created_by uuid, created_at timestamptz, updated_at timestamptz, deleted_at timestamptz, version integer,
+  series_id uuid)`;
 export const PATIENTS_DDL = `CREATE TABLE patients (
   id uuid PRIMARY KEY, full_name text, date_of_birth date, mrn text, phone text, email text,
   created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)`;
