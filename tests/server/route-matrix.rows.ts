@@ -38,6 +38,10 @@ export interface Ctx {
   /** A fresh appointment of doctor B (for writes that change or consume it). */
   newAppointmentB(): Promise<string>;
   newUser(): Promise<string>;
+  /** A fresh recurring series of doctor B (two weekly occurrences). */
+  newSeriesB(): Promise<string>;
+  /** A fresh waiting waitlist entry for doctor B. */
+  newWaitlistEntryB(): Promise<string>;
 }
 export interface Call {
   path: string;
@@ -51,6 +55,16 @@ export interface Row {
   /** Log in afresh for this call (the call ends the session). */
   freshSession?: boolean;
 }
+
+let seriesSlot = 0;
+/**
+ * Mondays of January 2030, one 15-minute step each within the fixture's hours: apart from
+ * `future`'s, and older than appointmentB, so the newest-first lists still show it.
+ */
+const seriesStart = () => {
+  const n = seriesSlot++;
+  return new Date(Date.UTC(2030, 0, 7 + 7 * Math.floor(n / 32), 8) + (n % 32) * 15 * 60_000).toISOString();
+};
 
 export const future = (slot: number) =>
   new Date(Date.UTC(2031, 0, 6 + 7 * Math.floor(slot / 16), 8) + (slot % 16) * 30 * 60_000);
@@ -315,6 +329,70 @@ export const ROWS: Row[] = [
     route: 'GET /api/admin/reminders/messages/:id/outbox-file',
     call: () => ({ path: `/api/admin/reminders/messages/${randomUUID()}/outbox-file` }),
     expect: adminOnly(404),
+  },
+
+  // Recurring series and the waitlist
+  {
+    route: 'POST /api/series',
+    call: ({ fx, patientB }) => ({
+      path: '/api/series',
+      body: {
+        id: randomUUID(),
+        patient_id: patientB,
+        doctor_id: fx.doctorB,
+        starts_at: seriesStart(),
+        duration_minutes: 15,
+        rrule: 'FREQ=WEEKLY;COUNT=2',
+      },
+    }),
+    expect: frontDesk,
+  },
+  {
+    route: 'GET /api/series/:id',
+    call: async (ctx) => ({ path: `/api/series/${await ctx.newSeriesB()}` }),
+    expect: notTheClinicians,
+  },
+  {
+    route: 'POST /api/series/:id/cancel',
+    call: async (ctx) => ({ path: `/api/series/${await ctx.newSeriesB()}/cancel`, body: { scope: 'all' } }),
+    expect: notTheClinicians,
+  },
+  {
+    route: 'POST /api/series/:id/edit',
+    call: async (ctx) => ({
+      path: `/api/series/${await ctx.newSeriesB()}/edit`,
+      body: { scope: 'all', reason: 'matrix' },
+    }),
+    expect: notTheClinicians,
+  },
+  { route: 'GET /api/waitlist', call: () => ({ path: '/api/waitlist' }), expect: { ...staff, admin: 200 } },
+  {
+    route: 'POST /api/waitlist',
+    call: ({ fx, patientB }) => ({
+      path: '/api/waitlist',
+      body: {
+        id: randomUUID(),
+        patient_id: patientB,
+        doctor_id: fx.doctorB,
+        earliest_date: '2036-01-07',
+        latest_date: '2036-01-11',
+        duration_minutes: 30,
+      },
+    }),
+    expect: frontDesk,
+  },
+  {
+    route: 'POST /api/waitlist/:id/book',
+    call: async (ctx) => ({
+      path: `/api/waitlist/${await ctx.newWaitlistEntryB()}/book`,
+      body: { appointment_id: randomUUID(), doctor_id: ctx.fx.doctorB, starts_at: seriesStart() },
+    }),
+    expect: frontDesk,
+  },
+  {
+    route: 'POST /api/waitlist/:id/remove',
+    call: async (ctx) => ({ path: `/api/waitlist/${await ctx.newWaitlistEntryB()}/remove`, body: {} }),
+    expect: frontDesk,
   },
 
   // Sync (the server runs the replication service: real shape answers)

@@ -61,6 +61,31 @@ beforeAll(async () => {
     patientB,
     appointmentB: await insertAppointment(),
     newAppointmentB: insertAppointment,
+    async newSeriesB() {
+      const id = randomUUID();
+      // June 2030: older than appointmentB (the lists below look for it on their first page).
+      const starts = new Date(Date.UTC(2030, 5, 3, 8) + slot++ * 60 * 60_000);
+      await db.pool.query(
+        `INSERT INTO appointment_series (id, patient_id, doctor_id, rrule, first_starts_at, duration_minutes)
+         VALUES ($1, $2, $3, 'FREQ=WEEKLY;COUNT=2', $4, 30)`,
+        [id, patientB, fx.doctorB, starts],
+      );
+      await db.pool.query(
+        `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, created_by, series_id)
+         SELECT gen_random_uuid(), $1, $2, s, s + interval '30 minutes', 30, $3, $4
+           FROM unnest(ARRAY[$5::timestamptz, $5::timestamptz + interval '7 days']) s`,
+        [patientB, fx.doctorB, fx.users.admin.id, id, starts],
+      );
+      return id;
+    },
+    async newWaitlistEntryB() {
+      const { rows } = await db.pool.query<{ id: string }>(
+        `INSERT INTO waitlist_entries (id, patient_id, doctor_id, earliest_date, latest_date, duration_minutes, time_zone)
+         VALUES (gen_random_uuid(), $1, $2, '2036-01-07', '2036-01-11', 15, 'UTC') RETURNING id`,
+        [patientB, fx.doctorB],
+      );
+      return rows[0]!.id;
+    },
     async newUser() {
       const { rows } = await db.pool.query<{ id: string }>(
         `INSERT INTO users (email, full_name, role, password_hash) VALUES ($1, 'Throwaway', 'receptionist', 'x') RETURNING id`,

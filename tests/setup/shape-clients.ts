@@ -34,7 +34,7 @@ export const APPOINTMENTS_DDL = `CREATE TABLE appointments (
   duration_minutes integer, status text, urgency text, reason text, clinical_notes text,
   cancelled_by uuid, cancelled_at timestamptz, cancellation_reason text, rescheduled_from uuid,
   created_by uuid, created_at timestamptz, updated_at timestamptz, deleted_at timestamptz, version integer,
-  type_id uuid, buffer_before_minutes integer, buffer_after_minutes integer)`;
+  type_id uuid, buffer_before_minutes integer, buffer_after_minutes integer, series_id uuid)`;
 export const PATIENTS_DDL = `CREATE TABLE patients (
   id uuid PRIMARY KEY, full_name text, date_of_birth date, mrn text, phone text, email text,
   created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)`;

@@ -239,7 +239,12 @@ describe('overlay versions follow the server: +1 per change, new rows at 1', () 
         (gen_random_uuid(), 'status', '${copied}', NULL, 'POST', '/x', '{}', '${USER}', 3),
         (gen_random_uuid(), 'cancel', '${copied}', NULL, 'POST', '/x', '{}', '${USER}', 3);
     `);
-    expect(await migrateLocal(old, LOCAL_MIGRATIONS.filter((m) => m.version <= 4))).toEqual([4]);
+    expect(
+      await migrateLocal(
+        old,
+        LOCAL_MIGRATIONS.filter((m) => m.version <= 4),
+      ),
+    ).toEqual([4]);
     const { rows } = await old.query<{ id: string; version: number }>('SELECT id, version FROM appointments_overlay');
     expect(Object.fromEntries(rows.map((r) => [r.id, r.version]))).toEqual({ [booked]: 2, [copied]: 7 });
     await old.close();
