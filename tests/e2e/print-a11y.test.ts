@@ -217,5 +217,5 @@ describe('accessibility', () => {
     } finally {
       await admin.close();
     }
-  });
+  }, 240_000);
 });
