@@ -65,7 +65,7 @@ const blockOf = (page: Page, patient: number) =>
  */
 async function gridPoints(page: Page, topMinute: number) {
   await page.evaluate((m) => {
-    const grid = document.querySelector<HTMLElement>('[role=grid]')!;
+    const grid = document.querySelector<HTMLElement>('[data-testid=schedule-grid]')!;
     grid.scrollIntoView({ block: 'start' });
     const { startMinute, pxPerMinute, pad } = grid.dataset;
     grid.scrollTop = Math.max(0, Number(pad) + (m - Number(startMinute)) * Number(pxPerMinute) - 30);
@@ -73,7 +73,7 @@ async function gridPoints(page: Page, topMinute: number) {
   return (column: string, minute: number) =>
     page.evaluate(
       ([c, m]) => {
-        const grid = document.querySelector<HTMLElement>('[role=grid]')!;
+        const grid = document.querySelector<HTMLElement>('[data-testid=schedule-grid]')!;
         const col = document.querySelector<HTMLElement>(`[data-testid=grid-column][data-column="${c}"]`)!;
         const { startMinute, pxPerMinute, pad } = grid.dataset;
         const r = col.getBoundingClientRect();
