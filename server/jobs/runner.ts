@@ -5,7 +5,7 @@ import PgBoss from 'pg-boss';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
-import { JOB_SCHEMA, SCHEDULES, type QueueName } from './queues.js';
+import { JOB_SCHEMA, QUEUES, SCHEDULES, type QueueName } from './queues.js';
 
 export interface JobContext {
   pool: Pool;
@@ -50,6 +50,8 @@ export async function startJobRunner(options: {
   const ctx: JobContext = { pool: options.pool, config: options.config, logger, boss };
   for (const { queue, cron } of SCHEDULES) await boss.schedule(queue, cron, {}, { tz: 'UTC' });
   if (options.runWorkers) {
+    // Settle sends a crash interrupted now rather than at the next minute's sweep.
+    await boss.send(QUEUES.reminderSweep, {});
     for (const worker of options.workers) {
       await boss.work(
         worker.queue,

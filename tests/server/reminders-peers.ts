@@ -36,6 +36,8 @@ export async function startSmtpPeer(port = 0): Promise<SmtpPeer> {
   };
   const server = new SMTPServer({
     authOptional: true,
+    // A test's hung session must not hold close() for the default 30 s.
+    closeTimeout: 500,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     onRcptTo(address, _session, callback) {
@@ -47,10 +49,11 @@ export async function startSmtpPeer(port = 0): Promise<SmtpPeer> {
     },
     onData(stream, _session, callback) {
       peer.dataStarted++;
+      const hang = peer.hangOnData;
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', async () => {
-        if (peer.hangOnData) return; // never answer
+        if (hang) return; // never answer
         const raw = Buffer.concat(chunks).toString();
         const parsed = await simpleParser(raw);
         const cal = parsed.attachments.find((a) => a.contentType.startsWith('text/calendar'));
