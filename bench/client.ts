@@ -12,9 +12,14 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { hashPassword } from '../server/auth/passwords.js';
 import { withTransaction } from '../server/db/transaction.js';
 import { startBrowserBenchServer } from './browser-bench-server.js';
+import { machineAtEnd, machineAtStart } from './machine.js';
 import { generateClinic } from '../server/seed/generate.js';
 import { loadClinic } from '../server/seed/load.js';
-import { appointmentPageQuery } from '../src/lib/db/queries/appointments.js';
+import {
+  countAppointmentsQuery,
+  appointmentPageQuery,
+  type AppointmentFilters,
+} from '../src/lib/db/queries/appointments.js';
 import { searchPatientsQuery } from '../src/lib/db/queries/patients.js';
 
 const { values: args } = parseArgs({
@@ -25,9 +30,13 @@ const { values: args } = parseArgs({
     // 120 doctors the 50k appointments fall inside that window, so the replica holds them all.
     doctors: { type: 'string', default: '120' },
     reads: { type: 'string', default: '50' },
+    cold: { type: 'string', default: '10' },
     storage: { type: 'string', default: '' }, // '' = the app's choice, or opfs | idb
+    // Toy sizes, nothing written to bench/results: CI runs this so the script cannot rot.
+    smoke: { type: 'boolean', default: false },
   },
 });
+if (args.smoke) Object.assign(args, { doctors: '4', patients: '200', appointments: '500', reads: '4', cold: '2' });
 const PASSWORD = 'bench-password-123';
 const EMAIL = 'bench.reception@example.org';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -63,6 +72,37 @@ async function timedQueries(page: Page, queries: { sql: string; params: unknown[
   }, queries);
 }
 
+/** How many rows a filter matches, and the row at its middle (the keyset cursor of a middle page). */
+async function countAndMiddle(page: Page, filters: AppointmentFilters) {
+  const q = countAppointmentsQuery(filters);
+  const count = await page.evaluate(
+    async ({ sql, params }) => {
+      const db = await (
+        window as unknown as {
+          __clinicDb: () => Promise<{ query: (s: string, p: unknown[]) => Promise<{ rows: { n: number }[] }> }>;
+        }
+      ).__clinicDb();
+      return Number(Object.values((await db.query(sql, params)).rows[0]!)[0]);
+    },
+    { sql: q.sql, params: q.params },
+  );
+  const half = Math.floor(count / 2 / 50) * 50; // a page boundary near the middle
+  if (half < 50) return { count, midRow: null };
+  const rows = await page.evaluate(
+    async ({ sql, params }) => {
+      const db = await (
+        window as unknown as {
+          __clinicDb: () => Promise<{ query: (s: string, p: unknown[]) => Promise<{ rows: unknown[] }> }>;
+        }
+      ).__clinicDb();
+      return (await db.query(sql, params)).rows as { starts_at: string; id: string }[];
+    },
+    appointmentPageQuery(filters, { kind: 'first' }, half),
+  );
+  const last = rows.at(-1);
+  return { count, midRow: last ? { starts_at: new Date(last.starts_at).toISOString(), id: last.id } : null };
+}
+
 async function launch(profile: string, offline = false): Promise<{ context: BrowserContext; page: Page }> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -75,6 +115,7 @@ async function launch(profile: string, offline = false): Promise<{ context: Brow
 }
 
 async function main() {
+  const atStart = machineAtStart();
   const bench = await startBrowserBenchServer('client');
   const { server, origin } = bench;
   const profile = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-profile-'));
@@ -139,29 +180,53 @@ async function main() {
     await page.waitForTimeout(3_000); // let the service worker finish precaching
     const firstLoad = { ...wire };
 
-    // (b) pages of 50 through the worker: first, middle, last.
-    const [{ total, mid }] = (await page.evaluate(async () => {
+    // (b) pages of 50 through the worker: first, middle and last pages, each under several
+    // filters (none, a doctor, a status set, an urgency, a date range), drawn in turn so no
+    // single query is simply repeated from a warm cache.
+    const pick = (await page.evaluate(async () => {
       const db = await (
         window as unknown as { __clinicDb: () => Promise<{ query: (s: string) => Promise<{ rows: unknown[] }> }> }
       ).__clinicDb();
       return (
-        await db.query(`SELECT (SELECT count(*)::int FROM appointments_synced WHERE deleted_at IS NULL) AS total,
-        (SELECT json_build_object('starts_at', starts_at, 'id', id) FROM appointments_synced WHERE deleted_at IS NULL
-          ORDER BY starts_at DESC, id DESC OFFSET (SELECT count(*) / 2 FROM appointments_synced) LIMIT 1) AS mid`)
-      ).rows;
-    })) as { total: number; mid: { starts_at: string; id: string } }[];
-    const reads = +args.reads;
-    const pageQueries = {
-      first: appointmentPageQuery({}, { kind: 'first' }),
-      middle: appointmentPageQuery({}, { kind: 'next', after: mid }),
-      last: appointmentPageQuery({}, { kind: 'last', total }),
+        await db.query(`SELECT (SELECT doctor_id FROM appointments_synced GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS doctor,
+          (SELECT min(starts_at) FROM appointments_synced) AS earliest, (SELECT max(starts_at) FROM appointments_synced) AS latest`)
+      ).rows[0];
+    })) as { doctor: string; earliest: string; latest: string };
+    const span = new Date(pick.latest).getTime() - new Date(pick.earliest).getTime();
+    const filterSets: Record<string, AppointmentFilters> = {
+      all: {},
+      doctor: { doctorId: pick.doctor },
+      active: { statuses: ['scheduled', 'confirmed'] },
+      urgent: { urgency: 'urgent' },
+      month: {
+        from: new Date(new Date(pick.earliest).getTime() + span / 3).toISOString(),
+        to: new Date(new Date(pick.earliest).getTime() + span / 3 + 30 * 86_400_000).toISOString(),
+      },
     };
-    const pages: Record<string, ReturnType<typeof stats>> = {};
-    for (const [name, q] of Object.entries(pageQueries)) {
-      await timedQueries(page, [q, q, q]); // warm up
-      pages[name] = stats(await timedQueries(page, Array(reads).fill(q)));
+    const reads = +args.reads;
+    const queriesByPage: Record<'first' | 'middle' | 'last', { sql: string; params: unknown[] }[]> = {
+      first: [],
+      middle: [],
+      last: [],
+    };
+    for (const filters of Object.values(filterSets)) {
+      const { count, midRow } = await countAndMiddle(page, filters);
+      if (count === 0) continue;
+      queriesByPage.first.push(appointmentPageQuery(filters, { kind: 'first' }));
+      if (midRow) queriesByPage.middle.push(appointmentPageQuery(filters, { kind: 'next', after: midRow }));
+      queriesByPage.last.push(appointmentPageQuery(filters, { kind: 'last', total: count }));
     }
-    console.log('pages', pages);
+    const pages: Record<string, ReturnType<typeof stats>> = {};
+    for (const [name, qs] of Object.entries(queriesByPage)) {
+      await timedQueries(page, qs); // warm up: one of each
+      pages[name] = stats(
+        await timedQueries(
+          page,
+          Array.from({ length: reads }, (_, i) => qs[i % qs.length]!),
+        ),
+      );
+    }
+    console.log('pages', pages, 'filters', Object.keys(filterSets));
 
     // (c) patient search, one query per keystroke, over several names.
     const words = ['smith', 'garcia', 'mrn00012', '555-1', 'nov', 'kim', 'rodri', "o'b"];
@@ -176,11 +241,12 @@ async function main() {
     await context.close();
     ({ context, page } = await launch(profile, true));
     const cold: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    const coldRuns = +args.cold;
+    for (let i = 0; i < coldRuns; i++) {
       await page.goto(`${origin}/schedule`);
       await page.getByTestId('grid-column-head').first().waitFor({ timeout: 60_000 });
       cold.push(await page.evaluate(() => performance.now()));
-      if (i < 2) {
+      if (i < coldRuns - 1) {
         await context.close();
         ({ context, page } = await launch(profile, true));
       }
@@ -200,7 +266,7 @@ async function main() {
 
     const result = {
       when: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, chromium: CHROMIUM },
+      machine: { ...machineAtEnd(atStart), chromium: CHROMIUM },
       data: { doctors: +args.doctors, patients: +args.patients, appointments: +args.appointments, replica },
       storage: args.storage || 'app default (OPFS in Chromium)',
       firstSyncMs,
@@ -214,6 +280,11 @@ async function main() {
       },
       localDatabaseBytes: storage.dbBytes,
     };
+    if (args.smoke) {
+      console.log(JSON.stringify(result, null, 2));
+      console.log('smoke run: nothing written');
+      return;
+    }
     await mkdir('bench/results', { recursive: true });
     const file = `bench/results/client-${result.when.replace(/[:.]/g, '-')}.json`;
     await writeFile(file, JSON.stringify(result, null, 2) + '\n');

@@ -12,12 +12,15 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { hashPassword } from '../server/auth/passwords.js';
 import { withTransaction } from '../server/db/transaction.js';
 import { startBrowserBenchServer } from './browser-bench-server.js';
+import { machineAtEnd, machineAtStart } from './machine.js';
 import { generateClinic } from '../server/seed/generate.js';
 import { loadClinic } from '../server/seed/load.js';
 
 // `--taps N` (default 100) for a quicker run on a busy machine.
 const tapsArg = process.argv.indexOf('--taps');
-const WRITES = tapsArg > 0 ? Number(process.argv[tapsArg + 1]) : 100;
+// `--smoke`: 3 taps, nothing written to bench/results (CI runs it so the script cannot rot).
+const SMOKE = process.argv.includes('--smoke');
+const WRITES = tapsArg > 0 ? Number(process.argv[tapsArg + 1]) : SMOKE ? 3 : 100;
 // `--settle`: before each tap, wait until the database has answered the queries the page
 // started when it opened (one probe query queues behind them), as a user reading the page
 // would. Without it the tap comes as soon as the row is shown and competes with them.
@@ -113,12 +116,19 @@ async function goOnlineAndConfirm(page: Page, context: BrowserContext, databaseU
 }
 
 async function main() {
+  const atStart = machineAtStart();
   const bench = await startBrowserBenchServer('writes');
   const { server, origin } = bench;
   const profile = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-profile-'));
   try {
     const pool = new pg.Pool({ connectionString: server.databaseUrl, max: 1 });
-    const clinic = generateClinic({ doctors: 10, patients: 2_000, appointments: 3_000, seed: 1, timeZone: 'UTC' });
+    const clinic = generateClinic({
+      doctors: SMOKE ? 3 : 10,
+      patients: SMOKE ? 100 : 2_000,
+      appointments: SMOKE ? 100 : 3_000,
+      seed: 1,
+      timeZone: 'UTC',
+    });
     await withTransaction(pool, (tx) => loadClinic(tx, clinic));
     await pool.query(
       `INSERT INTO users (email, full_name, role, password_hash) VALUES ($1, 'Bench Reception', 'receptionist', $2)`,
@@ -179,13 +189,7 @@ async function main() {
 
     const result = {
       when: new Date().toISOString(),
-      machine: {
-        cpus: os.cpus().length,
-        model: os.cpus()[0]?.model,
-        loadAverage: os.loadavg().map(round),
-        node: process.version,
-        chromium: CHROMIUM,
-      },
+      machine: { ...machineAtEnd(atStart), chromium: CHROMIUM },
       writes: WRITES,
       settle: SETTLE,
       queuedOffline: queued,
@@ -199,6 +203,11 @@ async function main() {
       confirmedOnServer: online?.confirmedOnServer ?? null,
       ...(online && 'error' in online ? { onlineError: online.error } : {}),
     };
+    if (SMOKE) {
+      console.log(JSON.stringify(result, null, 2));
+      console.log('smoke run: nothing written');
+      return;
+    }
     await mkdir('bench/results', { recursive: true });
     const file = `bench/results/offline-writes-${result.when.replace(/[:.]/g, '-')}.json`;
     await writeFile(file, JSON.stringify(result, null, 2) + '\n');
