@@ -67,6 +67,27 @@ async function bookOnServer(doctorId: string, startsAt: string): Promise<string>
   return id;
 }
 
+/**
+ * An appointment that is on now (the clinic runs on UTC in tests): check-in and start are only
+ * allowed on the appointment's clinic day, so these steps need today's rows. Written straight
+ * into the database, as a booking made earlier would be (a booking may not start in the past).
+ * Returns its id and clinic day.
+ */
+async function appointmentOfNow(doctorId: string, patient: number): Promise<{ id: string; day: string }> {
+  const id = crypto.randomUUID();
+  const now = Date.now();
+  const dayStart = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate());
+  // Ten minutes ago, unless that is yesterday: then in ten minutes. Either way, today.
+  const start = now - 10 * 60_000 >= dayStart ? now - 10 * 60_000 : now + 10 * 60_000;
+  const startsAt = new Date(Math.floor(start / 60_000) * 60_000);
+  await srv.db.pool.query(
+    `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, urgency)
+     VALUES ($1, $2, $3, $4, $4::timestamptz + interval '15 minutes', 15, 'routine')`,
+    [id, fixture.patients[patient], doctorId, startsAt],
+  );
+  return { id, day: startsAt.toISOString().slice(0, 10) };
+}
+
 async function serverCount(id: string): Promise<number> {
   const { rows } = await srv.db.pool.query('SELECT count(*)::int AS n FROM appointments WHERE id = $1', [id]);
   return rows[0].n;
@@ -238,7 +259,7 @@ describe('offline writes', () => {
     const desk = await openBrowser();
     const room = await openBrowser();
     try {
-      const id = await bookOnServer(fixture.doctorA, `${MONDAY}T15:00:00.000Z`);
+      const { id } = await appointmentOfNow(fixture.doctorA, 6);
       await ready(desk.page, fixture.users.receptionist.email);
       await ready(room.page, fixture.users.clinicianA.email);
       for (const b of [desk, room])
@@ -288,9 +309,9 @@ describe('offline writes', () => {
   it('one tap on the schedule grid offline: checked in and pending at once, then confirmed on the grid and the list', async () => {
     const desk = await openBrowser();
     try {
-      const id = await bookOnServer(fixture.doctorB, `${MONDAY}T10:00:00.000Z`);
+      const { id, day } = await appointmentOfNow(fixture.doctorB, 7);
       await ready(desk.page, fixture.users.receptionist.email);
-      await desk.page.goto(`${srv.url}/schedule?date=${MONDAY}`);
+      await desk.page.goto(`${srv.url}/schedule?date=${day}`);
       const block = desk.page.locator(`[data-testid=grid-appointment][data-id="${id}"]`);
       await block.waitFor({ timeout: 30_000 });
       expect(await block.getAttribute('data-write-state')).toBe('');
@@ -309,8 +330,8 @@ describe('offline writes', () => {
 
       // The list says the same, with the pill users read.
       await desk.page.goto(`${srv.url}/appointments`);
-      await desk.page.getByLabel('From').fill(MONDAY);
-      await desk.page.getByLabel('To', { exact: true }).fill(MONDAY);
+      await desk.page.getByLabel('From').fill(day);
+      await desk.page.getByLabel('To', { exact: true }).fill(day);
       const listed = desk.page.locator(`[data-testid=appointments-table] tr[data-id="${id}"]`);
       await expect
         .poll(() => listed.locator('[data-write-state]').getAttribute('data-write-state'), { timeout: 30_000 })
