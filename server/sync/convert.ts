@@ -1,4 +1,4 @@
-// Turns one replicated transaction into a shape's log entries (SYNC-PROTOCOL.md §4): rows
+// Turns one replicated transaction into a shape's log entries (docs/sync.md): rows
 // moving into / out of the shape become inserts / deletes, updates carry the key plus the
 // changed columns (replica=default) and vanish when nothing selected changed, and a primary
 // key change splits into delete + insert.

@@ -1,5 +1,5 @@
 // The HTTP side of the shape protocol, shared by the app's /v1/shape and the standalone
-// service: request parsing, the 200/304/400/409 answers and their headers (SYNC-PROTOCOL.md).
+// service: request parsing, the 200/304/400/409 answers and their headers (docs/sync.md).
 import type { Request, Response } from 'express';
 import { BEFORE_START, parseOffset, type Offset } from './offsets.js';
 import { nextCursor } from './shape-reader.js';

@@ -1,5 +1,5 @@
-// What each role may sync (API.md "Sync", ARCHITECTURE.md "Authorization lives on the
-// server"). The server decides table, where and columns; a client's where/columns may only
+// What each role may sync (docs/sync.md, "Shape rules per role"; authorization lives on the
+// server). The server decides table, where and columns; a client's where/columns may only
 // narrow them: a column outside the allowed set is a 403, a malformed request a 400.
 import type { SessionUser } from '../../src/lib/shared/roles.js';
 import { clinicDate, zonedToUtc } from '../../src/lib/shared/time.js';
