@@ -8,7 +8,6 @@ export interface Offset {
 }
 
 export const BEFORE_START: Offset = { lsn: -1n, op: 0 };
-export const SNAPSHOT_END: Offset = { lsn: 0n, op: Infinity };
 
 const OFFSET_RE = /^(0|[1-9]\d{0,19})_(0|[1-9]\d{0,9}|inf)$/;
 

@@ -14,15 +14,6 @@ export interface ShapeReport {
   last_offset: string | null;
 }
 
-export interface SyncReport {
-  slot_name: string;
-  streaming: boolean;
-  processed_lsn: string;
-  last_error: string | null;
-  wal_warning: string | null;
-  shapes: ShapeReport[];
-}
-
 export function shapeReports(service: SyncService): ShapeReport[] {
   return service.registry.all().map((s) => {
     const shape = s.runtime.shape;
@@ -37,15 +28,4 @@ export function shapeReports(service: SyncService): ShapeReport[] {
       last_offset: s.status === 'ready' ? formatOffset({ lsn: s.lastLsn, op: s.lastOp }) : null,
     };
   });
-}
-
-export function syncReport(service: SyncService): SyncReport {
-  return {
-    slot_name: service.options.slotName,
-    streaming: service.streaming,
-    processed_lsn: service.processedLsn.toString(),
-    last_error: service.lastError,
-    wal_warning: service.walWarning,
-    shapes: shapeReports(service),
-  };
 }
