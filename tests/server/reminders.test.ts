@@ -231,7 +231,7 @@ describe('reminders', () => {
     expect((await clinic.receptionist.post('/api/appointments', body)).status).toBe(201);
     const res = await clinic.receptionist.post(
       `/api/appointments/${body.id}/cancel`,
-      {},
+      { reason: 'Patient request' },
       { 'idempotency-key': randomUUID() },
     );
     expect(res.status).toBe(200);
@@ -258,11 +258,14 @@ describe('reminders', () => {
     ]);
     const other = await soon(await reachablePatient(), 120);
     expect((await clinic.receptionist.post('/api/appointments', other)).status).toBe(201);
+    // A no-show is recorded once the start has passed: the server's clock is moved there.
+    clinic.setNow(new Date(Date.parse(other.starts_at) + 5 * 60_000));
     const noShow = await clinic.receptionist.post(
       `/api/appointments/${other.id}/status`,
       { status: 'no_show' },
       { 'idempotency-key': randomUUID() },
     );
+    clinic.setNow(null);
     expect(noShow.status).toBe(200);
     expect((await reminders(other.id)).map((r) => [r.kind, r.status, r.last_error])).toEqual([
       ['reminder', 'cancelled', 'no_show'],

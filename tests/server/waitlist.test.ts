@@ -88,9 +88,10 @@ describe('offers', () => {
     expect(await offersOf(afternoon.id)).toEqual([]);
     expect(await offersOf(otherDoctor.id)).toEqual([]);
     expect(await offersOf(tooLate.id)).toEqual([]);
-    // A reschedule, a no-show and a deletion free their slots too.
+    // A reschedule, another cancellation and a deletion free their slots too (a no-show is
+    // only possible once the start has passed: it never frees a future slot).
     await bookAndFree(at(day(0, 2), '10:00'), 'reschedule');
-    await bookAndFree(at(day(0, 3), '10:00'), 'no_show');
+    await bookAndFree(at(day(0, 3), '10:00'), 'cancel');
     await bookAndFree(at(day(0, 4), '10:00'), 'delete');
     expect(await offersOf(morning.id)).toEqual([
       at(day(0, 1), '09:00'),
