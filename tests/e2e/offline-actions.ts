@@ -54,14 +54,29 @@ export async function runSteps(page: Page, id: string, steps: Step[]): Promise<s
     await actionBar(page, id).getByRole('button', { name: 'Reschedule', exact: true }).click();
     await page.locator('input[type=date]').fill(step.moveTo.slice(0, 10));
     await page.getByRole('button', { name: step.moveTo.slice(11, 16), exact: true }).click();
-    await actionBar(page, id, 'rescheduled').waitFor({ state: 'attached' });
-    const [moved] = await localQuery<{ id: string }>(page, 'SELECT id FROM appointments WHERE rescheduled_from = $1', [
-      id,
-    ]);
-    id = moved!.id;
-    await clientNavigate(page, `/appointments/${id}`);
+    // The app opens the new appointment after a move: find it by its link to the old one.
+    const moved = await movedTo(page, id);
+    id = moved;
+    if (!page.url().endsWith(`/appointments/${id}`)) await clientNavigate(page, `/appointments/${id}`);
+    await actionBar(page, id).waitFor({ state: 'attached' });
   }
   return id;
+}
+
+/** The row a move of `id` made (the local copy has it at once, offline too), waited for up to 30 s. */
+async function movedTo(page: Page, id: string): Promise<string> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const [row] = await localQuery<{ id: string }>(
+      page,
+      `SELECT a.id FROM appointments a JOIN appointments old ON old.id = a.rescheduled_from
+        WHERE a.rescheduled_from = $1 AND old.status = 'rescheduled'`,
+      [id],
+    );
+    if (row) return row.id;
+    if (Date.now() > until) throw new Error(`no row rescheduled from ${id} after 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 interface Expected {
