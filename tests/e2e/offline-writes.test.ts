@@ -259,7 +259,7 @@ describe('offline writes', () => {
     const desk = await openBrowser();
     const room = await openBrowser();
     try {
-      const { id } = await appointmentOfNow(fixture.doctorA, 6);
+      const { id } = await appointmentOfNow(fixture.doctorA, 1);
       await ready(desk.page, fixture.users.receptionist.email);
       await ready(room.page, fixture.users.clinicianA.email);
       for (const b of [desk, room])
@@ -309,7 +309,7 @@ describe('offline writes', () => {
   it('one tap on the schedule grid offline: checked in and pending at once, then confirmed on the grid and the list', async () => {
     const desk = await openBrowser();
     try {
-      const { id, day } = await appointmentOfNow(fixture.doctorB, 7);
+      const { id, day } = await appointmentOfNow(fixture.doctorB, 2);
       await ready(desk.page, fixture.users.receptionist.email);
       await desk.page.goto(`${srv.url}/schedule?date=${day}`);
       const block = desk.page.locator(`[data-testid=grid-appointment][data-id="${id}"]`);
