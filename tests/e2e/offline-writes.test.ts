@@ -77,12 +77,13 @@ async function appointmentOfNow(doctorId: string, patient: number): Promise<{ id
   const id = crypto.randomUUID();
   const now = Date.now();
   const dayStart = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate());
-  // Ten minutes ago, unless that is yesterday: then in ten minutes. Either way, today.
+  // Ten minutes ago, unless that is yesterday: then in ten minutes. Either way, today; 30
+  // minutes long, so the grid shows the full block with its one-tap button.
   const start = now - 10 * 60_000 >= dayStart ? now - 10 * 60_000 : now + 10 * 60_000;
   const startsAt = new Date(Math.floor(start / 60_000) * 60_000);
   await srv.db.pool.query(
     `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, urgency)
-     VALUES ($1, $2, $3, $4, $4::timestamptz + interval '15 minutes', 15, 'routine')`,
+     VALUES ($1, $2, $3, $4, $4::timestamptz + interval '30 minutes', 30, 'routine')`,
     [id, fixture.patients[patient], doctorId, startsAt],
   );
   return { id, day: startsAt.toISOString().slice(0, 10) };
