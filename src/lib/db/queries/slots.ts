@@ -60,7 +60,9 @@ const HOUR = 3_600_000;
 
 /**
  * The hours blocks of the doctor's weekday and the ranges held around the clinic day, in one
- * statement (each `$n` used once, in order: live queries inline them by position).
+ * statement (each `$n` used once, in order: live queries inline them by position). The busy
+ * part is local_doctor_busy (local migration 5) written out: a live query watches the tables
+ * its statement names, and a function call would hide `appointments` from it.
  */
 export function slotInputsQuery(r: SlotRequest): SqlQuery {
   const day = clinicDayRange(r.date, r.timeZone);
@@ -72,9 +74,13 @@ export function slotInputsQuery(r: SlotRequest): SqlQuery {
                  NULL::float8 AS start_ms, NULL::float8 AS end_ms
             FROM doctor_hours WHERE doctor_id = $1 AND weekday = $2
           UNION ALL
-          SELECT 'busy', NULL, NULL, extract(epoch FROM held_from)::float8 * 1000, extract(epoch FROM held_to)::float8 * 1000
-            FROM local_doctor_busy($3::uuid, $4::timestamptz, $5::timestamptz, $6::uuid, $7::text[])`,
-    params: [r.doctorId, isoWeekday(r.date), r.doctorId, from, to, r.excludeId ?? null, [...ACTIVE_STATUSES]],
+          SELECT 'busy', NULL, NULL, extract(epoch FROM b.held_from)::float8 * 1000, extract(epoch FROM b.held_to)::float8 * 1000
+            FROM (SELECT a.starts_at - make_interval(mins => coalesce(a.buffer_before_minutes, 0)) AS held_from,
+                         a.ends_at + make_interval(mins => coalesce(a.buffer_after_minutes, 0)) AS held_to
+                    FROM appointments a
+                   WHERE a.doctor_id = $3 AND a.status = ANY ($4::text[]) AND a.id IS DISTINCT FROM $5::uuid) b
+           WHERE b.held_from < $6::timestamptz AND b.held_to > $7::timestamptz`,
+    params: [r.doctorId, isoWeekday(r.date), r.doctorId, [...ACTIVE_STATUSES], r.excludeId ?? null, to, from],
   };
 }
 
