@@ -145,7 +145,9 @@ describe('patients offline', () => {
       await a.page.getByRole('link', { name: 'resolve' }).click();
       const rejected = a.page.locator('[data-testid=outbox-entry][data-state=rejected]');
       await expect.poll(() => rejected.count()).toBe(1);
-      expect(await rejected.textContent()).toContain('mrn_taken');
+      // The server's reason in words; its code stays on the element for tools.
+      expect(await rejected.locator('[data-code=mrn_taken]').count()).toBe(1);
+      expect(await rejected.textContent()).toContain('Another patient already has this MRN.');
       expect(await rejected.textContent()).toContain('Mina Dup');
       expect(await serverCount('patients WHERE id = $1', [id])).toBe(0);
       await rejected.getByRole('button', { name: 'Discard' }).click();
