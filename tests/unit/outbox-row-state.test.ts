@@ -2,11 +2,7 @@
 // read through the real list queries over the real local schema (in-memory PGlite):
 // nothing → pending (with since when) → confirmed (for a while) → nothing; rejected stays.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  appointmentPage,
-  appointmentsBetween,
-  type AppointmentRow,
-} from '../../src/lib/db/queries/appointments.js';
+import { appointmentPage, appointmentsBetween, type AppointmentRow } from '../../src/lib/db/queries/appointments.js';
 import { confirmAccepted, forgetOldConfirmations } from '../../src/lib/outbox/confirm.js';
 import { sendPass, type OutboxRequest } from '../../src/lib/outbox/sender.js';
 import { searchPatients } from '../../src/lib/db/queries/patients.js';
