@@ -27,11 +27,4 @@ describe('browser benchmark smoke runs', () => {
     expect(result.machine.commit).toBeTruthy();
     expect(stdout).toContain('smoke run: nothing written');
   }, 320_000);
-
-  it('bench:offline-writes --smoke: taps offline, then every queued write confirmed online', async () => {
-    const { stdout } = await smoke('bench/offline-writes.ts');
-    const result = JSON.parse(stdout.slice(stdout.indexOf('{\n'), stdout.lastIndexOf('}') + 1));
-    expect(result).toMatchObject({ writes: 3, queuedOffline: 3, confirmedOnServer: 3 });
-    expect(result.tapToPaintMs.samples).toHaveLength(3);
-  }, 320_000);
 });
