@@ -20,7 +20,9 @@ const smoke = (script: string) =>
 describe('browser benchmark smoke runs', () => {
   it('bench:client --smoke: first sync, pages under several filters, search, cold starts', async () => {
     const { stdout } = await smoke('bench/client.ts');
-    const result = JSON.parse(stdout.slice(stdout.indexOf('{\n'), stdout.lastIndexOf('}') + 1));
+    // The result is the last JSON document printed, starting on a line of its own (progress
+    // lines before it may print objects too).
+    const result = JSON.parse(stdout.slice(stdout.lastIndexOf('\n{\n') + 1, stdout.lastIndexOf('\n}') + 2));
     expect(result.data.replica).toMatchObject({ done: true, a: 500, p: 200 });
     for (const name of ['first', 'middle', 'last']) expect(result.pageOf50Ms[name]?.n).toBe(4);
     expect(result.coldStartOfflineMs.n).toBe(2);
