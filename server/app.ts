@@ -21,6 +21,7 @@ import { createMetricsRouter } from './observability/routes.js';
 import { cors, originCheck, securityHeaders } from './http/security.js';
 import { createStaticAppRouter } from './http/static-app.js';
 import { createPatientsRouter } from './patients/routes.js';
+import { createContactPreferencesRouter } from './reminders/preferences.js';
 import { createRemindersRouter } from './reminders/routes.js';
 import { createSeriesRouter } from './series/routes.js';
 import { createSyncRouter } from './sync/routes.js';
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api/users', createUsersRouter(deps));
   app.use('/api/doctors', createDoctorsRouter(deps));
   app.use('/api/appointment-types', createAppointmentTypesRouter(deps));
+  app.use('/api/patients/:id/contact-preferences', createContactPreferencesRouter(deps));
   app.use('/api/patients', createPatientsRouter(deps));
   app.use('/api/appointments', createAppointmentsRouter(deps));
   app.use('/api/series', createSeriesRouter(deps));
