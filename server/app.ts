@@ -10,6 +10,7 @@ import type { AppDeps } from './deps.js';
 import { createDevicesRouter } from './devices/routes.js';
 import { createDoctorsRouter } from './doctors/routes.js';
 import { createAppointmentTypesRouter } from './appointment-types/routes.js';
+import { createClinicSyncRouter } from './clinic-sync/router.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { createHealthRouter } from './http/health.js';
 import { createOpenApiRouter } from './http/openapi.js';
@@ -24,7 +25,6 @@ import { createPatientsRouter } from './patients/routes.js';
 import { createContactPreferencesRouter } from './reminders/preferences.js';
 import { createRemindersRouter } from './reminders/routes.js';
 import { createSeriesRouter } from './series/routes.js';
-import { createSyncRouter } from './sync/routes.js';
 import { createUsersRouter } from './users/routes.js';
 import { createWaitlistRouter } from './waitlist/routes.js';
 
@@ -45,7 +45,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(originCheck(deps.config));
   app.use(createMetricsRouter(deps));
 
-  app.use('/v1', createSyncRouter(deps));
+  app.use('/v1', createClinicSyncRouter(deps));
   app.use('/api/auth', createAuthRouter(deps));
   app.use('/api/users', createUsersRouter(deps));
   app.use('/api/doctors', createDoctorsRouter(deps));

@@ -98,7 +98,7 @@ export type Config = Readonly<{
   syncInsecure: boolean;
   syncSlotName: string;
   syncLongPollMs: number;
-  /** Long-poll hold on the rarely changing reference tables (server/sync/service.ts). */
+  /** Long-poll hold on the rarely changing reference tables (server/clinic-sync/start.ts). */
   syncQuietLongPollMs: number;
   /** Client-narrowed shapes (own where/columns): live ones per user and per table, idle expiry. */
   syncClientShapes: Readonly<{ perUser: number; perTable: number; idleMinutes: number }>;

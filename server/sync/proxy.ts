@@ -2,11 +2,17 @@
 // CDN, or our standalone mode), with the role's where/columns set here on the server. Only
 // protocol parameters pass through from the client.
 import type { Request, Response } from 'express';
-import type { AppDeps } from '../deps.js';
+import type { Logger } from '../logger.js';
 import type { ShapeRequest } from './protocol.js';
 import type { ShapeDef } from './shape-def.js';
 
 const PROTOCOL_PARAMS = ['live', 'handle', 'offset', 'cursor', 'expired_handle', 'log', 'cache-buster'];
+/** Where to forward (SYNC_UPSTREAM_URL), with the upstream's secret (SYNC_SECRET) if any. */
+export interface UpstreamDeps {
+  config: { syncUpstreamUrl?: string; syncSecret?: string };
+  logger: Logger;
+}
+
 const DROP_HEADERS = new Set(['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive']);
 
 export function upstreamUrl(base: string, r: ShapeRequest, def: ShapeDef, secret: string | undefined): URL {
@@ -25,7 +31,7 @@ export function upstreamUrl(base: string, r: ShapeRequest, def: ShapeDef, secret
 }
 
 export async function proxyShape(
-  deps: AppDeps,
+  deps: UpstreamDeps,
   req: Request,
   res: Response,
   r: ShapeRequest,

@@ -1,5 +1,6 @@
 // The sync service: consumes replication, keeps every shape's log, and answers shape reads.
-// A long-lived thing with start()/stop(); routes.ts speaks HTTP on top of it.
+// A long-lived thing with start()/stop(); shape-router.ts speaks HTTP on top of it and
+// engine.ts puts the two together.
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 import { convertTransaction, type ShapeRuntime } from './convert.js';
@@ -18,14 +19,14 @@ export interface SyncServiceOptions {
   slotName: string;
   publication: string;
   logger: Logger;
+  /** How long a live request is held at most before it answers up-to-date. */
   longPollMs: number;
   /**
-   * Hold of live requests on the reference tables (doctors, hours, specializations), which
-   * rarely change. Browsers open at most six HTTP/1.1 connections per host and a device
-   * long-polls six shapes: short holds on the quiet ones keep connections coming free for the
-   * app's own requests (the outbox above all). Defaults to longPollMs.
+   * The hold of live requests on one table (capped at longPollMs; default longPollMs for all).
+   * Browsers open at most six HTTP/1.1 connections per host: short holds on tables that
+   * rarely change keep connections coming free for an app's other requests.
    */
-  quietLongPollMs?: number;
+  holdMs?: (table: { schema: string; table: string }) => number;
   /** A response ends once its entries reach this many bytes (Electric: 10 MiB). */
   chunkBytes?: number;
   /** Shapes nobody requested for this many days are dropped with their logs. */
@@ -36,8 +37,6 @@ export interface SyncServiceOptions {
 
 const BATCH_TXS = 500;
 const pgIdent = (s: string) => pg.escapeIdentifier(s);
-/** Tables that change all day: their live requests get the full long-poll hold. */
-const BUSY_TABLES = new Set(['appointments', 'patients']);
 
 export class SyncService {
   readonly registry = new ShapeRegistry();
@@ -63,7 +62,7 @@ export class SyncService {
       idleShapeDays: 14,
       narrowedIdleMs: 60 * 60 * 1000,
       ...options,
-      quietLongPollMs: Math.min(options.quietLongPollMs ?? options.longPollMs, options.longPollMs),
+      holdMs: options.holdMs ?? (() => options.longPollMs),
     };
     this.consumer = new ReplicationConsumer({
       databaseUrl: options.databaseUrl,
@@ -77,7 +76,8 @@ export class SyncService {
 
   /** How long a live request on this shape is held before it answers up-to-date. */
   holdMs(state: ShapeState): number {
-    return BUSY_TABLES.has(state.runtime.shape.table) ? this.options.longPollMs : this.options.quietLongPollMs;
+    const { schema, table } = state.runtime.shape;
+    return Math.min(this.options.holdMs({ schema, table }), this.options.longPollMs);
   }
 
   get streaming(): boolean {

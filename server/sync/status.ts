@@ -1,5 +1,5 @@
-// What the sync service reports about itself: the admin sync page (GET /api/admin/sync) and
-// /metrics read this through deps.syncStatus. Documented in docs/sync.md.
+// What the sync service reports about its shapes (SyncEngine.status()): the app's admin sync
+// page (GET /api/admin/sync) and /metrics read it. Documented in docs/sync.md.
 import type { SyncService } from './service.js';
 import { formatOffset } from './offsets.js';
 
