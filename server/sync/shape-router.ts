@@ -151,11 +151,40 @@ function rowKey(type: string, text: string | null | undefined): string | null | 
 }
 
 /**
- * Shapes whose rows depend on another table. Today that is the membership rule
- * (ShapeDef.membership); a future subquery shape belongs here too.
+ * Per kind of where node: true when it reads only the row at hand. A kind that reads another
+ * table (a subquery) is false, and its shapes get every transaction: the index only knows this
+ * table's changes. Exhaustive on purpose, so a new kind has to be decided here.
  */
+const READS_ONLY_ITS_ROW: Record<Expr['k'], boolean> = {
+  col: true,
+  str: true,
+  num: true,
+  bool: true,
+  null: true,
+  param: true,
+  cast: true,
+  cmp: true,
+  arith: true,
+  and: true,
+  or: true,
+  not: true,
+  isnull: true,
+  in: true,
+  between: true,
+  like: true,
+  fn: true,
+};
+
+/** Shapes whose rows depend on another table: the membership rule, or a where reading one. */
 function dependsOnOtherTables(shape: CompiledShape): boolean {
-  return !!shape.membership;
+  if (shape.membership) return true;
+  const foreign = (x: unknown): boolean => {
+    if (Array.isArray(x)) return x.some(foreign);
+    if (!x || typeof x !== 'object') return false;
+    if ('k' in x && READS_ONLY_ITS_ROW[x.k as Expr['k']] !== true) return true;
+    return Object.values(x).some(foreign);
+  };
+  return foreign(shape.where);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { CompiledShape } from '../../server/sync/shape-def.js';
 import { indexableConjunct, ShapeRouter } from '../../server/sync/shape-router.js';
 import type { TableInfo } from '../../server/sync/table-info.js';
 import { comparisonKey, matches } from '../../server/sync/where-eval.js';
-import { parseWhere } from '../../server/sync/where-parser.js';
+import { parseWhere, type Expr } from '../../server/sync/where-parser.js';
 
 const COLUMNS: Array<[string, string]> = [
   ['id', 'int8'],
@@ -168,6 +168,11 @@ describe('ShapeRouter', () => {
     };
     expect([...router.forTransaction(tx)]).toEqual(['members']);
     expect([...router.forTransaction({ ...tx, changes: [] })]).toEqual(['members']);
+    // A where reading another table (a node kind the router does not know, e.g. a subquery)
+    // is routed everywhere too, even with an indexable conjunct beside it.
+    const subquery = { k: 'subquery', table: 'public.appointments' } as unknown as Expr;
+    router.add('sub', { ...shape(undefined), where: { k: 'and', l: parseWhere('grp = 1'), r: subquery } });
+    expect([...router.forTransaction(tx)].sort()).toEqual(['members', 'sub']);
   });
 
   it('forgets removed shapes and keeps the others of the same value', () => {
