@@ -332,10 +332,12 @@ export class SyncService {
     if (!txs.length) return;
     const batches: store.ShapeBatch[] = [];
     const fetchRows = (shape: CompiledShape, ids: string[]) => store.fetchRowsById(this.options.pool, shape, ids);
+    // Only the shapes a transaction can affect convert it (change-routing.ts).
+    const reached = new Map(txs.map((tx) => [tx, this.registry.router.forTransaction(tx)]));
     for (const s of shapes) {
       const batch: store.ShapeBatch = { shapeId: s.id, entries: [], memberChanges: new Map() };
       for (const tx of txs) {
-        if (!touches(tx, s.runtime) || this.seenBySnapshot(s, tx)) continue;
+        if (!reached.get(tx)!.has(s) || !touches(tx, s.runtime) || this.seenBySnapshot(s, tx)) continue;
         const result = await convertTransaction(s.runtime, tx, fetchRows);
         batch.entries.push(...result.entries);
         for (const [m, n] of result.memberChanges) batch.memberChanges.set(m, n);

@@ -5,6 +5,7 @@ import type { ReplicatedTransaction } from './replication.js';
 import type { ShapeRuntime } from './convert.js';
 import type { CompiledShape } from './shape-def.js';
 import type { XidSnapshot } from './offsets.js';
+import { ChangeRouter } from './change-routing.js';
 
 export interface ShapeState {
   id: number;
@@ -64,11 +65,14 @@ export class ShapeRegistry {
   readonly byHandle = new Map<string, ShapeState>();
   /** The current handle of each definition. */
   readonly byDef = new Map<string, ShapeState>();
+  /** Which shapes a replicated change can affect (change-routing.ts). */
+  readonly router = new ChangeRouter<ShapeState>();
 
   add(s: ShapeState) {
     this.byId.set(s.id, s);
     this.byHandle.set(s.handle, s);
     this.byDef.set(s.defKey, s);
+    this.router.add(s, s.runtime.shape);
   }
 
   remove(s: ShapeState) {
@@ -76,6 +80,7 @@ export class ShapeRegistry {
     this.byId.delete(s.id);
     this.byHandle.delete(s.handle);
     if (this.byDef.get(s.defKey) === s) this.byDef.delete(s.defKey);
+    this.router.remove(s);
     this.wake(s);
   }
 

@@ -135,6 +135,18 @@ function likeRegex(pattern: string, ci: boolean): RegExp {
   return new RegExp(`^${re}$`, ci ? 'is' : 's');
 }
 
+/**
+ * The value a `column = literal` comparison sees, as a string, for a text of the column's type
+ * (`'007'` and `'7'` on an int column both give `7`): two texts this evaluator finds equal get
+ * the same key. uuids are lower-cased, so the key stays coarser than PostgreSQL's own equality
+ * too. The change routing index (change-routing.ts) indexes shapes on it. Throws WhereEvalError for a
+ * text the type can't read (as the evaluator does).
+ */
+export function comparisonKey(typname: string, text: string): string {
+  const key = String(coerce({ c: 'unknown', v: text }, categoryOf(typname)).v);
+  return typname === 'uuid' ? key.toLowerCase() : key;
+}
+
 const asBool = (v: Val): boolean | null => (v.v === null ? null : (coerce(v, 'bool').v as boolean));
 
 function evaluate(e: Expr, row: Row, ctx: EvalContext): Val {
