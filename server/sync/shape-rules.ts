@@ -5,7 +5,7 @@ import type { SessionUser } from '../../src/lib/shared/roles.js';
 import { clinicDate, zonedToUtc } from '../../src/lib/shared/time.js';
 import { andWhere, bindParams, type ShapeDef } from './shape-def.js';
 import type { TableInfo } from './table-info.js';
-import { collectRefs, parseWhere, type Expr } from './where-parser.js';
+import { collectRefs, parseWhere, subqueriesOf, type Expr } from './where-parser.js';
 
 export const SYNCED_TABLES = [
   'doctors',
@@ -54,7 +54,6 @@ export function appointmentWindowStart(now: Date, timeZone: string): string {
 interface ServerRule {
   clauses: string[];
   hiddenColumns: string[];
-  membership?: ShapeDef['membership'];
 }
 
 function serverRule(user: SessionUser, table: string, windowStart: string): ServerRule {
@@ -66,11 +65,11 @@ function serverRule(user: SessionUser, table: string, windowStart: string): Serv
     return { clauses, hiddenColumns: user.role === 'receptionist' ? ['clinical_notes'] : [] };
   }
   if (table === 'patients') {
-    return {
-      clauses: ['deleted_at IS NULL'],
-      hiddenColumns: [],
-      membership: isClinician ? { kind: 'doctor_patients', doctorId: doctor } : undefined,
-    };
+    const clauses = ['deleted_at IS NULL'];
+    // A clinician's patients: those with a live appointment with their doctor (a subquery shape).
+    if (isClinician)
+      clauses.push(`id IN (SELECT patient_id FROM appointments WHERE doctor_id = '${doctor}' AND deleted_at IS NULL)`);
+    return { clauses, hiddenColumns: [] };
   }
   if (table === 'waitlist_entries') {
     // Waiting entries only: a booked or removed one leaves every device.
@@ -95,12 +94,17 @@ function checkColumns(info: TableInfo, allowed: string[], requested: string[] | 
   return info.columns.map((c) => c.name).filter((c) => requested.includes(c));
 }
 
-/** Parses and binds a client where clause; columns it names must be among `allowed`. */
+/**
+ * Parses and binds a client where clause; columns it names must be among `allowed`. Subqueries
+ * only where asked for (standalone mode): in the app one could probe rows and columns of any
+ * table (e.g. `id IN (SELECT patient_id FROM appointments WHERE clinical_notes LIKE …)`).
+ */
 export function clientWhere(
   info: TableInfo,
   allowed: string[],
   where: string | undefined,
   params: Record<string, string>,
+  allowSubqueries = false,
 ): Expr | undefined {
   if (where === undefined || where.trim() === '') return undefined;
   let tree: Expr;
@@ -109,6 +113,8 @@ export function clientWhere(
   } catch (err) {
     throw new ShapeRequestError(400, 'where', (err as Error).message);
   }
+  if (!allowSubqueries && subqueriesOf(tree).length)
+    throw new ShapeRequestError(403, 'where', 'You may not use a subquery in where.');
   const refs = collectRefs(tree);
   for (const c of refs.cols) {
     if (!info.types.has(c)) throw new ShapeRequestError(400, 'where', `column "${c}" does not exist`);
@@ -143,7 +149,6 @@ export function buildUserShape(
     params: narrowed ? client.params : {},
     columns,
     replica: client.replica,
-    membership: rule.membership,
     scope: user.role === 'clinician' ? `clinician (doctor ${user.doctor_id})` : user.role,
     narrowed: !!narrowed || columns.length !== allowed.length,
   };
@@ -153,7 +158,7 @@ export function buildUserShape(
 export function buildOpenShape(info: TableInfo, client: ClientShapeParams): ShapeDef {
   const all = info.columns.map((c) => c.name);
   const columns = checkColumns(info, all, client.columns);
-  const where = clientWhere(info, all, client.where, client.params);
+  const where = clientWhere(info, all, client.where, client.params, true);
   return {
     schema: info.schema,
     table: info.name,

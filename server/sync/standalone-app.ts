@@ -13,6 +13,7 @@ import { serveShape } from './serve.js';
 import type { SyncService } from './service.js';
 import { buildOpenShape, ShapeRequestError } from './shape-rules.js';
 import type { TableInfo } from './table-info.js';
+import { subqueriesOf } from './where-parser.js';
 
 const EXPOSED =
   'electric-cursor,electric-handle,electric-has-data,electric-offset,electric-schema,electric-up-to-date,electric-internal-known-error,retry-after';
@@ -114,8 +115,15 @@ export function createStandaloneApp(
       if (err instanceof ShapeRequestError) return sendBadRequest(res, err.field, err.message);
       throw err;
     }
+    // A subquery's table streams too (its changes move rows in and out), resolved afresh as well.
+    const inner: TableInfo[] = [];
+    for (const sq of subqueriesOf(def.where)) {
+      const t = await service.currentTableInfo(sq.schema, sq.table);
+      if (!t) return sendBadRequest(res, 'where', `relation "${sq.schema}.${sq.table}" does not exist`);
+      inner.push(t);
+    }
     try {
-      await ensureReplicated(service.options.pool, info, service.options.publication);
+      for (const t of [info, ...inner]) await ensureReplicated(service.options.pool, t, service.options.publication);
     } catch (err) {
       // Dropped since it was resolved.
       if ((err as { code?: string }).code === '42P01')
