@@ -11,3 +11,9 @@ ALTER TABLE sync_shape_members ADD COLUMN subquery integer NOT NULL DEFAULT 0;
 ALTER TABLE sync_shape_members DROP CONSTRAINT sync_shape_members_pkey;
 ALTER TABLE sync_shape_members ADD PRIMARY KEY (shape_id, subquery, member);
 ALTER TABLE sync_shape_members ALTER COLUMN subquery DROP DEFAULT;
+
+-- The WAL position bounding what a shape's snapshot saw. After a restart, transactions the
+-- snapshot already included may still be unprocessed (the stream lagged behind it): with this
+-- and snapshot_xmin/xmax/xip the service skips them again instead of applying them twice
+-- (twice would double a subquery's counts, keeping rows in that should have moved out).
+ALTER TABLE sync_shapes ADD COLUMN snapshot_wal_lsn bigint;

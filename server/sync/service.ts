@@ -116,6 +116,9 @@ export class SyncService {
         lastChangeAt: stored.lastChangeAt,
       });
       state.runtime.members = stored.members;
+      // Transactions the snapshot saw may not all have been processed before the stop.
+      if (stored.snapshot && stored.snapshotWalLsn !== null && stored.snapshotWalLsn > this.processedLsn)
+        state.snapshotFilter = { snapshot: stored.snapshot, untilLsn: stored.snapshotWalLsn };
       this.registry.add(state);
     }
     this.consumer.start(this.processedLsn);

@@ -23,6 +23,9 @@ export interface StoredShape {
   lastLsn: bigint;
   lastOp: number;
   lastChangeAt: Date | null;
+  /** What the snapshot saw, and the WAL position bounding it (null for shapes stored before 0130). */
+  snapshot: XidSnapshot | null;
+  snapshotWalLsn: bigint | null;
 }
 
 const MAX_OP = 2 ** 31 - 1;
@@ -46,7 +49,8 @@ export async function loadShapes(pool: Pool, slot: string): Promise<Array<Stored
   // Shapes whose snapshot never finished are useless: drop them.
   await pool.query(`DELETE FROM sync_shapes WHERE slot_name = $1 AND state = 'creating'`, [slot]);
   const { rows } = await pool.query(
-    `SELECT id, handle, def_key, definition, snapshot_rows, log_rows, log_bytes, last_lsn::text, last_op, last_change_at
+    `SELECT id, handle, def_key, definition, snapshot_rows, log_rows, log_bytes, last_lsn::text, last_op, last_change_at,
+            snapshot_xmin, snapshot_xmax, snapshot_xip, snapshot_wal_lsn::text
        FROM sync_shapes WHERE slot_name = $1 AND state = 'ready' ORDER BY id`,
     [slot],
   );
@@ -72,6 +76,11 @@ export async function loadShapes(pool: Pool, slot: string): Promise<Array<Stored
     lastLsn: BigInt(r.last_lsn),
     lastOp: r.last_op,
     lastChangeAt: r.last_change_at,
+    snapshot:
+      r.snapshot_xmin === null
+        ? null
+        : parseSnapshot(`${r.snapshot_xmin}:${r.snapshot_xmax}:${(r.snapshot_xip ?? []).join(',')}`),
+    snapshotWalLsn: r.snapshot_wal_lsn === null ? null : BigInt(r.snapshot_wal_lsn),
     members: byShape.get(Number(r.id)) ?? [],
   }));
 }
@@ -178,6 +187,7 @@ export async function storeSnapshot(
       endBody,
     ]);
     const bytes = Number(insert.rows[0]!.bytes) + Buffer.byteLength(endBody);
+    const walLsn = lsnFromText(snap.rows[0]!.lsn);
     // Each subquery's counts, from the same snapshot as the rows.
     const members: Members[] = [];
     for (const sq of shape.subqueries) {
@@ -196,11 +206,11 @@ export async function storeSnapshot(
     }
     await client.query(
       `UPDATE sync_shapes SET state = 'ready', snapshot_xmin = $2, snapshot_xmax = $3, snapshot_xip = $4, snapshot_rows = $5,
-              last_lsn = 0, last_op = $5, log_bytes = log_bytes + $6 WHERE id = $1`,
-      [id, String(snapshot.xmin), String(snapshot.xmax), snapshot.xip.map(String), rows, bytes],
+              last_lsn = 0, last_op = $5, log_bytes = log_bytes + $6, snapshot_wal_lsn = $7 WHERE id = $1`,
+      [id, String(snapshot.xmin), String(snapshot.xmax), snapshot.xip.map(String), rows, bytes, walLsn.toString()],
     );
     await client.query('COMMIT');
-    return { snapshot, walLsn: lsnFromText(snap.rows[0]!.lsn), rows, bytes, members };
+    return { snapshot, walLsn, rows, bytes, members };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
