@@ -66,6 +66,7 @@ function compiled(where: string): CompiledShape {
     replica: 'default',
     scope: 'bench',
     info: INFO,
+    subqueries: [],
   };
 }
 

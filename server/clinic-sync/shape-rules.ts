@@ -38,7 +38,6 @@ export function appointmentWindowStart(now: Date, timeZone: string): string {
 interface ServerRule {
   clauses: string[];
   hiddenColumns: string[];
-  membership?: ShapeDef['membership'];
 }
 
 function serverRule(user: SessionUser, table: string, windowStart: string): ServerRule {
@@ -50,11 +49,11 @@ function serverRule(user: SessionUser, table: string, windowStart: string): Serv
     return { clauses, hiddenColumns: user.role === 'receptionist' ? ['clinical_notes'] : [] };
   }
   if (table === 'patients') {
-    return {
-      clauses: ['deleted_at IS NULL'],
-      hiddenColumns: [],
-      membership: isClinician ? { kind: 'doctor_patients', doctorId: doctor } : undefined,
-    };
+    const clauses = ['deleted_at IS NULL'];
+    // A clinician's patients: those with a live appointment with their doctor (a subquery shape).
+    if (isClinician)
+      clauses.push(`id IN (SELECT patient_id FROM appointments WHERE doctor_id = '${doctor}' AND deleted_at IS NULL)`);
+    return { clauses, hiddenColumns: [] };
   }
   if (table === 'waitlist_entries') {
     // Waiting entries only: a booked or removed one leaves every device.
@@ -88,7 +87,6 @@ export function buildUserShape(
     params: narrowed ? client.params : {},
     columns,
     replica: client.replica,
-    membership: rule.membership,
     scope: user.role === 'clinician' ? `clinician (doctor ${user.doctor_id})` : user.role,
     narrowed: !!narrowed || columns.length !== allowed.length,
   };

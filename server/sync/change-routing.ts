@@ -34,8 +34,8 @@ export class ChangeRouter<T> {
   private tables = new Map<string, TableRoutes<T>>();
   private routes = new Map<T, Route | { table: string; column?: undefined }>();
   /**
-   * Shapes that depend on other tables' changes (membership rules: a patient joins a doctor's
-   * shape through an appointment): they get every transaction and convert.ts sorts it out.
+   * Shapes that depend on other tables' changes (subqueries: a patient joins a doctor's shape
+   * through an appointment): they get every transaction and convert.ts sorts it out.
    */
   private everywhere = new Set<T>();
   /** Sends every change to every shape, as before routing existed (comparisons, benchmarks). */
@@ -173,11 +173,12 @@ const READS_ONLY_ITS_ROW: Record<Expr['k'], boolean> = {
   between: true,
   like: true,
   fn: true,
+  subquery: false,
 };
 
-/** Shapes whose rows depend on another table: the membership rule, or a where reading one. */
+/** Shapes whose rows depend on another table: a where reading one (a subquery). */
 function dependsOnOtherTables(shape: CompiledShape): boolean {
-  if (shape.membership) return true;
+  if (shape.subqueries?.length) return true;
   const foreign = (x: unknown): boolean => {
     if (Array.isArray(x)) return x.some(foreign);
     if (!x || typeof x !== 'object') return false;

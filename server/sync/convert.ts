@@ -1,13 +1,15 @@
 // Turns one replicated transaction into a shape's log entries (docs/sync.md): rows
 // moving into / out of the shape become inserts / deletes, updates carry the key plus the
 // changed columns (replica=default) and vanish when nothing selected changed, and a primary
-// key change splits into delete + insert.
+// key change splits into delete + insert. Subquery shapes move rows in and out as the
+// subquery's result changes (subqueries.ts).
 import type { ReplicatedTransaction, Row, RowChange } from './replication.js';
 import type { CompiledShape } from './shape-def.js';
 import { messageKey } from './table-info.js';
 import { isVisibleInSnapshot, type XidSnapshot } from './offsets.js';
-import { matches } from './where-eval.js';
-import type { Expr } from './where-parser.js';
+import { matches, type EvalContext } from './where-eval.js';
+import type { Expr, SubqueryExpr } from './where-parser.js';
+import { applyInnerChange, type Members } from './subqueries.js';
 
 export interface LogEntry {
   lsn: bigint;
@@ -18,10 +20,13 @@ export interface LogEntry {
 /** Mutable per-shape state the conversion reads and updates (membership of subquery shapes). */
 export interface ShapeRuntime {
   shape: CompiledShape;
-  /** patient id → number of the doctor's live appointments (doctor_patients shapes only). */
-  members: Map<string, number>;
-  /** Rows fetched on move-in: later changes from transactions the fetch already saw are skipped. */
-  moveInFilters: Map<string, XidSnapshot>;
+  /** Per subquery (by index): value → number of inner rows carrying it (subqueries.ts). */
+  members: Members[];
+  /**
+   * Rows read on move-in, by message key: later changes from transactions the read already
+   * saw are skipped. Dropped once the stream passes `untilLsn` (the read can't see later ones).
+   */
+  moveInFilters: Map<string, { snapshot: XidSnapshot; untilLsn: bigint }>;
   /** Cached `column = 'text'` conjuncts of the where clause (see equalityConjuncts). */
   equalities?: Array<[string, string]>;
 }
@@ -46,22 +51,24 @@ function equalityConjuncts(where: Expr | undefined, types?: ReadonlyMap<string, 
   });
 }
 
-export interface MemberDelta {
-  member: string;
-  n: number;
-}
+/** A membership count as it stands after a transaction (0: gone), keyed `index\0value`. */
+export type MemberChanges = Map<string, { subquery: number; member: string; n: number }>;
 
 export interface ConvertResult {
   entries: LogEntry[];
-  memberChanges: Map<string, number>;
+  memberChanges: MemberChanges;
 }
 
 type Message = { key: string; value: Row; old_value?: Row; headers: Record<string, unknown> };
 
 const pick = (row: Row, cols: readonly string[]): Row => Object.fromEntries(cols.map((c) => [c, row[c] ?? null]));
 
-/** Loads rows by id for move-ins, with the snapshot the read saw. */
-export type FetchRows = (shape: CompiledShape, ids: string[]) => Promise<{ rows: Row[]; snapshot: XidSnapshot }>;
+/** Loads rows by their key column's values for move-ins, with the snapshot (and WAL position) the read saw. */
+export type FetchRows = (
+  shape: CompiledShape,
+  column: string,
+  values: string[],
+) => Promise<{ rows: Row[]; snapshot: XidSnapshot; untilLsn: bigint }>;
 
 export async function convertTransaction(
   rt: ShapeRuntime,
@@ -71,7 +78,7 @@ export async function convertTransaction(
   const { shape } = rt;
   const out: Message[] = [];
   const ops: number[] = [];
-  const memberChanges = new Map<string, number>();
+  const memberChanges: MemberChanges = new Map();
   // Positions only have to increase strictly: a change that yields several messages (a key
   // change, a membership move) takes the next free positions.
   const emit = (m: Message, op: number) => {
@@ -80,7 +87,11 @@ export async function convertTransaction(
     out.push(m);
     ops.push(position);
   };
-  const ctx = { types: shape.info.types, params: {} };
+  const ctx = {
+    types: shape.info.types,
+    params: {},
+    inSubquery: (e: SubqueryExpr, value: string) => (rt.members[e.i!]?.get(value) ?? 0) > 0,
+  };
   const headers = (operation: string, op: number, extra: Record<string, unknown> = {}) => ({
     operation,
     relation: [shape.schema, shape.table],
@@ -89,38 +100,39 @@ export async function convertTransaction(
     txids: [tx.xid],
     ...extra,
   });
-  const isMember = (row: Row) => !shape.membership || (rt.members.get(row.id ?? '') ?? 0) > 0;
   const equalities = (rt.equalities ??= equalityConjuncts(shape.where, shape.info.types));
   // `col = 'const'` conjuncts reject most rows without the full evaluator (e.g. 100 doctor shapes).
   const inShape = (row: Row | null) =>
-    !!row && equalities.every(([c, v]) => row[c] === v) && isMember(row) && safeMatches(shape, row, ctx);
+    !!row && equalities.every(([c, v]) => row[c] === v) && safeMatches(shape, row, ctx);
+  // A move-in read can't have seen a transaction committed after its WAL position.
+  for (const [key, f] of rt.moveInFilters) if (f.untilLsn < tx.lsn) rt.moveInFilters.delete(key);
 
   for (let i = 0; i < tx.changes.length; i++) {
     const change = tx.changes[i]!;
     const op = 2 * i;
-    if (shape.membership && change.schema === 'public' && change.table === 'appointments') {
-      const moves = updateMembership(rt, change, memberChanges);
-      for (const id of moves.out) {
-        const key = messageKey(shape.info, { id });
-        emit({ key, value: { id }, headers: headers('delete', op) }, op);
+    for (const sq of shape.subqueries) {
+      if (change.schema !== sq.schema || change.table !== sq.table) continue;
+      const moves = applyInnerChange(sq, (rt.members[sq.index] ??= new Map()), change, memberChanges);
+      // The outer column is the primary key (subqueries.ts): a value is one row's key.
+      for (const value of moves.out) {
+        const row = { [sq.column]: value };
+        emit({ key: messageKey(shape.info, row), value: row, headers: headers('delete', op) }, op);
       }
       if (moves.in.length) {
-        const { rows, snapshot } = await fetchRows(shape, moves.in);
+        const { rows, snapshot, untilLsn } = await fetchRows(shape, sq.column, moves.in);
         for (const row of rows) {
           if (!safeMatches(shape, row, ctx)) continue;
-          rt.moveInFilters.set(row.id!, snapshot);
-          emit(
-            { key: messageKey(shape.info, row), value: pick(row, shape.columns), headers: headers('insert', op) },
-            op,
-          );
+          const key = messageKey(shape.info, row);
+          rt.moveInFilters.set(key, { snapshot, untilLsn });
+          emit({ key, value: pick(row, shape.columns), headers: headers('insert', op) }, op);
         }
       }
-      continue;
     }
     if (change.schema !== shape.schema || change.table !== shape.table) continue;
-    const anyRow = (change.new ?? change.old)!;
-    const filter = shape.membership ? rt.moveInFilters.get(anyRow.id ?? '') : undefined;
-    if (filter && isVisibleInSnapshot(tx.xid, filter)) continue;
+    if (rt.moveInFilters.size) {
+      const filter = rt.moveInFilters.get(messageKey(shape.info, (change.new ?? change.old)!));
+      if (filter && isVisibleInSnapshot(tx.xid, filter.snapshot)) continue;
+    }
     const oldIn = inShape(change.old);
     const newIn = inShape(change.new);
     if (oldIn || newIn) convertRowChange(shape, change, oldIn, newIn, op, headers, emit);
@@ -136,11 +148,7 @@ export async function convertTransaction(
  * A row the clause can't be evaluated on (e.g. a division by zero) is outside the shape, as
  * the snapshot's SQL would have failed on it: one bad row must not stall the whole stream.
  */
-function safeMatches(
-  shape: CompiledShape,
-  row: Row,
-  ctx: { types: ReadonlyMap<string, string>; params: Record<string, string> },
-): boolean {
+function safeMatches(shape: CompiledShape, row: Row, ctx: EvalContext): boolean {
   try {
     return matches(shape.where, row, ctx);
   } catch {
@@ -198,30 +206,4 @@ function convertRowChange(
   };
   if (full) message.old_value = pick(oldRow, changed);
   emit(message, op);
-}
-
-/** Applies an appointment change to a doctor's patient counts; returns who moved in / out. */
-function updateMembership(rt: ShapeRuntime, change: RowChange, touched: Map<string, number>) {
-  const doctorId = rt.shape.membership!.doctorId;
-  const counts = (row: Row | null) =>
-    row && row.doctor_id === doctorId && row.deleted_at === null ? row.patient_id : null;
-  const before = counts(change.old);
-  const after = counts(change.new);
-  const moves = { in: [] as string[], out: [] as string[] };
-  if (before === after) return moves;
-  if (before) {
-    const n = (rt.members.get(before) ?? 0) - 1;
-    if (n <= 0) {
-      rt.members.delete(before);
-      moves.out.push(before);
-    } else rt.members.set(before, n);
-    touched.set(before, Math.max(n, 0));
-  }
-  if (after) {
-    const n = (rt.members.get(after) ?? 0) + 1;
-    rt.members.set(after, n);
-    touched.set(after, n);
-    if (n === 1) moves.in.push(after);
-  }
-  return moves;
 }

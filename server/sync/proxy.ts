@@ -37,13 +37,6 @@ export async function proxyShape(
   r: ShapeRequest,
   def: ShapeDef,
 ): Promise<void> {
-  if (def.membership) {
-    // Expressed as a subquery, which upstream Electric evaluates (our standalone mode does not).
-    def = {
-      ...def,
-      whereText: `${def.whereText ? `${def.whereText} AND ` : ''}id IN (SELECT patient_id FROM appointments WHERE doctor_id = '${def.membership.doctorId}' AND deleted_at IS NULL)`,
-    };
-  }
   const url = upstreamUrl(deps.config.syncUpstreamUrl!, r, def, deps.config.syncSecret);
   const abort = new AbortController();
   res.on('close', () => abort.abort());

@@ -180,7 +180,8 @@ async function serveSubset(
     // The client checks an answer's handle and offset headers (a POST's URL has no subset
     // parameters to tell it apart); echoing its own position never moves its stream.
     handle ??= (await service.shapeFor(def, info)).handle;
-    result = await store.subsetSnapshot(service.options.pool, { ...def, info }, query);
+    // Checked like the shape itself (a subquery's columns against its own table).
+    result = await store.subsetSnapshot(service.options.pool, await service.compileShape(def, info), query);
   } catch (err) {
     if (err instanceof ProtocolError) return void sendBadRequest(res, err.field, err.message);
     if (isFilterError(err)) return void sendBadRequest(res, 'subset__where', (err as Error).message);

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { isDeleted, newHandle, newShapeState, ShapeRegistry, type ShapeState } from './shape-registry.js';
 import * as store from './store.js';
 import { loadTableInfo, type TableInfo } from './table-info.js';
+import { compileShape, shapeTables } from './subqueries.js';
 import { observeSyncWriteLatency } from '../observability/metrics.js';
 
 export interface SyncServiceOptions {
@@ -98,11 +99,13 @@ export class SyncService {
     this.lastQueuedLsn = this.processedLsn;
     for (const stored of await store.loadShapes(pool, slotName)) {
       const info = await this.tableInfo(stored.definition.schema, stored.definition.table);
-      if (!info) {
+      // A table (or a subquery's table) gone or changed since: the shape can't be served.
+      const compiled = info && (await this.compileShape(stored.definition, info).catch(() => null));
+      if (!compiled) {
         await store.deleteShape(pool, stored.id);
         continue;
       }
-      const state = newShapeState(stored.id, stored.handle, stored.defKey, { ...stored.definition, info });
+      const state = newShapeState(stored.id, stored.handle, stored.defKey, compiled);
       Object.assign(state, {
         status: 'ready',
         snapshotRows: stored.snapshotRows,
@@ -113,6 +116,9 @@ export class SyncService {
         lastChangeAt: stored.lastChangeAt,
       });
       state.runtime.members = stored.members;
+      // Transactions the snapshot saw may not all have been processed before the stop.
+      if (stored.snapshot && stored.snapshotWalLsn !== null && stored.snapshotWalLsn > this.processedLsn)
+        state.snapshotFilter = { snapshot: stored.snapshot, untilLsn: stored.snapshotWalLsn };
       this.registry.add(state);
     }
     this.consumer.start(this.processedLsn);
@@ -166,10 +172,17 @@ export class SyncService {
     this.tables.delete(key);
     for (const s of this.registry.all()) {
       const shape = s.runtime.shape;
-      if (shape.schema === schema && shape.table === table && shape.info.oid !== oid)
-        await this.deleteShape(s).catch(() => {});
+      const stale = [shape, ...shape.subqueries].some(
+        (t) => t.schema === schema && t.info.name === table && t.info.oid !== oid,
+      );
+      if (stale) await this.deleteShape(s).catch(() => {});
     }
     return oid === null ? null : this.tableInfo(schema, table);
+  }
+
+  /** The definition checked against the catalog, with its subqueries' tables (a `42…` error: 400). */
+  compileShape(def: ShapeDef, info: TableInfo): Promise<CompiledShape> {
+    return compileShape(def, info, (schema, table) => this.tableInfo(schema, table));
   }
 
   /** Shapes being created, by definition: concurrent first requests share one handle. */
@@ -189,7 +202,7 @@ export class SyncService {
   }
 
   private async createShape(def: ShapeDef, defKey: string, info: TableInfo): Promise<ShapeState> {
-    const compiled: CompiledShape = { ...def, info };
+    const compiled = await this.compileShape(def, info);
     await store.validateShapeSql(this.options.pool, compiled);
     const handle = newHandle();
     const id = await store.insertShape(this.options.pool, this.options.slotName, handle, defKey, def);
@@ -331,7 +344,8 @@ export class SyncService {
   private async storeBatch(txs: ReplicatedTransaction[], shapes: ShapeState[], advance: boolean) {
     if (!txs.length) return;
     const batches: store.ShapeBatch[] = [];
-    const fetchRows = (shape: CompiledShape, ids: string[]) => store.fetchRowsById(this.options.pool, shape, ids);
+    const fetchRows = (shape: CompiledShape, column: string, values: string[]) =>
+      store.fetchRowsByColumn(this.options.pool, shape, column, values);
     // Only the shapes a transaction can affect convert it (change-routing.ts).
     const reached = new Map(txs.map((tx) => [tx, this.registry.router.forTransaction(tx)]));
     for (const s of shapes) {
@@ -378,10 +392,7 @@ export class SyncService {
 
   private invalidateTable(qualified: string) {
     for (const s of this.registry.all()) {
-      const shape = s.runtime.shape;
-      const hit =
-        `${shape.schema}.${shape.table}` === qualified || (shape.membership && qualified === 'public.appointments');
-      if (hit) void this.deleteShape(s).catch(() => {});
+      if (shapeTables(s.runtime.shape).includes(qualified)) void this.deleteShape(s).catch(() => {});
     }
   }
 
@@ -394,10 +405,10 @@ export class SyncService {
 }
 
 function touches(tx: ReplicatedTransaction, rt: ShapeRuntime): boolean {
-  const { schema, table, membership } = rt.shape;
+  const { schema, table, subqueries } = rt.shape;
   return tx.changes.some(
     (c) =>
       (c.schema === schema && c.table === table) ||
-      (!!membership && c.table === 'appointments' && c.schema === 'public'),
+      subqueries.some((sq) => c.schema === sq.schema && c.table === sq.table),
   );
 }

@@ -43,7 +43,7 @@ export function newShapeState(id: number, handle: string, defKey: string, shape:
     id,
     handle,
     defKey,
-    runtime: { shape, members: new Map(), moveInFilters: new Map() },
+    runtime: { shape, members: [], moveInFilters: new Map() },
     status: 'creating',
     ready: Promise.resolve(),
     pending: [],

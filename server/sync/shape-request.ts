@@ -4,7 +4,7 @@
 // buildOpenShape is the policy of the standalone service (the client's parameters as given).
 import { bindParams, type ShapeDef } from './shape-def.js';
 import type { TableInfo } from './table-info.js';
-import { collectRefs, parseWhere, type Expr } from './where-parser.js';
+import { collectRefs, parseWhere, subqueriesOf, type Expr } from './where-parser.js';
 
 /** A refused shape request: 400 answers with Electric's body naming the field, 403 with the app's. */
 export class ShapeRequestError extends Error {
@@ -39,12 +39,18 @@ export function checkColumns(info: TableInfo, allowed: string[], requested: stri
   return info.columns.map((c) => c.name).filter((c) => requested.includes(c));
 }
 
-/** Parses and binds a client where clause; columns it names must be among `allowed`. */
+/**
+ * Parses and binds a client where clause; columns it names must be among `allowed`. Subqueries
+ * only where asked for (standalone mode): behind an access policy that hides rows or columns,
+ * one could probe them through another table (e.g. `id IN (SELECT patient_id FROM
+ * appointments WHERE clinical_notes LIKE …)`).
+ */
 export function clientWhere(
   info: TableInfo,
   allowed: string[],
   where: string | undefined,
   params: Record<string, string>,
+  allowSubqueries = false,
 ): Expr | undefined {
   if (where === undefined || where.trim() === '') return undefined;
   let tree: Expr;
@@ -53,6 +59,8 @@ export function clientWhere(
   } catch (err) {
     throw new ShapeRequestError(400, 'where', (err as Error).message);
   }
+  if (!allowSubqueries && subqueriesOf(tree).length)
+    throw new ShapeRequestError(403, 'where', 'You may not use a subquery in where.');
   const refs = collectRefs(tree);
   for (const c of refs.cols) {
     if (!info.types.has(c)) throw new ShapeRequestError(400, 'where', `column "${c}" does not exist`);
@@ -68,7 +76,7 @@ export function clientWhere(
 export function buildOpenShape(info: TableInfo, client: ClientShapeParams): ShapeDef {
   const all = info.columns.map((c) => c.name);
   const columns = checkColumns(info, all, client.columns);
-  const where = clientWhere(info, all, client.where, client.params);
+  const where = clientWhere(info, all, client.where, client.params, true);
   return {
     schema: info.schema,
     table: info.name,

@@ -15,6 +15,7 @@ import type { SyncService } from './service.js';
 import type { ShapeDef } from './shape-def.js';
 import { ShapeRequestError } from './shape-request.js';
 import { loadTableInfo, type TableInfo } from './table-info.js';
+import { subqueriesOf } from './where-parser.js';
 
 const ALLOW = 'GET, HEAD, POST, DELETE, OPTIONS';
 
@@ -89,8 +90,15 @@ async function serveRequest(
     return void res.status(503).json({ message: 'The sync service is not running.' });
   }
   if (opts.tables === 'any-readable') {
+    // A subquery's table streams too (its changes move rows in and out), resolved afresh as well.
+    const inner: TableInfo[] = [];
+    for (const sq of subqueriesOf(def.where)) {
+      const t = await service.currentTableInfo(sq.schema, sq.table);
+      if (!t) return sendBadRequest(res, 'where', `relation "${sq.schema}.${sq.table}" does not exist`);
+      inner.push(t);
+    }
     try {
-      await ensureReplicated(service.options.pool, info, service.options.publication);
+      for (const t of [info, ...inner]) await ensureReplicated(service.options.pool, t, service.options.publication);
     } catch (err) {
       // Dropped since it was resolved.
       if ((err as { code?: string }).code === '42P01') return missingTable(res, r);

@@ -19,7 +19,7 @@ export function shapeReports(service: SyncService): ShapeReport[] {
     const shape = s.runtime.shape;
     return {
       table: shape.table,
-      scope: `${shape.scope}${shape.whereText ? ` · ${shape.whereText}` : ''}${shape.membership ? ' · patients with an appointment' : ''}`,
+      scope: `${shape.scope}${shape.whereText ? ` · ${shape.whereText}` : ''}`,
       handle: s.handle,
       rows: s.status === 'ready' ? s.snapshotRows + s.logRows : null,
       log_bytes: s.logBytes,

@@ -2,7 +2,7 @@
 // and turns them back into parameterised SQL for snapshots. Both sides must agree, so the
 // grammar (where-parser.ts) stays small.
 import pg from 'pg';
-import type { Expr } from './where-parser.js';
+import type { Expr, SubqueryExpr } from './where-parser.js';
 
 type Category = 'num' | 'bool' | 'time' | 'text' | 'unknown';
 interface Val {
@@ -15,6 +15,11 @@ export interface EvalContext {
   /** Column name → PostgreSQL type name. */
   types: ReadonlyMap<string, string>;
   params: Readonly<Record<string, string>>;
+  /**
+   * Whether a value is in a subquery's result (the shape's membership counts, kept by
+   * convert.ts); without it a clause with a subquery can't be evaluated.
+   */
+  inSubquery?: (e: SubqueryExpr, value: string) => boolean;
 }
 
 export class WhereEvalError extends Error {}
@@ -227,6 +232,12 @@ function evaluate(e: Expr, row: Row, ctx: EvalContext): Val {
       if (e.op === '/' && b === 0) throw new WhereEvalError('division by zero');
       return { c: 'num', v: e.op === '+' ? a + b : e.op === '-' ? a - b : e.op === '*' ? a * b : a / b };
     }
+    case 'subquery': {
+      if (!ctx.inSubquery) throw new WhereEvalError('a subquery can only be evaluated within its shape');
+      // NULL never equals a value (and the result's NULLs are not counted): false, as in SQL WHERE.
+      const raw = row[e.col];
+      return { c: 'bool', v: raw === null || raw === undefined ? null : ctx.inSubquery(e, raw) };
+    }
     case 'fn': {
       const args = e.args.map((a) => evaluate(a, row, ctx));
       if (e.name === 'coalesce') return args.find((a) => a.v !== null) ?? { c: 'unknown', v: null };
@@ -286,6 +297,13 @@ export function toSql(e: Expr, params: Readonly<Record<string, string>>, bind: (
         return `(${sql(x.e)} ${x.neg ? 'NOT ' : ''}${x.ci ? 'ILIKE' : 'LIKE'} ${sql(x.pattern)})`;
       case 'fn':
         return `${x.name}(${x.args.map(sql).join(', ')})`;
+      case 'subquery': {
+        // Columns of the inner where are checked against the inner table before this runs,
+        // so none of them can silently refer to the outer row.
+        const from = `${pg.escapeIdentifier(x.schema)}.${pg.escapeIdentifier(x.table)}`;
+        const where = x.where ? ` WHERE ${sql(x.where)}` : '';
+        return `(${pg.escapeIdentifier(x.col)} IN (SELECT ${pg.escapeIdentifier(x.select)} FROM ${from}${where}))`;
+      }
     }
   };
   return sql(e);

@@ -39,6 +39,7 @@ function shape(where: string | undefined, extra: Partial<CompiledShape> = {}): C
     replica: 'default',
     scope: 'test',
     info: INFO,
+    subqueries: [],
     ...extra,
   };
 }
@@ -116,7 +117,7 @@ describe('ChangeRouter', () => {
     router.add('grp12', shape(`grp IN (1, 2)`));
     router.add('bigGrp', shape(`grp > 5`));
     router.add('everything', shape(undefined));
-    router.add('members', shape(`tag = 'x'`, { membership: { kind: 'doctor_patients', doctorId: OWNER_A } }));
+    router.add('members', shape(`tag = 'x' AND id IN (SELECT owner FROM public.others WHERE grp = 1)`));
     return router;
   }
 
@@ -157,7 +158,7 @@ describe('ChangeRouter', () => {
     expect(reached(router, insert(row({ grp: 'junk' })))).toEqual(all);
   });
 
-  it('routes shapes with membership rules everywhere, and others only for their own table', () => {
+  it('routes subquery shapes everywhere, and others only for their own table', () => {
     const router = clinic();
     const tx = {
       xid: 1,

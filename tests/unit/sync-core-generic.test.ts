@@ -8,20 +8,6 @@ import { describe, expect, it } from 'vitest';
 const CORE = path.resolve(import.meta.dirname, '../../server/sync');
 const CLINIC_WORDS = /\b(appointments|patients|doctors|clinician|receptionist)\b/;
 
-/**
- * The doctor_patients membership (a clinician's patients) is still a special case inside the
- * engine; these lines name its tables until it becomes a generic subquery shape.
- */
-const MEMBERSHIP_LINES: Array<[file: string, fragment: string]> = [
-  ['convert.ts', "change.table === 'appointments'"],
-  ['proxy.ts', 'SELECT patient_id FROM appointments WHERE'],
-  ['service.ts', "qualified === 'public.appointments'"],
-  ['service.ts', "c.table === 'appointments'"],
-  ['store.ts', 'SELECT patient_id FROM appointments WHERE'],
-  ['store.ts', 'count(*) FROM appointments WHERE doctor_id'],
-  ['status.ts', 'patients with an appointment'],
-];
-
 /** The source with comments blanked out (line numbers kept); strings and templates stay. */
 function withoutComments(source: string): string {
   let out = '';
@@ -69,8 +55,7 @@ describe('the sync engine is generic', () => {
     const lines = withoutComments(readFileSync(path.join(CORE, file), 'utf8')).split('\n');
     const hits = lines
       .map((text, n) => ({ line: n + 1, text: text.trim() }))
-      .filter(({ text }) => CLINIC_WORDS.test(text))
-      .filter(({ text }) => !MEMBERSHIP_LINES.some(([f, fragment]) => f === file && text.includes(fragment)));
+      .filter(({ text }) => CLINIC_WORDS.test(text));
     expect(hits).toEqual([]);
   });
 

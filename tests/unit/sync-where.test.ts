@@ -10,7 +10,7 @@ import {
 } from '../../server/sync/offsets.js';
 import { bindParams } from '../../server/sync/shape-def.js';
 import { matches, parseTime, toSql } from '../../server/sync/where-eval.js';
-import { parseWhere } from '../../server/sync/where-parser.js';
+import { collectRefs, parseWhere, subqueriesOf } from '../../server/sync/where-parser.js';
 
 describe('offsets', () => {
   it('parses, formats and orders offsets; rejects junk', () => {
@@ -83,5 +83,60 @@ describe('where clauses', () => {
     const sql = toSql(parseWhere("s = 'a''b' AND n > 2"), {}, (v) => (values.push(v), `$${values.length}`));
     expect(sql).toBe('(("s" = $1) AND ("n" > $2::numeric))');
     expect(values).toEqual(["a'b", '2']);
+  });
+});
+
+describe('subqueries in where clauses', () => {
+  it('parses col IN (SELECT …) as a top-level AND condition, with its own where and parameters', () => {
+    const tree = bindParams(
+      parseWhere('deleted_at IS NULL AND id IN (SELECT patient_id FROM clinic."Appts" WHERE doctor_id = $1)'),
+      { 1: 'd1' },
+    );
+    const [sq] = subqueriesOf(tree);
+    expect(sq).toMatchObject({ k: 'subquery', col: 'id', select: 'patient_id', schema: 'clinic', table: 'Appts' });
+    expect(subqueriesOf(parseWhere('id IN (SELECT x FROM t)'))[0]).toMatchObject({
+      schema: 'public',
+      where: undefined,
+    });
+    // The inner where's columns are the inner table's; its parameters are the shape's.
+    expect(collectRefs(parseWhere('id IN (SELECT a FROM t WHERE b = $2) AND c = 1'))).toEqual({
+      cols: new Set(['id', 'c']),
+      params: new Set([2]),
+    });
+    const values: string[] = [];
+    expect(toSql(tree, {}, (v) => (values.push(v), `$${values.length}`))).toBe(
+      '(("deleted_at" IS NULL) AND ("id" IN (SELECT "patient_id" FROM "clinic"."Appts" WHERE ("doctor_id" = $1))))',
+    );
+    expect(values).toEqual(['d1']);
+  });
+
+  it('evaluates against the membership it is given, NULL never in', () => {
+    const tree = parseWhere("s = 'a' AND n IN (SELECT m FROM t)");
+    const members = new Set(['1']);
+    const ctx = {
+      types: new Map([
+        ['n', 'int4'],
+        ['s', 'text'],
+      ]),
+      params: {},
+      inSubquery: (_: unknown, v: string) => members.has(v),
+    };
+    expect(matches(tree, { s: 'a', n: '1' }, ctx)).toBe(true);
+    expect(matches(tree, { s: 'a', n: '2' }, ctx)).toBe(false);
+    expect(matches(tree, { s: 'a', n: null }, ctx)).toBe(false);
+    expect(() => matches(tree, { s: 'a', n: '1' }, { types: ctx.types, params: {} })).toThrow();
+  });
+
+  it('refuses NOT IN, OR / NOT around a subquery, nesting and non-columns, naming the reason', () => {
+    const refused: Array<[string, RegExp]> = [
+      ['id NOT IN (SELECT a FROM t)', /NOT IN \(SELECT/],
+      ['x = 1 OR id IN (SELECT a FROM t)', /top level/],
+      ['NOT (id IN (SELECT a FROM t))', /top level/],
+      ['id IN (SELECT a FROM t WHERE b IN (SELECT c FROM u))', /nested/],
+      ['lower(s) IN (SELECT a FROM t)', /only a column/],
+      ['id IN (SELECT a FROM t WHERE)', /syntax error/],
+      ['id IN (SELECT a t)', /expected FROM/],
+    ];
+    for (const [where, message] of refused) expect(() => parseWhere(where), where).toThrow(message);
   });
 });
