@@ -161,7 +161,7 @@ async function reloadWhileChangeWaits(guarded: boolean, changed: string, phone: 
   const gate = new Gate();
   const first = await openReplica(dataDir, { guarded, gate: { table: 'appointments', gate } });
   try {
-    await waitFor(first.initialSynced, 30_000, 'initial sync');
+    await waitFor(first.initialSynced, 60_000, 'initial sync');
     gate.close();
     await db.pool.query(`UPDATE patients SET phone = $1 WHERE id = $2`, [phone, changed]);
     await waitFor(
@@ -198,7 +198,7 @@ describe('a reload while one shape waits for the others', () => {
     } finally {
       await second.close();
     }
-  }, 90_000);
+  }, 240_000);
 
   it('syncShapesToTablesSafely: the shape is refetched, the change applied, the others resumed', async () => {
     const [changed, later] = [fx.patients[2]!, fx.patients[3]!];
@@ -233,5 +233,5 @@ describe('a reload while one shape waits for the others', () => {
     } finally {
       await third.close();
     }
-  }, 120_000);
+  }, 240_000);
 });
