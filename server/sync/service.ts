@@ -49,6 +49,15 @@ export class SyncService {
   private tables = new Map<string, Promise<TableInfo | null>>();
   private expiryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The transactions of the batch being stored (a shape registered meanwhile takes them too). */
+  private inFlight: ReplicatedTransaction[] = [];
+  /**
+   * Stored transactions that were not yet visible when their batch was stored. PostgreSQL
+   * sends a commit once its WAL is flushed but makes it visible to new snapshots only after
+   * that: a shape registered in that gap gets a snapshot without it, so it takes these too
+   * (its snapshot's xmin/xmax/xip then tell whether it saw them). Almost always empty.
+   */
+  private unseen: ReplicatedTransaction[] = [];
   /** Commit LSN of the newest transaction stored (global_last_seen_lsn). */
   processedLsn = 0n;
   lastError: string | null = null;
@@ -194,6 +203,8 @@ export class SyncService {
     const handle = newHandle();
     const id = await store.insertShape(this.options.pool, this.options.slotName, handle, defKey, def);
     const state = newShapeState(id, handle, defKey, compiled);
+    // Transactions already processed but possibly not in the snapshot about to be taken.
+    state.pending = [...this.unseen, ...this.inFlight].filter((tx) => touches(tx, state.runtime));
     this.registry.add(state);
     state.ready = this.takeSnapshot(state);
     state.ready.catch(() => {});
@@ -211,7 +222,10 @@ export class SyncService {
         state.logBytes += result.bytes;
         state.lastOp = result.rows;
         state.snapshotFilter = { snapshot: result.snapshot, untilLsn: result.walLsn };
-        const pending = state.pending;
+        // In commit order, once each (a failed batch is queued again when it is retried).
+        const pending = [...new Map(state.pending.map((tx) => [tx.lsn, tx])).values()].sort((a, b) =>
+          a.lsn < b.lsn ? -1 : a.lsn > b.lsn ? 1 : 0,
+        );
         state.pending = [];
         state.status = 'ready';
         if (pending.length)
@@ -320,7 +334,12 @@ export class SyncService {
     const creating = this.registry.all().filter((s) => s.status === 'creating');
     for (const s of creating) s.pending.push(...fresh.filter((tx) => touches(tx, s.runtime)));
     const ready = this.registry.all().filter((s) => s.status === 'ready');
-    await this.storeBatch(fresh, ready, true);
+    this.inFlight = fresh;
+    try {
+      await this.storeBatch(fresh, ready, true);
+    } finally {
+      this.inFlight = [];
+    }
     for (const tx of fresh)
       if (tx.commitTimeMs) observeSyncWriteLatency(Math.max(0, Date.now() - tx.commitTimeMs) / 1000);
     const last = txs[txs.length - 1]!;
@@ -343,8 +362,9 @@ export class SyncService {
       if (batch.entries.length || batch.memberChanges.size) batches.push(batch);
     }
     const newLsn = advance ? txs[txs.length - 1]!.lsn : this.processedLsn;
-    await store.appendBatch(this.options.pool, this.options.slotName, batches, newLsn);
+    const seen = await store.appendBatch(this.options.pool, this.options.slotName, batches, newLsn);
     this.processedLsn = newLsn;
+    if (advance) this.unseen = [...this.unseen, ...txs].filter((tx) => !isVisibleInSnapshot(tx.xid, seen));
     const now = new Date();
     if (advance) {
       const woken = performance.now();

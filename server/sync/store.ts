@@ -233,13 +233,17 @@ export interface ShapeBatch {
   memberChanges: Map<string, number>;
 }
 
-/** Stores a batch of entries and member counts together with the processed LSN. */
+/**
+ * Stores a batch of entries and member counts together with the processed LSN. Returns the
+ * snapshot the storing transaction saw: replicated transactions not yet visible in it may be
+ * missed by shape snapshots taken next (see SyncService.unseen).
+ */
 export async function appendBatch(
   pool: Pool,
   slot: string,
   batches: ShapeBatch[],
   processedLsn: bigint,
-): Promise<void> {
+): Promise<XidSnapshot> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -291,11 +295,12 @@ export async function appendBatch(
         }
       }
     }
-    await client.query('UPDATE sync_state SET processed_lsn = $2, updated_at = now() WHERE slot_name = $1', [
-      slot,
-      processedLsn.toString(),
-    ]);
+    const state = await client.query<{ s: string }>(
+      'UPDATE sync_state SET processed_lsn = $2, updated_at = now() WHERE slot_name = $1 RETURNING pg_current_snapshot()::text AS s',
+      [slot, processedLsn.toString()],
+    );
     await client.query('COMMIT');
+    return parseSnapshot(state.rows[0]!.s);
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
