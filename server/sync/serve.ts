@@ -15,6 +15,7 @@ import {
   type ReadAnswer,
 } from './shape-reader.js';
 import { ProtocolError } from './protocol.js';
+import { isCompactedAway } from './compaction.js';
 import * as store from './store.js';
 import { buildSubsetQuery } from './subset.js';
 import { schemaHeader, type TableInfo } from './table-info.js';
@@ -127,16 +128,19 @@ export async function serveShape(
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   opts.revoked?.addEventListener('abort', () => abort.abort(), { once: true });
+  // The handle as the read starts: a compaction meanwhile renames it, and offsets of a read of
+  // the log before it must not come with the new name.
+  const handle = state.handle;
   const read = await readShape(service, state, r.offset, r.live, abort.signal);
   if (opts.revoked?.aborted) return void sendRevoked(res);
-  if (isDeleted(state)) {
+  if (isDeleted(state) || isCompactedAway(state, r.offset)) {
     sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle, cache);
     return undefined;
   }
   let answer = withCurrentGlobal(service, state, read);
   if (opts.beforeSend && answer.messages > 0) {
     await opts.beforeSend({
-      handle: state.handle,
+      handle,
       from: formatOffset(r.offset),
       to: answer.offset,
       messages: answer.messages,
@@ -150,7 +154,7 @@ export async function serveShape(
     res,
     r,
     {
-      handle: state.handle,
+      handle,
       requestOffset: formatOffset(r.offset),
       offset: answer.offset,
       body: answerBody(answer),
@@ -161,7 +165,7 @@ export async function serveShape(
     service.holdMs(state),
     cache,
   );
-  return { handle: state.handle, created: r.offset.lsn < 0n };
+  return { handle, created: r.offset.lsn < 0n };
 }
 
 /** A subset snapshot: `{metadata, data}` of the shape's rows matching the subset, right now. */
@@ -250,7 +254,8 @@ async function serveSse(
       abort.signal.addEventListener('abort', () => wait.abort(), { once: true });
       const read = await readShape(service, state, offset, true, wait.signal);
       clearTimeout(timer);
-      if (abort.signal.aborted || isDeleted(state)) break;
+      // Folded away meanwhile: end the stream, the client's next request gets the 409.
+      if (abort.signal.aborted || isDeleted(state) || isCompactedAway(state, offset)) break;
       if (!read.hasData) continue;
       const answer = withCurrentGlobal(service, state, read);
       if (opts.beforeSend) {

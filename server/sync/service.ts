@@ -11,6 +11,7 @@ import { isDeleted, newHandle, newShapeState, ShapeRegistry, type ShapeState } f
 import * as store from './store.js';
 import { loadTableInfo, type TableInfo } from './table-info.js';
 import { observeSyncWriteLatency } from '../observability/metrics.js';
+import { compactLongLogs, loadCompactionMarks } from './compaction.js';
 
 export interface SyncServiceOptions {
   pool: Pool;
@@ -32,6 +33,8 @@ export interface SyncServiceOptions {
   idleShapeDays?: number;
   /** Client-narrowed shapes (ShapeDef.narrowed) go after this much idle time (no live request). */
   narrowedIdleMs?: number;
+  /** A shape log with more changes than this is compacted to half of them (compaction.ts). */
+  compactLogRows?: number;
 }
 
 const BATCH_TXS = 500;
@@ -71,6 +74,7 @@ export class SyncService {
       chunkBytes: 10 * 1024 * 1024,
       idleShapeDays: 14,
       narrowedIdleMs: 60 * 60 * 1000,
+      compactLogRows: 20_000,
       ...options,
       quietLongPollMs: Math.min(options.quietLongPollMs ?? options.longPollMs, options.longPollMs),
     };
@@ -122,6 +126,7 @@ export class SyncService {
         lastChangeAt: stored.lastChangeAt,
       });
       state.runtime.members = stored.members;
+      await loadCompactionMarks(pool, state);
       this.registry.add(state);
     }
     this.consumer.start(this.processedLsn);
@@ -281,6 +286,7 @@ export class SyncService {
       const s = this.registry.byId.get(id);
       if (s) this.registry.remove(s);
     }
+    await compactLongLogs(this, this.options.compactLogRows);
   }
 
   // ---- replication → logs ----
@@ -291,6 +297,11 @@ export class SyncService {
     this.lastQueuedLsn = tx.lsn;
     this.queue.push(tx);
     if (!this.processing) this.processing = this.drain();
+  }
+
+  /** Runs fn when no batch is being stored (for work on the logs outside this file). */
+  betweenBatches(fn: () => Promise<void>): Promise<void> {
+    return this.serialized(fn);
   }
 
   /** Runs fn when no batch is being stored (shape activation must not interleave with one). */
