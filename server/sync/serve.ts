@@ -128,24 +128,23 @@ export async function serveShape(
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   opts.revoked?.addEventListener('abort', () => abort.abort(), { once: true });
-  // The handle as the read starts: a compaction meanwhile renames it, and offsets of a read of
-  // the log before it must not come with the new name.
-  const handle = state.handle;
   const read = await readShape(service, state, r.offset, r.live, abort.signal);
   if (opts.revoked?.aborted) return void sendRevoked(res);
-  if (isDeleted(state) || isCompactedAway(state, r.offset)) {
+  if (isDeleted(state) || foldedMeanwhile(state, r.offset, read)) {
     sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle, cache);
     return undefined;
   }
   let answer = withCurrentGlobal(service, state, read);
   if (opts.beforeSend && answer.messages > 0) {
     await opts.beforeSend({
-      handle,
+      handle: state.handle,
       from: formatOffset(r.offset),
       to: answer.offset,
       messages: answer.messages,
     });
     if (opts.revoked?.aborted) return void sendRevoked(res);
+    if (foldedMeanwhile(state, r.offset, answer))
+      return void sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle, cache);
     // The hook may have taken a while; the global LSN is claimed at the moment of sending.
     answer = withCurrentGlobal(service, state, answer);
   }
@@ -154,7 +153,7 @@ export async function serveShape(
     res,
     r,
     {
-      handle,
+      handle: state.handle,
       requestOffset: formatOffset(r.offset),
       offset: answer.offset,
       body: answerBody(answer),
@@ -165,7 +164,7 @@ export async function serveShape(
     service.holdMs(state),
     cache,
   );
-  return { handle, created: r.offset.lsn < 0n };
+  return { handle: state.handle, created: r.offset.lsn < 0n };
 }
 
 /** A subset snapshot: `{metadata, data}` of the shape's rows matching the subset, right now. */
@@ -283,6 +282,16 @@ async function serveSse(
     res.end();
   }
   return { handle: state.handle, created: false };
+}
+
+/**
+ * True when a compaction has folded the request's offset, or the answer's end, away: an answer
+ * read from the log before it then goes with the shape's new handle only if everything in it
+ * is still where it was (the client refetches otherwise).
+ */
+function foldedMeanwhile(state: ShapeState, from: Offset, answer: ReadAnswer): boolean {
+  if (isCompactedAway(state, from)) return true;
+  return answer.hasData && isCompactedAway(state, parseEndOffset(answer.offset));
 }
 
 function parseEndOffset(text: string): Offset {
