@@ -39,6 +39,7 @@ async function main() {
     logger,
     longPollMs: config.syncLongPollMs,
     chunkBytes: config.syncChunkBytes,
+    compactLogRows: config.syncCompactLogRows,
   });
   await service.start();
   const server = http.createServer(

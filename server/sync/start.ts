@@ -20,6 +20,7 @@ export async function startSyncService(
     quietLongPollMs: deps.config.syncQuietLongPollMs,
     narrowedIdleMs: deps.config.syncClientShapes.idleMinutes * 60_000,
     chunkBytes: deps.config.syncChunkBytes,
+    compactLogRows: deps.config.syncCompactLogRows,
     ...overrides,
   });
   await service.start();

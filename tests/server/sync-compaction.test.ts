@@ -81,7 +81,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   fx = await createFixture(db.pool);
   for (let i = 0; i < 12; i++) await insert();
-  server = await startSyncTestServer(db, 'sync_compaction_test');
+  // Compacted on the periodic check (expireIdle) past 30 changes; the tests also call it directly.
+  server = await startSyncTestServer(db, 'sync_compaction_test', { SYNC_COMPACT_LOG_ROWS: '30' });
   const api = new ApiClient(server.url);
   await api.login(fx.users.admin.email, TEST_PASSWORD);
   cookie = api.cookie;
@@ -195,6 +196,13 @@ it('compactions racing fresh clients and writers: no duplicate insert, no update
     writing = false;
     await writer;
   }
+  // The periodic check folds what the writer left down to half of SYNC_COMPACT_LOG_ROWS.
+  const state = server.sync.registry.byDef.values().next().value!;
+  for (let i = 0; i < 40; i++) await update(rows[i % rows.length]!, `reason = 'more ${i}'`);
+  await waitFor(() => state.logRows > 30, 20_000, 'more than 30 changes stored');
+  await server.sync.expireIdle();
+  expect(state.logRows).toBeLessThanOrEqual(30);
+  await update(rows[0]!, `reason = 'after the periodic compaction'`);
   const want = await sqlRows();
   for (const { held, f } of clients) {
     await waitFor(() => heldRows(held) === want, 20_000, 'every client equal to SQL');
