@@ -43,6 +43,7 @@ async function main() {
     chunkBytes: config.syncChunkBytes,
     tables: 'any-readable',
     access: secretAccess(config.syncInsecure ? undefined : config.syncSecret),
+    compactLogRows: config.syncCompactLogRows,
   });
   await engine.start();
   const server = http.createServer(standaloneHttpApp(engine.router, logger));

@@ -31,6 +31,7 @@ export function createClinicSyncEngine(deps: EngineDeps, overrides: Partial<Sync
     holdMs: ({ table }) => (BUSY_TABLES.has(table) ? config.syncLongPollMs : config.syncQuietLongPollMs),
     narrowedIdleMs: config.syncClientShapes.idleMinutes * 60_000,
     chunkBytes: config.syncChunkBytes,
+    compactLogRows: config.syncCompactLogRows,
     ...overrides,
     tables: CLINIC_TABLES,
     access: clinicShapeAccess(deps),

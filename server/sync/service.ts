@@ -13,6 +13,7 @@ import * as store from './store.js';
 import { loadTableInfo, type TableInfo } from './table-info.js';
 import { compileShape, shapeTables } from './subqueries.js';
 import { observeSyncWriteLatency } from '../observability/metrics.js';
+import { compactLongLogs, loadCompactionMarks } from './compaction.js';
 
 export interface SyncServiceOptions {
   pool: Pool;
@@ -34,6 +35,8 @@ export interface SyncServiceOptions {
   idleShapeDays?: number;
   /** Client-narrowed shapes (ShapeDef.narrowed) go after this much idle time (no live request). */
   narrowedIdleMs?: number;
+  /** A shape log with more changes than this is compacted to half of them (compaction.ts). */
+  compactLogRows?: number;
 }
 
 const BATCH_TXS = 500;
@@ -49,6 +52,15 @@ export class SyncService {
   private tables = new Map<string, Promise<TableInfo | null>>();
   private expiryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The transactions of the batch being stored (a shape registered meanwhile takes them too). */
+  private inFlight: ReplicatedTransaction[] = [];
+  /**
+   * Stored transactions that were not yet visible when their batch was stored. PostgreSQL
+   * sends a commit once its WAL is flushed but makes it visible to new snapshots only after
+   * that: a shape registered in that gap gets a snapshot without it, so it takes these too
+   * (its snapshot's xmin/xmax/xip then tell whether it saw them). Almost always empty.
+   */
+  private unseen: ReplicatedTransaction[] = [];
   /** Commit LSN of the newest transaction stored (global_last_seen_lsn). */
   processedLsn = 0n;
   lastError: string | null = null;
@@ -62,6 +74,7 @@ export class SyncService {
       chunkBytes: 10 * 1024 * 1024,
       idleShapeDays: 14,
       narrowedIdleMs: 60 * 60 * 1000,
+      compactLogRows: 20_000,
       ...options,
       holdMs: options.holdMs ?? (() => options.longPollMs),
     };
@@ -119,6 +132,7 @@ export class SyncService {
       // Transactions the snapshot saw may not all have been processed before the stop.
       if (stored.snapshot && stored.snapshotWalLsn !== null && stored.snapshotWalLsn > this.processedLsn)
         state.snapshotFilter = { snapshot: stored.snapshot, untilLsn: stored.snapshotWalLsn };
+      await loadCompactionMarks(pool, state);
       this.registry.add(state);
     }
     this.consumer.start(this.processedLsn);
@@ -207,6 +221,8 @@ export class SyncService {
     const handle = newHandle();
     const id = await store.insertShape(this.options.pool, this.options.slotName, handle, defKey, def);
     const state = newShapeState(id, handle, defKey, compiled);
+    // Transactions already processed but possibly not in the snapshot about to be taken.
+    state.pending = [...this.unseen, ...this.inFlight].filter((tx) => touches(tx, state.runtime));
     this.registry.add(state);
     state.ready = this.takeSnapshot(state);
     state.ready.catch(() => {});
@@ -224,7 +240,10 @@ export class SyncService {
         state.logBytes += result.bytes;
         state.lastOp = result.rows;
         state.snapshotFilter = { snapshot: result.snapshot, untilLsn: result.walLsn };
-        const pending = state.pending;
+        // In commit order, once each (a failed batch is queued again when it is retried).
+        const pending = [...new Map(state.pending.map((tx) => [tx.lsn, tx])).values()].sort((a, b) =>
+          a.lsn < b.lsn ? -1 : a.lsn > b.lsn ? 1 : 0,
+        );
         state.pending = [];
         state.status = 'ready';
         if (pending.length)
@@ -280,6 +299,7 @@ export class SyncService {
       const s = this.registry.byId.get(id);
       if (s) this.registry.remove(s);
     }
+    await compactLongLogs(this, this.options.compactLogRows);
   }
 
   // ---- replication → logs ----
@@ -290,6 +310,11 @@ export class SyncService {
     this.lastQueuedLsn = tx.lsn;
     this.queue.push(tx);
     if (!this.processing) this.processing = this.drain();
+  }
+
+  /** Runs fn when no batch is being stored (for work on the logs outside this file). */
+  betweenBatches(fn: () => Promise<void>): Promise<void> {
+    return this.serialized(fn);
   }
 
   /** Runs fn when no batch is being stored (shape activation must not interleave with one). */
@@ -333,7 +358,12 @@ export class SyncService {
     const creating = this.registry.all().filter((s) => s.status === 'creating');
     for (const s of creating) s.pending.push(...fresh.filter((tx) => touches(tx, s.runtime)));
     const ready = this.registry.all().filter((s) => s.status === 'ready');
-    await this.storeBatch(fresh, ready, true);
+    this.inFlight = fresh;
+    try {
+      await this.storeBatch(fresh, ready, true);
+    } finally {
+      this.inFlight = [];
+    }
     for (const tx of fresh)
       if (tx.commitTimeMs) observeSyncWriteLatency(Math.max(0, Date.now() - tx.commitTimeMs) / 1000);
     const last = txs[txs.length - 1]!;
@@ -359,8 +389,9 @@ export class SyncService {
       if (batch.entries.length || batch.memberChanges.size) batches.push(batch);
     }
     const newLsn = advance ? txs[txs.length - 1]!.lsn : this.processedLsn;
-    await store.appendBatch(this.options.pool, this.options.slotName, batches, newLsn);
+    const seen = await store.appendBatch(this.options.pool, this.options.slotName, batches, newLsn);
     this.processedLsn = newLsn;
+    if (advance) this.unseen = [...this.unseen, ...txs].filter((tx) => !isVisibleInSnapshot(tx.xid, seen));
     const now = new Date();
     if (advance) {
       const woken = performance.now();

@@ -260,13 +260,17 @@ export interface ShapeBatch {
   memberChanges: MemberChanges;
 }
 
-/** Stores a batch of entries and member counts together with the processed LSN. */
+/**
+ * Stores a batch of entries and member counts together with the processed LSN. Returns the
+ * snapshot the storing transaction saw: replicated transactions not yet visible in it may be
+ * missed by shape snapshots taken next (see SyncService.unseen).
+ */
 export async function appendBatch(
   pool: Pool,
   slot: string,
   batches: ShapeBatch[],
   processedLsn: bigint,
-): Promise<void> {
+): Promise<XidSnapshot> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -329,11 +333,12 @@ export async function appendBatch(
           WHERE m.shape_id = g.shape_id AND m.subquery = g.subquery AND m.member = g.member`,
         columns(gone).slice(0, 3),
       );
-    await client.query('UPDATE sync_state SET processed_lsn = $2, updated_at = now() WHERE slot_name = $1', [
-      slot,
-      processedLsn.toString(),
-    ]);
+    const state = await client.query<{ s: string }>(
+      'UPDATE sync_state SET processed_lsn = $2, updated_at = now() WHERE slot_name = $1 RETURNING pg_current_snapshot()::text AS s',
+      [slot, processedLsn.toString()],
+    );
     await client.query('COMMIT');
+    return parseSnapshot(state.rows[0]!.s);
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
