@@ -101,7 +101,7 @@ export async function compactShapeLog(service: SyncService, state: ShapeState, k
       const { rows } = await pool.query<{ lsn: string; op: number; body: string }>(
         `SELECT lsn::text, op, body FROM sync_shape_log
           WHERE shape_id = $1 AND (lsn, op) > ($2::bigint, $3::int) AND (lsn, op) <= ($4::bigint, $5::int)
-          ORDER BY lsn, op LIMIT 5000`,
+          ORDER BY sync_shape_log.lsn, sync_shape_log.op LIMIT 5000`, // the column, not the text output
         [state.id, cursor.lsn.toString(), cursor.op, horizon.lsn.toString(), horizon.op],
       );
       for (const r of rows) fold(folded, r.body, (end) => (snapshotEnd = end));

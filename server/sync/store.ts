@@ -363,10 +363,12 @@ export async function readLog(
   let bytes = 0;
   let cursor = { lsn: from.lsn < 0n ? -1n : from.lsn, op: from.op === Infinity ? MAX_OP : from.op };
   for (;;) {
+    // ORDER BY names the table's column: a bare `lsn` would sort by the text output column of
+    // the same name, and 99999999 would come after 100000000 (pages then end at a wrong offset).
     const { rows } = await pool.query<{ lsn: string; op: number; body: string }>(
       `SELECT lsn::text, op, body FROM sync_shape_log
         WHERE shape_id = $1 AND (lsn, op) > ($2::bigint, $3::int) ${snapshotOnly ? 'AND lsn = 0' : ''}
-        ORDER BY lsn, op LIMIT 2000`,
+        ORDER BY sync_shape_log.lsn, sync_shape_log.op LIMIT 2000`,
       [shapeId, cursor.lsn.toString(), cursor.op],
     );
     for (const r of rows) {
