@@ -6,7 +6,7 @@ import type { ReplicatedTransaction, Row, RowChange } from './replication.js';
 import type { CompiledShape } from './shape-def.js';
 import { messageKey } from './table-info.js';
 import { isVisibleInSnapshot, type XidSnapshot } from './offsets.js';
-import { matches } from './where-eval.js';
+import { matches, whereColumns, type EvalContext } from './where-eval.js';
 import type { Expr } from './where-parser.js';
 
 export interface LogEntry {
@@ -46,6 +46,14 @@ function equalityConjuncts(where: Expr | undefined, types?: ReadonlyMap<string, 
   });
 }
 
+const columnsByInfo = new WeakMap<CompiledShape['info'], ReturnType<typeof whereColumns>>();
+/** One column map per table info, so the clause's types are worked out once (where-eval.ts). */
+function whereColumnsOf(shape: CompiledShape) {
+  let cols = columnsByInfo.get(shape.info);
+  if (!cols) columnsByInfo.set(shape.info, (cols = whereColumns(shape.info)));
+  return cols;
+}
+
 export interface MemberDelta {
   member: string;
   n: number;
@@ -80,7 +88,7 @@ export async function convertTransaction(
     out.push(m);
     ops.push(position);
   };
-  const ctx = { types: shape.info.types, params: {} };
+  const ctx: EvalContext = { ...whereColumnsOf(shape), params: {} };
   const headers = (operation: string, op: number, extra: Record<string, unknown> = {}) => ({
     operation,
     relation: [shape.schema, shape.table],
@@ -133,14 +141,10 @@ export async function convertTransaction(
 }
 
 /**
- * A row the clause can't be evaluated on (e.g. a division by zero) is outside the shape, as
- * the snapshot's SQL would have failed on it: one bad row must not stall the whole stream.
+ * Accepted clauses evaluate on every row (where-types.ts refuses what could fail); should one
+ * still throw on a value, the row is outside the shape: one bad row must not stall the stream.
  */
-function safeMatches(
-  shape: CompiledShape,
-  row: Row,
-  ctx: { types: ReadonlyMap<string, string>; params: Record<string, string> },
-): boolean {
+function safeMatches(shape: CompiledShape, row: Row, ctx: EvalContext): boolean {
   try {
     return matches(shape.where, row, ctx);
   } catch {

@@ -5,6 +5,7 @@ import type { SessionUser } from '../../src/lib/shared/roles.js';
 import { clinicDate, zonedToUtc } from '../../src/lib/shared/time.js';
 import { andWhere, bindParams, type ShapeDef } from './shape-def.js';
 import type { TableInfo } from './table-info.js';
+import { checkWhere, whereColumns } from './where-eval.js';
 import { collectRefs, parseWhere, type Expr } from './where-parser.js';
 
 export const SYNCED_TABLES = [
@@ -117,7 +118,14 @@ export function clientWhere(
   for (const n of refs.params) {
     if (params[String(n)] === undefined) throw new ShapeRequestError(400, 'params', `parameter $${n} was not provided`);
   }
-  return bindParams(tree, params);
+  const bound = bindParams(tree, params);
+  // Refused here, before any SQL runs, whatever the rows: see where-types.ts.
+  try {
+    checkWhere(bound, whereColumns(info));
+  } catch (err) {
+    throw new ShapeRequestError(400, 'where', (err as Error).message);
+  }
+  return bound;
 }
 
 /** The shape a user gets for a table, narrowed by the client's where/columns. */

@@ -9,7 +9,7 @@ import { DISPLAY_SETTINGS, type Row } from './replication.js';
 import { andWhere, type CompiledShape, type ShapeDef } from './shape-def.js';
 import type { Expr } from './where-parser.js';
 import { lsnFromText, parseSnapshot, type Offset, type XidSnapshot } from './offsets.js';
-import { toSql } from './where-eval.js';
+import { toSql, whereColumns } from './where-eval.js';
 
 export interface StoredShape {
   id: number;
@@ -105,7 +105,7 @@ function snapshotSelect(shape: CompiledShape, bind: (v: string) => string, order
   const value = `json_build_object(${shape.columns.map((c) => `${bind(c)}::text, ${pg.escapeIdentifier(c)}::text`).join(', ')})`;
   const headers = `json_build_object('operation', 'insert', 'relation', json_build_array(${bind(shape.schema)}::text, ${bind(shape.table)}::text))`;
   const conditions: string[] = [];
-  if (shape.where) conditions.push(toSql(shape.where, {}, bind));
+  if (shape.where) conditions.push(toSql(shape.where, {}, bind, whereColumns(shape.info)));
   if (shape.membership) {
     conditions.push(
       `"id" IN (SELECT patient_id FROM appointments WHERE doctor_id = ${bind(shape.membership.doctorId)}::uuid AND deleted_at IS NULL)`,

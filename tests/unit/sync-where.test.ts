@@ -9,7 +9,8 @@ import {
   parseSnapshot,
 } from '../../server/sync/offsets.js';
 import { bindParams } from '../../server/sync/shape-def.js';
-import { matches, parseTime, toSql } from '../../server/sync/where-eval.js';
+import { checkWhere, matches, toSql, WhereEvalError } from '../../server/sync/where-eval.js';
+import { parseTimeKey } from '../../server/sync/where-values.js';
 import { parseWhere } from '../../server/sync/where-parser.js';
 
 describe('offsets', () => {
@@ -65,7 +66,33 @@ describe('where clauses', () => {
     expect(check('b IS NOT TRUE', { b: null })).toBe(true);
     expect(check("lower(s) LIKE 'ab%' AND s NOT ILIKE '%z'", { s: 'ABc' })).toBe(true);
     expect(check("d BETWEEN '2026-01-01' AND '2026-01-31'", { d: '2026-01-31' })).toBe(true);
-    expect(parseTime('2026-05-06 07:08:09.123456+00') % 1_000_000).toBe(123456);
+    expect(parseTimeKey('2026-05-06 07:08:09.123456+00')!.us % 1_000_000n).toBe(123456n);
+  });
+
+  it('is exact where floats and JavaScript string order are not', () => {
+    const wide = { types: new Map([...types, ['big', 'int8'], ['x', 'numeric']]), params: {} };
+    const on = (where: string, row: Record<string, string | null>) => matches(parseWhere(where), row, wide);
+    expect(on('big = 9007199254740993', { big: '9007199254740992' })).toBe(false);
+    expect(on('big + 1 = 9223372036854775808', { big: '9223372036854775807' })).toBe(true); // numeric, no overflow
+    expect(on('x * 3 = 0.9', { x: '0.3' })).toBe(true);
+    expect(on("x > 'Infinity'", { x: 'NaN' })).toBe(true); // NaN sorts above everything
+    expect(check("s > '\uffff'", { s: '😀' })).toBe(true); // code points (UTF-8 bytes), not UTF-16 units
+    expect(check("upper(s) = 'STRAßE' AND lower('ΣΑΣ') = 'σασ'", { s: 'straße' })).toBe(true); // per character
+    expect(check("s ILIKE 'É%' AND s NOT LIKE 'a\\%'", { s: 'école' })).toBe(true);
+    expect(check('NOT (s IN ($1, NULL))', { s: 'b' }, { 1: 'a' })).toBe(false); // NULL, not true
+  });
+
+  it('refuses, before any row, what could disagree with PostgreSQL or fail on a row', () => {
+    for (const bad of [
+      's < 5',
+      'n / 2 > 1',
+      "s LIKE 'a\\'",
+      "t > 'yesterday'",
+      "b = 'maybe'",
+      'd::timestamptz > t',
+      's::int4 = 1',
+    ])
+      expect(() => checkWhere(parseWhere(bad), { types }), bad).toThrow(WhereEvalError);
   });
 
   it('rejects what it cannot evaluate, and binds every literal in SQL', () => {
@@ -80,8 +107,8 @@ describe('where clauses', () => {
       expect(() => parseWhere(bad), bad).toThrow();
     }
     const values: string[] = [];
-    const sql = toSql(parseWhere("s = 'a''b' AND n > 2"), {}, (v) => (values.push(v), `$${values.length}`));
-    expect(sql).toBe('(("s" = $1) AND ("n" > $2::numeric))');
+    const sql = toSql(parseWhere("s = 'a''b' AND n > 2"), {}, (v) => (values.push(v), `$${values.length}`), { types });
+    expect(sql).toBe('((("s") COLLATE "C" = ($1::text) COLLATE "C") AND ("n" > $2::numeric))');
     expect(values).toEqual(["a'b", '2']);
   });
 });
