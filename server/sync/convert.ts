@@ -28,9 +28,12 @@ export interface ShapeRuntime {
 
 const EXACT_TEXT_TYPES = new Set(['uuid', 'text', 'varchar']);
 
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /**
  * Top-level `col = 'literal'` conjuncts on uuid/text columns, where comparing PostgreSQL's text
- * output with the literal is exact (uuids print lowercase, so the literal must be lowercase).
+ * output with the literal is exact (uuids print lowercase with hyphens, so the literal must be
+ * written that way; other spellings go through the evaluator).
  */
 function equalityConjuncts(where: Expr | undefined, types?: ReadonlyMap<string, string>): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -42,7 +45,7 @@ function equalityConjuncts(where: Expr | undefined, types?: ReadonlyMap<string, 
   walk(where);
   return out.filter(([c, v]) => {
     const t = types?.get(c);
-    return t && EXACT_TEXT_TYPES.has(t) && (t !== 'uuid' || v === v.toLowerCase());
+    return t && EXACT_TEXT_TYPES.has(t) && (t !== 'uuid' || CANONICAL_UUID.test(v));
   });
 }
 

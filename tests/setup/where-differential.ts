@@ -8,7 +8,9 @@ import pg from 'pg';
 import { DISPLAY_SETTINGS } from '../../server/sync/replication.js';
 import { clientWhere, ShapeRequestError } from '../../server/sync/shape-rules.js';
 import { loadTableInfo, type TableInfo } from '../../server/sync/table-info.js';
-import { matches, toSql, whereColumns } from '../../server/sync/where-eval.js';
+import { convertTransaction, type ShapeRuntime } from '../../server/sync/convert.js';
+import type { ReplicatedTransaction } from '../../server/sync/replication.js';
+import { toSql, whereColumns } from '../../server/sync/where-eval.js';
 import type { Expr } from '../../server/sync/where-parser.js';
 
 export const TABLE = 'where_diff';
@@ -217,7 +219,13 @@ export function clauseArbitrary(): fc.Arbitrary<string> {
   );
   const uuid = fc.oneof(
     fc.constant('u'),
-    lit([...UUIDS, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', 'not-a-uuid']),
+    lit([
+      ...UUIDS,
+      'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+      'a0eebc999c0b4ef8bb6d6bb9bd380a11',
+      '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}',
+      'not-a-uuid',
+    ]),
   );
   const boolish = fc.oneof(
     fc.constant('b'),
@@ -262,6 +270,16 @@ export function clauseArbitrary(): fc.Arbitrary<string> {
       predicate,
       fc.tuple(tie('cond'), oneOf(['AND', 'OR']), tie('cond')).map(([a, o, b]) => `(${a}) ${o} (${b})`),
       tie('cond').map((a) => `NOT (${a})`),
+      // Top-level `column = 'literal'` conjuncts take a fast path in live conversion.
+      fc
+        .tuple(
+          fc.oneof(
+            lit(TEXTS).map((l) => `tx = ${l}`),
+            uuid.map((l) => `u = ${l}`),
+          ),
+          tie('cond'),
+        )
+        .map(([a, b]) => `${a} AND (${b})`),
     ),
   }));
   return cond;
@@ -309,6 +327,38 @@ export async function loadRows(
   return { info, printed: raw.rows as DiffRow[] };
 }
 
+/**
+ * The live-change path: each row arrives as an inserted row of one replicated transaction and
+ * the shape's conversion decides which become insert messages (fast paths included).
+ */
+async function liveDecisions(info: TableInfo, where: Expr | undefined, printed: DiffRow[]): Promise<boolean[]> {
+  const rt: ShapeRuntime = {
+    shape: {
+      schema: 'public',
+      table: TABLE,
+      where,
+      whereText: '',
+      params: {},
+      columns: ['id'],
+      replica: 'default',
+      scope: 'test',
+      info,
+    },
+    members: new Map(),
+    moveInFilters: new Map(),
+  };
+  const tx: ReplicatedTransaction = {
+    xid: 1,
+    lsn: 1n,
+    endLsn: 1n,
+    truncated: [],
+    changes: printed.map((row) => ({ kind: 'insert', schema: 'public', table: TABLE, old: null, new: row })),
+  };
+  const { entries } = await convertTransaction(rt, tx, () => Promise.reject(new Error('no move-ins here')));
+  const inShape = new Set(entries.map((e) => (JSON.parse(e.body) as { value: { id: string } }).value.id));
+  return printed.map((row) => inShape.has(row.id!));
+}
+
 /** Runs every clause on every row both ways; `batch` clauses share one SQL statement. */
 export async function runDifferential(
   client: pg.ClientBase,
@@ -319,7 +369,6 @@ export async function runDifferential(
 ): Promise<Omit<DiffFigures, 'ms' | 'clauses'> & { ms: { engine: number; postgres: number } }> {
   const allowed = info.columns.map((c) => c.name);
   const cols = whereColumns(info);
-  const ctx = { ...cols, params: {} };
   const accepted: Array<{ where: string; tree: Expr; engine: boolean[] }> = [];
   const refusalReasons: Record<string, number> = {};
   let refused = 0;
@@ -337,7 +386,7 @@ export async function runDifferential(
       refusalReasons[reason] = (refusalReasons[reason] ?? 0) + 1;
       continue;
     }
-    accepted.push({ where, tree: tree!, engine: printed.map((row) => matches(tree, row, ctx)) });
+    accepted.push({ where, tree: tree!, engine: await liveDecisions(info, tree, printed) });
   }
   engineMs += performance.now() - t0;
 
