@@ -22,6 +22,7 @@ import {
   compareTime,
   decToFloat,
   decToString,
+  divideDec,
   likeMatch,
   mapCase,
   parseDec,
@@ -195,7 +196,7 @@ function evaluator(t: Typing, row: Row, ctx: EvalContext) {
         const r = ev(e.r);
         if (l === null || r === null) return null;
         if (e.op === '||') return (l as string) + (r as string);
-        return arithDec(e.op, l as Dec, r as Dec);
+        return e.op === '/' ? divideDec(l as Dec, r as Dec) : arithDec(e.op, l as Dec, r as Dec);
       }
       case 'fn': {
         if (e.name === 'coalesce') {

@@ -373,7 +373,7 @@ export function typeWhere(root: Expr, cols: WhereColumns, params: Readonly<Recor
           typeText(e.r, '||');
           return 'text';
         }
-        if (e.op === '/') return fail('division is not supported in where clauses');
+        if (e.op === '/') divisor(e.r);
         for (const side of [e.l, e.r]) {
           const t = infer(side);
           if (t === 'unknown' || t === 'null') settle(side, 'numeric');
@@ -393,6 +393,23 @@ export function typeWhere(root: Expr, cols: WhereColumns, params: Readonly<Recor
         return coalesceType(e.args);
       }
     }
+  };
+
+  /** Division only by a non-zero constant: no row can make it fail. */
+  const divisor = (e: Expr) => {
+    const t = infer(e);
+    if (t === 'unknown') settle(e, 'numeric');
+    const constant =
+      isNumericConstant(e) ||
+      isLiteral(e) ||
+      (e.k === 'cast' && e.e.k === 'num') ||
+      (e.k === 'cast' && isLiteral(e.e) && isExact(ty.get(e)!));
+    const value = isLiteral(e) ? lit.get(e) : e.k === 'num' ? lit.get(e) : e.k === 'cast' ? lit.get(e.e) : undefined;
+    if (!constant || !value || typeof value !== 'object' || !('m' in value)) {
+      if (value === 'Infinity' || value === '-Infinity') return;
+      fail('division is only by a non-zero number written in the clause');
+    }
+    if ((value as { m: bigint }).m === 0n) fail('division by zero');
   };
 
   const coalesceType = (args: Expr[]): Ty => {

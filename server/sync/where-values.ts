@@ -84,6 +84,53 @@ export function arithDec(op: string, a: Dec, b: Dec): Dec {
   return { m: op === '+' ? l + r : l - r, s };
 }
 
+/** Weight and value of the first non-zero base-10000 digit (PostgreSQL's NBASE) of |d|. */
+function firstGroup(d: { m: bigint; s: number }): { weight: number; digit: number } {
+  const abs = d.m < 0n ? -d.m : d.m;
+  if (abs === 0n) return { weight: 0, digit: 0 };
+  const s4 = Math.ceil(d.s / 4) * 4;
+  let text = (abs * 10n ** BigInt(s4 - d.s)).toString();
+  text = text.padStart(Math.ceil(text.length / 4) * 4, '0');
+  const groups = text.length / 4;
+  for (let j = 0; j < groups; j++) {
+    const digit = Number(text.slice(4 * j, 4 * j + 4));
+    if (digit) return { weight: groups - 1 - j - s4 / 4, digit };
+  }
+  return { weight: 0, digit: 0 };
+}
+
+/**
+ * numeric ÷ numeric as PostgreSQL computes it (select_div_scale: at least 16 significant
+ * digits, at least either input's scale; rounded half away from zero). The divisor is a
+ * non-zero constant (where-types.ts), so there is no division by zero.
+ */
+export function divideDec(a: Dec, b: Dec): Dec {
+  if (a === 'NaN' || b === 'NaN') return 'NaN';
+  if (typeof a === 'string') {
+    if (typeof b === 'string') return 'NaN';
+    return (a === 'Infinity') === b.m > 0n ? 'Infinity' : '-Infinity';
+  }
+  if (typeof b === 'string') return { m: 0n, s: 0 };
+  const x = firstGroup(a);
+  const y = firstGroup(b);
+  let qweight = x.weight - y.weight;
+  if (x.digit <= y.digit) qweight--;
+  const rscale = Math.min(Math.max(16 - qweight * 4, a.s, b.s, 0), 1000);
+  // a/b × 10^rscale = a.m × 10^(rscale + b.s - a.s) / b.m, rounded half away from zero.
+  const shift = rscale + b.s - a.s;
+  let num = a.m * (shift >= 0 ? 10n ** BigInt(shift) : 1n);
+  let den = b.m * (shift < 0 ? 10n ** BigInt(-shift) : 1n);
+  if (den < 0n) {
+    num = -num;
+    den = -den;
+  }
+  const neg = num < 0n;
+  const absNum = neg ? -num : num;
+  let q = absNum / den;
+  if ((absNum % den) * 2n >= den) q++;
+  return { m: neg ? -q : q, s: rscale };
+}
+
 /** numeric/int → float8 as PostgreSQL converts it (correctly rounded; specials kept). */
 export const decToFloat = (d: Dec): number => Number(decToString(d));
 

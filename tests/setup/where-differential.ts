@@ -209,6 +209,8 @@ export function clauseArbitrary(): fc.Arbitrary<string> {
       fc.tuple(tie('text'), tie('text')).map(([a, b]) => `${a} || ${b}`),
       fc.tuple(tie('text'), lit(TEXTS)).map(([a, b]) => `coalesce(${a}, ${b})`),
       oneOf(['u', 'i4', 'i8', 'nu', 'b', 'ai', 'at', 'd', 'f8']).map((c) => `${c}::text`),
+      // Printed results of arithmetic: the scale of every step shows.
+      num.map((a) => `(${a})::text`),
     ),
   }));
   const time = fc.oneof(

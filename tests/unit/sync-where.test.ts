@@ -75,6 +75,9 @@ describe('where clauses', () => {
     expect(on('big = 9007199254740993', { big: '9007199254740992' })).toBe(false);
     expect(on('big + 1 = 9223372036854775808', { big: '9223372036854775807' })).toBe(true); // numeric, no overflow
     expect(on('x * 3 = 0.9', { x: '0.3' })).toBe(true);
+    expect(
+      on("(big / 3)::text = '0.33333333333333333333' AND (x / 4)::text = '2.5000000000000000'", { big: '1', x: '10' }),
+    ).toBe(true); // numeric_div's scale
     expect(on("x > 'Infinity'", { x: 'NaN' })).toBe(true); // NaN sorts above everything
     expect(check("s > '\uffff'", { s: '😀' })).toBe(true); // code points (UTF-8 bytes), not UTF-16 units
     expect(check("upper(s) = 'STRAßE' AND lower('ΣΑΣ') = 'σασ'", { s: 'straße' })).toBe(true); // per character
@@ -85,7 +88,8 @@ describe('where clauses', () => {
   it('refuses, before any row, what could disagree with PostgreSQL or fail on a row', () => {
     for (const bad of [
       's < 5',
-      'n / 2 > 1',
+      'n / n > 1',
+      'n / 0 > 1',
       "s LIKE 'a\\'",
       "t > 'yesterday'",
       "b = 'maybe'",
