@@ -10,6 +10,8 @@ import pg from 'pg';
 import { isDeleted, newHandle, newShapeState, ShapeRegistry, type ShapeState } from './shape-registry.js';
 import * as store from './store.js';
 import { loadTableInfo, type TableInfo } from './table-info.js';
+import { checkWhere, whereColumns } from './where-eval.js';
+import type { Expr } from './where-parser.js';
 import { observeSyncWriteLatency } from '../observability/metrics.js';
 
 export interface SyncServiceOptions {
@@ -98,7 +100,9 @@ export class SyncService {
     this.lastQueuedLsn = this.processedLsn;
     for (const stored of await store.loadShapes(pool, slotName)) {
       const info = await this.tableInfo(stored.definition.schema, stored.definition.table);
-      if (!info) {
+      // A table gone, or a where clause its columns no longer accept (a type changed, or a rule
+      // of where-types.ts the shape predates): the shape goes, its clients refetch.
+      if (!info || !whereStillAccepted(stored.definition.where, info)) {
         await store.deleteShape(pool, stored.id);
         continue;
       }
@@ -388,6 +392,15 @@ export class SyncService {
       const s = this.registry.byId.get(stored.id);
       if (s) s.runtime.members = stored.members;
     }
+  }
+}
+
+function whereStillAccepted(where: Expr | undefined, info: TableInfo): boolean {
+  try {
+    if (where) checkWhere(where, whereColumns(info));
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -6,7 +6,15 @@
 // division (division by zero, PostgreSQL's rounding), float arithmetic (overflow), ordering
 // on types whose order is not their text's, comparisons between unrelated types.
 import type { Expr } from './where-parser.js';
-import { daysInMonth, decToFloat, likeEndsWithEscape, parseDec, parseTimeKey, type Dec } from './where-values.js';
+import {
+  daysInMonth,
+  decToFloat,
+  decToString,
+  likeEndsWithEscape,
+  parseDec,
+  parseTimeKey,
+  type Dec,
+} from './where-values.js';
 
 export type Ty =
   | 'int2'
@@ -234,7 +242,7 @@ export function typeWhere(root: Expr, cols: WhereColumns, params: Readonly<Recor
     const d = (e.k === 'num' ? lit.get(e) : lit.get((e as { e: Expr }).e)) as Dec;
     const x = decToFloat(d);
     if (typeof d !== 'string' && (!Number.isFinite(x) || (d.m !== 0n && Math.abs(x) < 2.2250738585072014e-308)))
-      fail(`${decToFloat(d)} is out of the range of float8`);
+      fail(`${decToString(d)} is out of the range of float8`);
     return true;
   };
 
