@@ -26,7 +26,7 @@ const { values: args } = parseArgs({
   options: {
     patients: { type: 'string', default: '20000' },
     appointments: { type: 'string', default: '50000' },
-    // The server keeps 8 weeks of history on a device (server/sync/shape-rules.ts): with
+    // The server keeps 8 weeks of history on a device (server/clinic-sync/shape-rules.ts): with
     // 120 doctors the 50k appointments fall inside that window, so the replica holds them all.
     doctors: { type: 'string', default: '120' },
     reads: { type: 'string', default: '50' },

@@ -135,15 +135,17 @@ async function main() {
       [EMAIL, await hashPassword(PASSWORD)],
     );
     // The scheduled appointments to confirm: 15-minute evening slots tomorrow (after the generated
-    // clinic's hours, so nothing overlaps), one per patient.
+    // clinic's hours, so nothing overlaps), one per patient, spread over every doctor (the smoke
+    // clinic has fewer doctors than the full one).
     const ids = Array.from({ length: WRITES }, () => randomUUID());
     await pool.query(
       `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, created_at, updated_at)
        SELECT ids.id, p.id, d.id, ts, ts + interval '15 minutes', 15, 'scheduled', 'routine', now(), now()
          FROM unnest($1::uuid[]) WITH ORDINALITY AS ids(id, n)
          JOIN LATERAL (SELECT id FROM patients ORDER BY id OFFSET ids.n LIMIT 1) p ON true
-         JOIN LATERAL (SELECT id FROM doctors ORDER BY id OFFSET (ids.n % 10) LIMIT 1) d ON true
-         CROSS JOIN LATERAL (SELECT (date_trunc('day', now()) + interval '1 day' + (ids.n / 10) * interval '15 minutes' + interval '21 hours') AS ts) t`,
+         CROSS JOIN (SELECT count(*)::int AS n FROM doctors) nd
+         JOIN LATERAL (SELECT id FROM doctors ORDER BY id OFFSET (ids.n % nd.n) LIMIT 1) d ON true
+         CROSS JOIN LATERAL (SELECT (date_trunc('day', now()) + interval '1 day' + (ids.n / nd.n) * interval '15 minutes' + interval '21 hours') AS ts) t`,
       [ids],
     );
     await pool.end();
@@ -151,7 +153,15 @@ async function main() {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto(`${origin}/login`);

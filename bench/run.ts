@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-const BENCHMARKS = ['booking', 'sync', 'client', 'offline-writes'] as const;
+const BENCHMARKS = ['booking', 'sync', 'sync-routing', 'client', 'offline-writes'] as const;
 const [name, ...args] = process.argv.slice(2);
 const chosen = name === undefined || name === 'all' ? [...BENCHMARKS] : [name];
 

@@ -20,8 +20,8 @@ import { startEmbeddedPostgres, ensureDatabase } from '../server/db/embedded.js'
 import { migrate } from '../server/db/migrate.js';
 import { createPool } from '../server/db/pool.js';
 import { createLogger } from '../server/logger.js';
-import { buildOpenShape } from '../server/sync/shape-rules.js';
-import { startSyncService } from '../server/sync/start.js';
+import { startClinicSync, withSyncEngine } from '../server/clinic-sync/start.js';
+import { buildOpenShape } from '../server/sync/shape-request.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const PASSWORD = 'bench-password-123';
@@ -47,8 +47,9 @@ async function main() {
     RATE_LIMIT_ANON_PER_HOUR: '1000000',
   });
   const deps: AppDeps = { config, pool, logger: createLogger('silent'), databaseUrl: url, readiness: {} };
-  const sync = await startSyncService(deps);
-  const server = http.createServer(createApp(deps));
+  const engine = await startClinicSync(deps);
+  const sync = engine.service;
+  const server = http.createServer(createApp(withSyncEngine(deps, engine)));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const results: Record<string, unknown> = {};
@@ -237,7 +238,7 @@ async function main() {
   } finally {
     server.closeAllConnections();
     server.close();
-    await sync.stop();
+    await engine.stop();
     await pool.end();
     await pgServer.stop();
     await rm(dir, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import type { AppDeps } from './deps.js';
 import { createDevicesRouter } from './devices/routes.js';
 import { createDoctorsRouter } from './doctors/routes.js';
 import { createAppointmentTypesRouter } from './appointment-types/routes.js';
+import { createClinicSyncRouter } from './clinic-sync/router.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { createHealthRouter } from './http/health.js';
 import { createOpenApiRouter } from './http/openapi.js';
@@ -21,9 +22,9 @@ import { createMetricsRouter } from './observability/routes.js';
 import { cors, originCheck, securityHeaders } from './http/security.js';
 import { createStaticAppRouter } from './http/static-app.js';
 import { createPatientsRouter } from './patients/routes.js';
+import { createContactPreferencesRouter } from './reminders/preferences.js';
 import { createRemindersRouter } from './reminders/routes.js';
 import { createSeriesRouter } from './series/routes.js';
-import { createSyncRouter } from './sync/routes.js';
 import { createUsersRouter } from './users/routes.js';
 import { createWaitlistRouter } from './waitlist/routes.js';
 
@@ -44,11 +45,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(originCheck(deps.config));
   app.use(createMetricsRouter(deps));
 
-  app.use('/v1', createSyncRouter(deps));
+  app.use('/v1', createClinicSyncRouter(deps));
   app.use('/api/auth', createAuthRouter(deps));
   app.use('/api/users', createUsersRouter(deps));
   app.use('/api/doctors', createDoctorsRouter(deps));
   app.use('/api/appointment-types', createAppointmentTypesRouter(deps));
+  app.use('/api/patients/:id/contact-preferences', createContactPreferencesRouter(deps));
   app.use('/api/patients', createPatientsRouter(deps));
   app.use('/api/appointments', createAppointmentsRouter(deps));
   app.use('/api/series', createSeriesRouter(deps));

@@ -45,6 +45,7 @@ const envSchema = z.object({
   SYNC_CLIENT_SHAPES_PER_USER: positiveInt.default(20),
   SYNC_CLIENT_SHAPES_PER_TABLE: positiveInt.default(200),
   SYNC_CLIENT_SHAPE_IDLE_MINUTES: positiveInt.default(60),
+  SYNC_COMPACT_LOG_ROWS: positiveInt.default(20_000),
   /** Electric's name: an answer ends once its messages reach this many bytes. */
   ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD: positiveInt.default(10 * 1024 * 1024),
   RATE_LIMIT_ANON_PER_HOUR: positiveInt.default(100),
@@ -98,12 +99,14 @@ export type Config = Readonly<{
   syncInsecure: boolean;
   syncSlotName: string;
   syncLongPollMs: number;
-  /** Long-poll hold on the rarely changing reference tables (server/sync/service.ts). */
+  /** Long-poll hold on the rarely changing reference tables (server/clinic-sync/start.ts). */
   syncQuietLongPollMs: number;
   /** Client-narrowed shapes (own where/columns): live ones per user and per table, idle expiry. */
   syncClientShapes: Readonly<{ perUser: number; perTable: number; idleMinutes: number }>;
   /** Size at which a shape answer is cut into the next chunk (ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD). */
   syncChunkBytes: number;
+  /** A shape log with more changes than this is compacted to half of them (server/sync/compaction.ts). */
+  syncCompactLogRows: number;
   rateLimits: Readonly<{
     anonPerHour: number;
     userPerHour: number;
@@ -200,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncLongPollMs: e.SYNC_LONG_POLL_MS,
     syncQuietLongPollMs: e.SYNC_QUIET_LONG_POLL_MS,
     syncChunkBytes: e.ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD,
+    syncCompactLogRows: e.SYNC_COMPACT_LOG_ROWS,
     syncClientShapes: {
       perUser: e.SYNC_CLIENT_SHAPES_PER_USER,
       perTable: e.SYNC_CLIENT_SHAPES_PER_TABLE,

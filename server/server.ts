@@ -16,7 +16,7 @@ import { ensureJobSchema } from './jobs/schema.js';
 import { ALL_WORKERS } from './jobs/workers.js';
 import { listen } from './http/listen.js';
 import { seedDemoIfEmpty } from './seed/demo.js';
-import { startSyncService } from './sync/start.js';
+import { startClinicSync, withSyncEngine } from './clinic-sync/start.js';
 
 export interface RunningServer {
   url: string;
@@ -77,7 +77,7 @@ export async function startServer(
       runWorkers: config.jobsInProcess,
     });
     stops.push(() => jobs.stop());
-    const deps: AppDeps = {
+    let deps: AppDeps = {
       config,
       pool,
       logger,
@@ -88,8 +88,9 @@ export async function startServer(
     };
     if (!config.syncUpstreamUrl) {
       // The sync service consumes replication and serves /v1/shape (proxy mode uses upstream).
-      const sync = await startSyncService(deps);
+      const sync = await startClinicSync(deps);
       stops.push(() => sync.stop());
+      deps = withSyncEngine(deps, sync);
     }
     const app = createApp(deps);
     const listening = await listen(app, config);

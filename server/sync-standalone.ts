@@ -9,9 +9,11 @@ import { MIGRATIONS_DIR } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { createPool, type Pool } from './db/pool.js';
 import { createLogger, defaultLogFormat } from './logger.js';
-import { createStandaloneApp } from './sync/standalone-app.js';
-import { SyncService } from './sync/service.js';
-import { PUBLICATION } from './sync/start.js';
+import { createSyncEngine } from './sync/engine.js';
+import { secretAccess, standaloneHttpApp } from './sync/standalone-app.js';
+
+/** The app's publication name, so one database can serve both (migrations/0007). */
+const PUBLICATION = 'clinic_sync';
 
 /** Only the sync service's own tables: the database may be anyone's. */
 async function ensureSyncTables(pool: Pool) {
@@ -31,7 +33,7 @@ async function main() {
   const db = await openDatabase(config, { log: (m) => logger.info(m), reuseRunning: true });
   const pool = createPool(db.url);
   await ensureSyncTables(pool);
-  const service = new SyncService({
+  const engine = createSyncEngine({
     pool,
     databaseUrl: db.url,
     slotName: config.syncSlotName,
@@ -39,18 +41,19 @@ async function main() {
     logger,
     longPollMs: config.syncLongPollMs,
     chunkBytes: config.syncChunkBytes,
+    tables: 'any-readable',
+    access: secretAccess(config.syncInsecure ? undefined : config.syncSecret),
+    compactLogRows: config.syncCompactLogRows,
   });
-  await service.start();
-  const server = http.createServer(
-    createStandaloneApp(service, { secret: config.syncInsecure ? undefined : config.syncSecret, logger }),
-  );
+  await engine.start();
+  const server = http.createServer(standaloneHttpApp(engine.router, logger));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   console.log(`Sync service listening on http://${config.host}:${config.port}/v1/shape`);
   const shutdown = async () => {
     server.closeAllConnections();
     server.close();
-    await service.stop();
+    await engine.stop();
     await pool.end();
     await db.close();
     process.exit(0);

@@ -1,6 +1,12 @@
 // The end-of-run checks of the load and chaos suites: every acknowledged (2xx) write is in the
 // database exactly once, every live device holds exactly the rows the server would give it
 // now (a fresh snapshot of the same shapes with the same session), and the audit chain verifies.
+//
+// "Now" means once the sync service has caught up with the database: a fresh read's up-to-date
+// covers what the service has stored (its global_last_seen_lsn), not every commit so far, and
+// right after a storm on a loaded machine replication lags behind by the last writes. A fresh
+// read taken then rightly lacks them while the devices, which keep syncing, get them later;
+// comparing the two made the check report devices with rows "missing from a fresh snapshot".
 import { isChangeMessage, isControlMessage, ShapeStream, type Message, type Row } from '@electric-sql/client';
 import type pg from 'pg';
 import { verifyAuditChain } from '../../server/audit/verify.js';
@@ -58,6 +64,27 @@ export async function snapshotDigest(url: string, cookie: string, table: string,
   return digestOf(rows);
 }
 
+/**
+ * Waits until the sync service has stored everything committed before this call: its
+ * replication slot's confirmed position (the service confirms only what it has stored, and a
+ * keepalive once it is idle) reaches the database's current WAL position. False on timeout.
+ */
+export async function waitForReplication(pool: pg.Pool, timeoutMs: number): Promise<boolean> {
+  const { rows } = await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+  const target = rows[0]!.lsn;
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows: slots } = await pool.query<{ caught_up: boolean }>(
+      `SELECT count(*) > 0 AND bool_and(confirmed_flush_lsn >= $1::pg_lsn) AS caught_up
+         FROM pg_replication_slots WHERE database = current_database() AND plugin = 'pgoutput' AND active`,
+      [target],
+    );
+    if (slots[0]!.caught_up) return true;
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function checkConsistency(opts: {
   pool: pg.Pool;
   url: string;
@@ -78,7 +105,10 @@ export async function checkConsistency(opts: {
   const present = new Map(rows.map((r) => [r.id, r.n]));
   const missing = created.filter((id) => present.get(id) !== 1);
 
-  // Expected digests: one fresh snapshot per scope (role and doctor), with a session of it.
+  // Expected digests: one fresh snapshot per scope (role and doctor), with a session of it,
+  // taken once the service has stored every write made so far.
+  if (!(await waitForReplication(opts.pool, opts.settleMs ?? 30_000)))
+    notes.push('replication had not caught up with the database when the fresh snapshots were read');
   const expected = new Map<string, Record<string, Digest>>();
   for (const spec of opts.specs) {
     if (expected.has(spec.scope)) continue;

@@ -2,6 +2,8 @@
 // patients", not the SQL and ids the sync service reports (`scope`, kept for support).
 import type { Queryable } from '../db/pool.js';
 
+/** The clinician patients rule's subquery (server/sync/shape-rules.ts), up to its closing parenthesis. */
+const THEIR_PATIENTS = /\s*(?:AND\s+)?id IN \(SELECT patient_id FROM appointments WHERE [^()]*\)/;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 const ROLES: Record<string, string> = {
   admin: 'Admin',
@@ -37,11 +39,13 @@ export function describeShape(scope: string, doctors: Map<string, string>, timeZ
   const doctorId = /doctor[ _](?:id = ')?([0-9a-f-]{36})/.exec(scope)?.[1];
   if (doctorId) parts.push(doctors.get(doctorId) ?? 'a doctor no longer on the list');
   else if (role === 'receptionist' || role === 'admin') parts.push('all doctors');
-  const where = rest.find((p) => p !== 'patients with an appointment') ?? '';
+  const rule = rest.find((p) => p !== 'patients with an appointment') ?? '';
+  const theirPatients = rest.includes('patients with an appointment') || THEIR_PATIENTS.test(rule);
+  const where = rule.replace(THEIR_PATIENTS, '');
   const windowStart = /starts_at >= '([^']+)'/.exec(where)?.[1];
   if (windowStart && !Number.isNaN(Date.parse(windowStart)))
     parts.push(`from ${formatClinicDate(windowStart, timeZone)} on`);
-  if (rest.includes('patients with an appointment')) parts.push('patients with an appointment with this doctor');
+  if (theirPatients) parts.push('patients with an appointment with this doctor');
   const narrowed = /\((.+)\)\s*$/.exec(where)?.[1];
   if (narrowed) parts.push(`narrowed by the app: ${narrowed}`);
   return parts.join(' · ');

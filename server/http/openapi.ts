@@ -72,6 +72,8 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> 
     io: 'output',
   },
   AppointmentReminders: { schema: reminders.appointmentRemindersSchema, io: 'output' },
+  ContactPreferencesInput: { schema: reminders.contactPreferencesInputSchema, io: 'input' },
+  ContactPreferencesResult: { schema: z.object({ preferences: reminders.contactPreferencesSchema }), io: 'output' },
   OutgoingMessagePage: { schema: pageSchema(reminders.outgoingMessageSchema), io: 'output' },
   ReminderPolicy: { schema: reminderPolicySchema, io: 'input' },
   ReminderPolicyResult: { schema: z.object({ policy: reminderPolicyOutputSchema }), io: 'output' },
@@ -248,6 +250,20 @@ function paths(): Json {
         responses: { ...answer('200', null, '{patient}'), ...errors('404') },
       }),
       patch: write('Edit a patient', 'UpdatePatient', '200', null, ['403']),
+    },
+    '/api/patients/{id}/contact-preferences': {
+      get: op("A patient's reminder channels (staff; clinicians for their doctor's patients)", {
+        parameters: [idPath],
+        responses: { ...answer('200', 'ContactPreferencesResult', '{preferences}'), ...errors('404') },
+      }),
+      put: op(
+        'Set the reminder channels (reception, admin): turning one off stops its pending reminders, turning it on plans them',
+        {
+          parameters: [idPath],
+          body: 'ContactPreferencesInput',
+          responses: { ...answer('200', 'ContactPreferencesResult', '{preferences}'), ...errors('403', '404') },
+        },
+      ),
     },
     '/api/series': {
       post: op(

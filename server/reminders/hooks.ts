@@ -105,3 +105,58 @@ export async function stopReminders(tx: PoolClient, appointmentId: string, to: s
   if (!c || !c.email || !hasEmailRule(c) || c.starts_at <= now) return;
   await insertAndEnqueue(tx, appointmentId, [{ channel: 'email', send_at: now, kind: 'cancel' }]);
 }
+
+type Channel = 'email' | 'sms';
+
+/** Upcoming appointments of a patient that still expect reminders. */
+const UPCOMING = `SELECT a.id FROM appointments a
+                   WHERE a.patient_id = $1 AND a.deleted_at IS NULL AND a.starts_at > now()
+                     AND a.status IN ('scheduled', 'confirmed')`;
+
+/** The patient opted out of a channel: its pending reminders stop; returns how many. */
+export async function stopChannel(tx: PoolClient, patientId: string, channel: Channel): Promise<number> {
+  const { rowCount } = await tx.query(
+    `UPDATE reminders SET status = 'cancelled', last_error = $3, updated_at = now()
+      WHERE status = 'pending' AND channel = $2 AND appointment_id IN (${UPCOMING})`,
+    [patientId, channel, channel === 'sms' ? 'patient opted out of SMS' : 'patient opted out of email'],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * The patient can be reached on a channel again: the upcoming appointments get that channel's
+ * reminders per the policy, except those already planned or sent (a reminder whose time has
+ * passed is not sent late). Returns how many were planned.
+ */
+export async function resumeChannel(
+  tx: PoolClient,
+  patientId: string,
+  channel: Channel,
+  timeZone: string,
+): Promise<number> {
+  const { rows: upcoming } = await tx.query<{ id: string }>(UPCOMING, [patientId]);
+  let planned = 0;
+  const now = new Date();
+  for (const { id } of upcoming) {
+    const c = await contextOf(tx, id);
+    if (!c || !c[channel]) continue;
+    const wanted = planReminders(c.starts_at, c.rules, c, { email: c.email, sms: c.sms }, now, timeZone).filter(
+      (p) => p.channel === channel,
+    );
+    if (wanted.length === 0) continue;
+    const { rows: existing } = await tx.query<{ send_at: Date }>(
+      `SELECT send_at FROM reminders
+        WHERE appointment_id = $1 AND channel = $2 AND kind = 'reminder' AND status IN ('pending', 'sending', 'sent', 'review')`,
+      [id, channel],
+    );
+    const have = new Set(existing.map((r) => r.send_at.getTime()));
+    const missing = wanted.filter((p) => !have.has(p.send_at.getTime()));
+    await insertAndEnqueue(
+      tx,
+      id,
+      missing.map((p) => ({ ...p, kind: 'reminder' as const })),
+    );
+    planned += missing.length;
+  }
+  return planned;
+}

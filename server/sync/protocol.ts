@@ -3,7 +3,7 @@
 import type { Request, Response } from 'express';
 import { BEFORE_START, parseOffset, type Offset } from './offsets.js';
 import { nextCursor } from './shape-reader.js';
-import type { ClientShapeParams } from './shape-rules.js';
+import type { ClientShapeParams } from './shape-request.js';
 
 export class ProtocolError extends Error {
   constructor(

@@ -2,11 +2,17 @@
 // CDN, or our standalone mode), with the role's where/columns set here on the server. Only
 // protocol parameters pass through from the client.
 import type { Request, Response } from 'express';
-import type { AppDeps } from '../deps.js';
+import type { Logger } from '../logger.js';
 import type { ShapeRequest } from './protocol.js';
 import type { ShapeDef } from './shape-def.js';
 
 const PROTOCOL_PARAMS = ['live', 'handle', 'offset', 'cursor', 'expired_handle', 'log', 'cache-buster'];
+/** Where to forward (SYNC_UPSTREAM_URL), with the upstream's secret (SYNC_SECRET) if any. */
+export interface UpstreamDeps {
+  config: { syncUpstreamUrl?: string; syncSecret?: string };
+  logger: Logger;
+}
+
 const DROP_HEADERS = new Set(['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive']);
 
 export function upstreamUrl(base: string, r: ShapeRequest, def: ShapeDef, secret: string | undefined): URL {
@@ -25,19 +31,12 @@ export function upstreamUrl(base: string, r: ShapeRequest, def: ShapeDef, secret
 }
 
 export async function proxyShape(
-  deps: AppDeps,
+  deps: UpstreamDeps,
   req: Request,
   res: Response,
   r: ShapeRequest,
   def: ShapeDef,
 ): Promise<void> {
-  if (def.membership) {
-    // Expressed as a subquery, which upstream Electric evaluates (our standalone mode does not).
-    def = {
-      ...def,
-      whereText: `${def.whereText ? `${def.whereText} AND ` : ''}id IN (SELECT patient_id FROM appointments WHERE doctor_id = '${def.membership.doctorId}' AND deleted_at IS NULL)`,
-    };
-  }
   const url = upstreamUrl(deps.config.syncUpstreamUrl!, r, def, deps.config.syncSecret);
   const abort = new AbortController();
   res.on('close', () => abort.abort());

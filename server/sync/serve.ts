@@ -15,6 +15,7 @@ import {
   type ReadAnswer,
 } from './shape-reader.js';
 import { ProtocolError } from './protocol.js';
+import { isCompactedAway } from './compaction.js';
 import * as store from './store.js';
 import { buildSubsetQuery } from './subset.js';
 import { schemaHeader, type TableInfo } from './table-info.js';
@@ -129,7 +130,7 @@ export async function serveShape(
   opts.revoked?.addEventListener('abort', () => abort.abort(), { once: true });
   const read = await readShape(service, state, r.offset, r.live, abort.signal);
   if (opts.revoked?.aborted) return void sendRevoked(res);
-  if (isDeleted(state)) {
+  if (isDeleted(state) || foldedMeanwhile(state, r.offset, read)) {
     sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle, cache);
     return undefined;
   }
@@ -142,6 +143,8 @@ export async function serveShape(
       messages: answer.messages,
     });
     if (opts.revoked?.aborted) return void sendRevoked(res);
+    if (foldedMeanwhile(state, r.offset, answer))
+      return void sendMustRefetch(res, service.registry.byDef.get(state.defKey)?.handle, cache);
     // The hook may have taken a while; the global LSN is claimed at the moment of sending.
     answer = withCurrentGlobal(service, state, answer);
   }
@@ -180,7 +183,8 @@ async function serveSubset(
     // The client checks an answer's handle and offset headers (a POST's URL has no subset
     // parameters to tell it apart); echoing its own position never moves its stream.
     handle ??= (await service.shapeFor(def, info)).handle;
-    result = await store.subsetSnapshot(service.options.pool, { ...def, info }, query);
+    // Checked like the shape itself (a subquery's columns against its own table).
+    result = await store.subsetSnapshot(service.options.pool, await service.compileShape(def, info), query);
   } catch (err) {
     if (err instanceof ProtocolError) return void sendBadRequest(res, err.field, err.message);
     if (isFilterError(err)) return void sendBadRequest(res, 'subset__where', (err as Error).message);
@@ -250,7 +254,8 @@ async function serveSse(
       abort.signal.addEventListener('abort', () => wait.abort(), { once: true });
       const read = await readShape(service, state, offset, true, wait.signal);
       clearTimeout(timer);
-      if (abort.signal.aborted || isDeleted(state)) break;
+      // Folded away meanwhile: end the stream, the client's next request gets the 409.
+      if (abort.signal.aborted || isDeleted(state) || isCompactedAway(state, offset)) break;
       if (!read.hasData) continue;
       const answer = withCurrentGlobal(service, state, read);
       if (opts.beforeSend) {
@@ -278,6 +283,16 @@ async function serveSse(
     res.end();
   }
   return { handle: state.handle, created: false };
+}
+
+/**
+ * True when a compaction has folded the request's offset, or the answer's end, away: an answer
+ * read from the log before it then goes with the shape's new handle only if everything in it
+ * is still where it was (the client refetches otherwise).
+ */
+function foldedMeanwhile(state: ShapeState, from: Offset, answer: ReadAnswer): boolean {
+  if (isCompactedAway(state, from)) return true;
+  return answer.hasData && isCompactedAway(state, parseEndOffset(answer.offset));
 }
 
 function parseEndOffset(text: string): Offset {

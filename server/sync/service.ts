@@ -1,5 +1,6 @@
 // The sync service: consumes replication, keeps every shape's log, and answers shape reads.
-// A long-lived thing with start()/stop(); routes.ts speaks HTTP on top of it.
+// A long-lived thing with start()/stop(); shape-router.ts speaks HTTP on top of it and
+// engine.ts puts the two together.
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 import { convertTransaction, type ShapeRuntime } from './convert.js';
@@ -11,8 +12,9 @@ import { isDeleted, newHandle, newShapeState, ShapeRegistry, type ShapeState } f
 import * as store from './store.js';
 import { loadTableInfo, type TableInfo } from './table-info.js';
 import { checkWhere, whereColumns } from './where-eval.js';
-import type { Expr } from './where-parser.js';
+import { compileShape, shapeTables } from './subqueries.js';
 import { observeSyncWriteLatency } from '../observability/metrics.js';
+import { compactLongLogs, loadCompactionMarks } from './compaction.js';
 
 export interface SyncServiceOptions {
   pool: Pool;
@@ -20,26 +22,26 @@ export interface SyncServiceOptions {
   slotName: string;
   publication: string;
   logger: Logger;
+  /** How long a live request is held at most before it answers up-to-date. */
   longPollMs: number;
   /**
-   * Hold of live requests on the reference tables (doctors, hours, specializations), which
-   * rarely change. Browsers open at most six HTTP/1.1 connections per host and a device
-   * long-polls six shapes: short holds on the quiet ones keep connections coming free for the
-   * app's own requests (the outbox above all). Defaults to longPollMs.
+   * The hold of live requests on one table (capped at longPollMs; default longPollMs for all).
+   * Browsers open at most six HTTP/1.1 connections per host: short holds on tables that
+   * rarely change keep connections coming free for an app's other requests.
    */
-  quietLongPollMs?: number;
+  holdMs?: (table: { schema: string; table: string }) => number;
   /** A response ends once its entries reach this many bytes (Electric: 10 MiB). */
   chunkBytes?: number;
   /** Shapes nobody requested for this many days are dropped with their logs. */
   idleShapeDays?: number;
   /** Client-narrowed shapes (ShapeDef.narrowed) go after this much idle time (no live request). */
   narrowedIdleMs?: number;
+  /** A shape log with more changes than this is compacted to half of them (compaction.ts). */
+  compactLogRows?: number;
 }
 
 const BATCH_TXS = 500;
 const pgIdent = (s: string) => pg.escapeIdentifier(s);
-/** Tables that change all day: their live requests get the full long-poll hold. */
-const BUSY_TABLES = new Set(['appointments', 'patients']);
 
 export class SyncService {
   readonly registry = new ShapeRegistry();
@@ -51,6 +53,15 @@ export class SyncService {
   private tables = new Map<string, Promise<TableInfo | null>>();
   private expiryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The transactions of the batch being stored (a shape registered meanwhile takes them too). */
+  private inFlight: ReplicatedTransaction[] = [];
+  /**
+   * Stored transactions that were not yet visible when their batch was stored. PostgreSQL
+   * sends a commit once its WAL is flushed but makes it visible to new snapshots only after
+   * that: a shape registered in that gap gets a snapshot without it, so it takes these too
+   * (its snapshot's xmin/xmax/xip then tell whether it saw them). Almost always empty.
+   */
+  private unseen: ReplicatedTransaction[] = [];
   /** Commit LSN of the newest transaction stored (global_last_seen_lsn). */
   processedLsn = 0n;
   lastError: string | null = null;
@@ -64,8 +75,9 @@ export class SyncService {
       chunkBytes: 10 * 1024 * 1024,
       idleShapeDays: 14,
       narrowedIdleMs: 60 * 60 * 1000,
+      compactLogRows: 20_000,
       ...options,
-      quietLongPollMs: Math.min(options.quietLongPollMs ?? options.longPollMs, options.longPollMs),
+      holdMs: options.holdMs ?? (() => options.longPollMs),
     };
     this.consumer = new ReplicationConsumer({
       databaseUrl: options.databaseUrl,
@@ -79,7 +91,8 @@ export class SyncService {
 
   /** How long a live request on this shape is held before it answers up-to-date. */
   holdMs(state: ShapeState): number {
-    return BUSY_TABLES.has(state.runtime.shape.table) ? this.options.longPollMs : this.options.quietLongPollMs;
+    const { schema, table } = state.runtime.shape;
+    return Math.min(this.options.holdMs({ schema, table }), this.options.longPollMs);
   }
 
   get streaming(): boolean {
@@ -100,13 +113,15 @@ export class SyncService {
     this.lastQueuedLsn = this.processedLsn;
     for (const stored of await store.loadShapes(pool, slotName)) {
       const info = await this.tableInfo(stored.definition.schema, stored.definition.table);
-      // A table gone, or a where clause its columns no longer accept (a type changed, or a rule
-      // of where-types.ts the shape predates): the shape goes, its clients refetch.
-      if (!info || !whereStillAccepted(stored.definition.where, info)) {
+      // A table (or a subquery's table) gone or changed since, or a where clause its columns
+      // no longer accept (a type changed, or a rule of where-types.ts the shape predates): the
+      // shape can't be served; it goes, its clients refetch.
+      const compiled = info && (await this.compileShape(stored.definition, info).catch(() => null));
+      if (!compiled || !whereStillAccepted(compiled)) {
         await store.deleteShape(pool, stored.id);
         continue;
       }
-      const state = newShapeState(stored.id, stored.handle, stored.defKey, { ...stored.definition, info });
+      const state = newShapeState(stored.id, stored.handle, stored.defKey, compiled);
       Object.assign(state, {
         status: 'ready',
         snapshotRows: stored.snapshotRows,
@@ -117,6 +132,10 @@ export class SyncService {
         lastChangeAt: stored.lastChangeAt,
       });
       state.runtime.members = stored.members;
+      // Transactions the snapshot saw may not all have been processed before the stop.
+      if (stored.snapshot && stored.snapshotWalLsn !== null && stored.snapshotWalLsn > this.processedLsn)
+        state.snapshotFilter = { snapshot: stored.snapshot, untilLsn: stored.snapshotWalLsn };
+      await loadCompactionMarks(pool, state);
       this.registry.add(state);
     }
     this.consumer.start(this.processedLsn);
@@ -170,10 +189,17 @@ export class SyncService {
     this.tables.delete(key);
     for (const s of this.registry.all()) {
       const shape = s.runtime.shape;
-      if (shape.schema === schema && shape.table === table && shape.info.oid !== oid)
-        await this.deleteShape(s).catch(() => {});
+      const stale = [shape, ...shape.subqueries].some(
+        (t) => t.schema === schema && t.info.name === table && t.info.oid !== oid,
+      );
+      if (stale) await this.deleteShape(s).catch(() => {});
     }
     return oid === null ? null : this.tableInfo(schema, table);
+  }
+
+  /** The definition checked against the catalog, with its subqueries' tables (a `42…` error: 400). */
+  compileShape(def: ShapeDef, info: TableInfo): Promise<CompiledShape> {
+    return compileShape(def, info, (schema, table) => this.tableInfo(schema, table));
   }
 
   /** Shapes being created, by definition: concurrent first requests share one handle. */
@@ -193,11 +219,13 @@ export class SyncService {
   }
 
   private async createShape(def: ShapeDef, defKey: string, info: TableInfo): Promise<ShapeState> {
-    const compiled: CompiledShape = { ...def, info };
+    const compiled = await this.compileShape(def, info);
     await store.validateShapeSql(this.options.pool, compiled);
     const handle = newHandle();
     const id = await store.insertShape(this.options.pool, this.options.slotName, handle, defKey, def);
     const state = newShapeState(id, handle, defKey, compiled);
+    // Transactions already processed but possibly not in the snapshot about to be taken.
+    state.pending = [...this.unseen, ...this.inFlight].filter((tx) => touches(tx, state.runtime));
     this.registry.add(state);
     state.ready = this.takeSnapshot(state);
     state.ready.catch(() => {});
@@ -215,7 +243,10 @@ export class SyncService {
         state.logBytes += result.bytes;
         state.lastOp = result.rows;
         state.snapshotFilter = { snapshot: result.snapshot, untilLsn: result.walLsn };
-        const pending = state.pending;
+        // In commit order, once each (a failed batch is queued again when it is retried).
+        const pending = [...new Map(state.pending.map((tx) => [tx.lsn, tx])).values()].sort((a, b) =>
+          a.lsn < b.lsn ? -1 : a.lsn > b.lsn ? 1 : 0,
+        );
         state.pending = [];
         state.status = 'ready';
         if (pending.length)
@@ -271,6 +302,7 @@ export class SyncService {
       const s = this.registry.byId.get(id);
       if (s) this.registry.remove(s);
     }
+    await compactLongLogs(this, this.options.compactLogRows);
   }
 
   // ---- replication → logs ----
@@ -281,6 +313,11 @@ export class SyncService {
     this.lastQueuedLsn = tx.lsn;
     this.queue.push(tx);
     if (!this.processing) this.processing = this.drain();
+  }
+
+  /** Runs fn when no batch is being stored (for work on the logs outside this file). */
+  betweenBatches(fn: () => Promise<void>): Promise<void> {
+    return this.serialized(fn);
   }
 
   /** Runs fn when no batch is being stored (shape activation must not interleave with one). */
@@ -324,7 +361,12 @@ export class SyncService {
     const creating = this.registry.all().filter((s) => s.status === 'creating');
     for (const s of creating) s.pending.push(...fresh.filter((tx) => touches(tx, s.runtime)));
     const ready = this.registry.all().filter((s) => s.status === 'ready');
-    await this.storeBatch(fresh, ready, true);
+    this.inFlight = fresh;
+    try {
+      await this.storeBatch(fresh, ready, true);
+    } finally {
+      this.inFlight = [];
+    }
     for (const tx of fresh)
       if (tx.commitTimeMs) observeSyncWriteLatency(Math.max(0, Date.now() - tx.commitTimeMs) / 1000);
     const last = txs[txs.length - 1]!;
@@ -335,11 +377,14 @@ export class SyncService {
   private async storeBatch(txs: ReplicatedTransaction[], shapes: ShapeState[], advance: boolean) {
     if (!txs.length) return;
     const batches: store.ShapeBatch[] = [];
-    const fetchRows = (shape: CompiledShape, ids: string[]) => store.fetchRowsById(this.options.pool, shape, ids);
+    const fetchRows = (shape: CompiledShape, column: string, values: string[]) =>
+      store.fetchRowsByColumn(this.options.pool, shape, column, values);
+    // Only the shapes a transaction can affect convert it (change-routing.ts).
+    const reached = new Map(txs.map((tx) => [tx, this.registry.router.forTransaction(tx)]));
     for (const s of shapes) {
       const batch: store.ShapeBatch = { shapeId: s.id, entries: [], memberChanges: new Map() };
       for (const tx of txs) {
-        if (!touches(tx, s.runtime) || this.seenBySnapshot(s, tx)) continue;
+        if (!reached.get(tx)!.has(s) || !touches(tx, s.runtime) || this.seenBySnapshot(s, tx)) continue;
         const result = await convertTransaction(s.runtime, tx, fetchRows);
         batch.entries.push(...result.entries);
         for (const [m, n] of result.memberChanges) batch.memberChanges.set(m, n);
@@ -347,8 +392,9 @@ export class SyncService {
       if (batch.entries.length || batch.memberChanges.size) batches.push(batch);
     }
     const newLsn = advance ? txs[txs.length - 1]!.lsn : this.processedLsn;
-    await store.appendBatch(this.options.pool, this.options.slotName, batches, newLsn);
+    const seen = await store.appendBatch(this.options.pool, this.options.slotName, batches, newLsn);
     this.processedLsn = newLsn;
+    if (advance) this.unseen = [...this.unseen, ...txs].filter((tx) => !isVisibleInSnapshot(tx.xid, seen));
     const now = new Date();
     if (advance) {
       const woken = performance.now();
@@ -380,10 +426,7 @@ export class SyncService {
 
   private invalidateTable(qualified: string) {
     for (const s of this.registry.all()) {
-      const shape = s.runtime.shape;
-      const hit =
-        `${shape.schema}.${shape.table}` === qualified || (shape.membership && qualified === 'public.appointments');
-      if (hit) void this.deleteShape(s).catch(() => {});
+      if (shapeTables(s.runtime.shape).includes(qualified)) void this.deleteShape(s).catch(() => {});
     }
   }
 
@@ -395,9 +438,10 @@ export class SyncService {
   }
 }
 
-function whereStillAccepted(where: Expr | undefined, info: TableInfo): boolean {
+/** The shape's where passes where-types.ts, subqueries' inner wheres against their own tables. */
+function whereStillAccepted(shape: CompiledShape): boolean {
   try {
-    if (where) checkWhere(where, whereColumns(info));
+    if (shape.where) checkWhere(shape.where, whereColumns(shape.info, shape.subqueries));
     return true;
   } catch {
     return false;
@@ -405,10 +449,10 @@ function whereStillAccepted(where: Expr | undefined, info: TableInfo): boolean {
 }
 
 function touches(tx: ReplicatedTransaction, rt: ShapeRuntime): boolean {
-  const { schema, table, membership } = rt.shape;
+  const { schema, table, subqueries } = rt.shape;
   return tx.changes.some(
     (c) =>
       (c.schema === schema && c.table === table) ||
-      (!!membership && c.table === 'appointments' && c.schema === 'public'),
+      subqueries.some((sq) => c.schema === sq.schema && c.table === sq.table),
   );
 }

@@ -1,14 +1,8 @@
-// A shape definition: table, filter, projection, replica mode, and (for a clinician's
-// patients) a membership rule. The server builds it from the session's role; a client's
-// where/columns can only narrow it (shape-rules.ts).
+// A shape definition: table, filter (possibly with subqueries), projection, replica mode. The
+// server builds it from the session's role; a client's where/columns can only narrow it
+// (shape-rules.ts).
 import type { Expr } from './where-parser.js';
 import type { TableInfo } from './table-info.js';
-
-/** Rows of `patients` that have a live appointment with one doctor (a subquery shape). */
-export interface DoctorPatientsMembership {
-  kind: 'doctor_patients';
-  doctorId: string;
-}
 
 export interface ShapeDef {
   schema: string;
@@ -20,7 +14,6 @@ export interface ShapeDef {
   params: Record<string, string>;
   columns: string[];
   replica: 'default' | 'full';
-  membership?: DoctorPatientsMembership;
   /** Who it is for, e.g. "receptionist" (status page). */
   scope: string;
   /**
@@ -30,8 +23,23 @@ export interface ShapeDef {
   narrowed?: boolean;
 }
 
+/** A `col IN (SELECT select FROM schema.table WHERE where)` of a shape, checked against the catalog. */
+export interface CompiledSubquery {
+  /** Position among the shape's subqueries (its membership counts are stored under it). */
+  index: number;
+  /** Outer column: the outer table's single-column primary key. */
+  column: string;
+  schema: string;
+  table: string;
+  select: string;
+  where: Expr | undefined;
+  /** The inner table. */
+  info: TableInfo;
+}
+
 export interface CompiledShape extends ShapeDef {
   info: TableInfo;
+  subqueries: CompiledSubquery[];
 }
 
 /** Stable identity of a definition: requests with equal keys share one handle and one log. */
@@ -43,7 +51,6 @@ export function definitionKey(def: ShapeDef): string {
     Object.entries(def.params).sort(([a], [b]) => Number(a) - Number(b)),
     def.columns,
     def.replica,
-    def.membership ?? null,
   ]);
 }
 
@@ -72,6 +79,8 @@ export function bindParams(e: Expr, params: Readonly<Record<string, string>>): E
         return { ...x, e: b(x.e), pattern: b(x.pattern) };
       case 'fn':
         return { ...x, args: x.args.map(b) };
+      case 'subquery':
+        return { ...x, where: x.where && b(x.where) };
       default:
         return x;
     }

@@ -5,6 +5,7 @@ import { isDeleted, type ShapeState } from './shape-registry.js';
 import type { SyncService } from './service.js';
 import { compareOffsets, formatOffset, type Offset } from './offsets.js';
 import * as store from './store.js';
+import { isCompactedAway, snapshotEndOp } from './compaction.js';
 
 export interface ReadAnswer {
   /** The entries' JSON messages, comma-separated (the up-to-date is added by answerBody). */
@@ -34,22 +35,25 @@ export function nextCursor(clientCursor: string | undefined, longPollMs: number)
 /** True when the offset can't belong to this shape's log (beyond what was ever processed). */
 export function isOutOfBounds(service: SyncService, state: ShapeState, offset: Offset): boolean {
   if (offset.lsn < 0n) return false;
+  if (isCompactedAway(state, offset)) return true;
   // An SSE client resumes from `<global_last_seen_lsn>_0`, which may be one past what was processed.
   if (offset.op === 0 && offset.lsn === service.processedLsn + 1n) return false;
-  if (offset.lsn === 0n) return offset.op !== Infinity && offset.op > state.snapshotRows;
+  if (offset.lsn === 0n) return offset.op !== Infinity && offset.op > snapshotEndOp(state);
   return offset.lsn > service.processedLsn && compareOffsets(offset, { lsn: state.lastLsn, op: state.lastOp }) > 0;
 }
 
 async function readOnce(service: SyncService, state: ShapeState, offset: Offset): Promise<ReadAnswer> {
-  const globalBefore = service.processedLsn;
-  const inSnapshot = offset.lsn < 0n || (offset.lsn === 0n && offset.op < state.snapshotRows);
-  const { entries } = await store.readLog(
-    service.options.pool,
-    state.id,
-    offset,
-    service.options.chunkBytes,
-    inSnapshot,
-  );
+  let globalBefore: bigint, inSnapshot: boolean, entries: store.ReadResult['entries'];
+  // A read overlapping a compaction of the log is repeated against the compacted log (the
+  // caller then answers 409 when the offset was folded away).
+  for (;;) {
+    while (state.compaction.running) await new Promise((r) => setTimeout(r, 10));
+    const generation = state.compaction.generation;
+    globalBefore = service.processedLsn;
+    inSnapshot = offset.lsn < 0n || (offset.lsn === 0n && offset.op < snapshotEndOp(state));
+    ({ entries } = await store.readLog(service.options.pool, state.id, offset, service.options.chunkBytes, inSnapshot));
+    if (!state.compaction.running && state.compaction.generation === generation) break;
+  }
   const lastEntry = entries[entries.length - 1];
   const reachedEnd =
     !inSnapshot && (!lastEntry || compareOffsets(lastEntry, { lsn: state.lastLsn, op: state.lastOp }) >= 0);

@@ -5,6 +5,8 @@ import type { ReplicatedTransaction } from './replication.js';
 import type { ShapeRuntime } from './convert.js';
 import type { CompiledShape } from './shape-def.js';
 import type { XidSnapshot } from './offsets.js';
+import { ChangeRouter } from './change-routing.js';
+import { newCompactionMarks, type CompactionMarks } from './compaction.js';
 
 export interface ShapeState {
   id: number;
@@ -30,6 +32,8 @@ export interface ShapeState {
   lastUsedAt: number;
   /** Memo of reads at the log's current end, shared by the requests of one wake-up. */
   readCache: Map<string, Promise<unknown>>;
+  /** Where the log was folded (compaction.ts). */
+  compaction: CompactionMarks;
 }
 
 /** Electric-style handle: an opaque, never reused `<hash>-<µs timestamp>`. */
@@ -42,7 +46,7 @@ export function newShapeState(id: number, handle: string, defKey: string, shape:
     id,
     handle,
     defKey,
-    runtime: { shape, members: new Map(), moveInFilters: new Map() },
+    runtime: { shape, members: [], moveInFilters: new Map() },
     status: 'creating',
     ready: Promise.resolve(),
     pending: [],
@@ -56,6 +60,7 @@ export function newShapeState(id: number, handle: string, defKey: string, shape:
     liveRequests: 0,
     lastUsedAt: Date.now(),
     readCache: new Map(),
+    compaction: newCompactionMarks(),
   };
 }
 
@@ -64,18 +69,30 @@ export class ShapeRegistry {
   readonly byHandle = new Map<string, ShapeState>();
   /** The current handle of each definition. */
   readonly byDef = new Map<string, ShapeState>();
+  /** Which shapes a replicated change can affect (change-routing.ts). */
+  readonly router = new ChangeRouter<ShapeState>();
 
   add(s: ShapeState) {
     this.byId.set(s.id, s);
     this.byHandle.set(s.handle, s);
     this.byDef.set(s.defKey, s);
+    this.router.add(s, s.runtime.shape);
+  }
+
+  /** A new handle for the shape; the old one keeps leading to it (compaction.ts). */
+  rename(s: ShapeState, handle: string) {
+    s.compaction.oldHandles.push(s.handle);
+    s.handle = handle;
+    this.byHandle.set(handle, s);
   }
 
   remove(s: ShapeState) {
     s.status = 'deleted';
     this.byId.delete(s.id);
     this.byHandle.delete(s.handle);
+    for (const h of s.compaction.oldHandles) this.byHandle.delete(h);
     if (this.byDef.get(s.defKey) === s) this.byDef.delete(s.defKey);
+    this.router.remove(s);
     this.wake(s);
   }
 

@@ -1,5 +1,5 @@
-// What the sync service reports about itself: the admin sync page (GET /api/admin/sync) and
-// /metrics read this through deps.syncStatus. Documented in docs/sync.md.
+// What the sync service reports about its shapes (SyncEngine.status()): the app's admin sync
+// page (GET /api/admin/sync) and /metrics read it. Documented in docs/sync.md.
 import type { SyncService } from './service.js';
 import { formatOffset } from './offsets.js';
 
@@ -19,7 +19,7 @@ export function shapeReports(service: SyncService): ShapeReport[] {
     const shape = s.runtime.shape;
     return {
       table: shape.table,
-      scope: `${shape.scope}${shape.whereText ? ` · ${shape.whereText}` : ''}${shape.membership ? ' · patients with an appointment' : ''}`,
+      scope: `${shape.scope}${shape.whereText ? ` · ${shape.whereText}` : ''}`,
       handle: s.handle,
       rows: s.status === 'ready' ? s.snapshotRows + s.logRows : null,
       log_bytes: s.logBytes,

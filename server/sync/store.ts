@@ -4,7 +4,8 @@
 // carry the logs; and each test database is isolated for free.
 import pg from 'pg';
 import type { Pool } from '../db/pool.js';
-import type { LogEntry } from './convert.js';
+import type { LogEntry, MemberChanges } from './convert.js';
+import type { Members } from './subqueries.js';
 import { DISPLAY_SETTINGS, type Row } from './replication.js';
 import { andWhere, type CompiledShape, type ShapeDef } from './shape-def.js';
 import type { Expr } from './where-parser.js';
@@ -22,6 +23,9 @@ export interface StoredShape {
   lastLsn: bigint;
   lastOp: number;
   lastChangeAt: Date | null;
+  /** What the snapshot saw, and the WAL position bounding it (null for shapes stored before 0130). */
+  snapshot: XidSnapshot | null;
+  snapshotWalLsn: bigint | null;
 }
 
 const MAX_OP = 2 ** 31 - 1;
@@ -41,21 +45,26 @@ export async function purgeShapes(pool: Pool, slot: string): Promise<void> {
   await pool.query('UPDATE sync_state SET processed_lsn = 0, updated_at = now() WHERE slot_name = $1', [slot]);
 }
 
-export async function loadShapes(
-  pool: Pool,
-  slot: string,
-): Promise<Array<StoredShape & { members: Map<string, number> }>> {
+export async function loadShapes(pool: Pool, slot: string): Promise<Array<StoredShape & { members: Members[] }>> {
   // Shapes whose snapshot never finished are useless: drop them.
   await pool.query(`DELETE FROM sync_shapes WHERE slot_name = $1 AND state = 'creating'`, [slot]);
   const { rows } = await pool.query(
-    `SELECT id, handle, def_key, definition, snapshot_rows, log_rows, log_bytes, last_lsn::text, last_op, last_change_at
+    `SELECT id, handle, def_key, definition, snapshot_rows, log_rows, log_bytes, last_lsn::text, last_op, last_change_at,
+            snapshot_xmin, snapshot_xmax, snapshot_xip, snapshot_wal_lsn::text
        FROM sync_shapes WHERE slot_name = $1 AND state = 'ready' ORDER BY id`,
     [slot],
   );
-  const members = await pool.query<{ shape_id: string; member: string; n: number }>(
-    'SELECT m.shape_id, m.member, m.n FROM sync_shape_members m JOIN sync_shapes s ON s.id = m.shape_id WHERE s.slot_name = $1',
+  const members = await pool.query<{ shape_id: string; subquery: number; member: string; n: number }>(
+    `SELECT m.shape_id, m.subquery, m.member, m.n FROM sync_shape_members m JOIN sync_shapes s ON s.id = m.shape_id
+      WHERE s.slot_name = $1`,
     [slot],
   );
+  const byShape = new Map<number, Members[]>();
+  for (const m of members.rows) {
+    let list = byShape.get(Number(m.shape_id));
+    if (!list) byShape.set(Number(m.shape_id), (list = []));
+    (list[m.subquery] ??= new Map()).set(m.member, m.n);
+  }
   return rows.map((r) => ({
     id: Number(r.id),
     handle: r.handle,
@@ -67,7 +76,12 @@ export async function loadShapes(
     lastLsn: BigInt(r.last_lsn),
     lastOp: r.last_op,
     lastChangeAt: r.last_change_at,
-    members: new Map(members.rows.filter((m) => Number(m.shape_id) === Number(r.id)).map((m) => [m.member, m.n])),
+    snapshot:
+      r.snapshot_xmin === null
+        ? null
+        : parseSnapshot(`${r.snapshot_xmin}:${r.snapshot_xmax}:${(r.snapshot_xip ?? []).join(',')}`),
+    snapshotWalLsn: r.snapshot_wal_lsn === null ? null : BigInt(r.snapshot_wal_lsn),
+    members: byShape.get(Number(r.id)) ?? [],
   }));
 }
 
@@ -94,8 +108,11 @@ async function setDisplaySettings(client: pg.PoolClient) {
     await client.query('SELECT set_config($1, $2, true)', [name, value]);
 }
 
+/** What a snapshot's SQL needs of a shape (subqueries are written into the where's SQL). */
+type SelectableShape = Pick<CompiledShape, 'schema' | 'table' | 'columns' | 'where' | 'info' | 'subqueries'>;
+
 /** SQL selecting the shape's rows as ready-to-serve JSON insert messages. */
-function snapshotSelect(shape: CompiledShape, bind: (v: string) => string, orderBy?: string): string {
+function snapshotSelect(shape: SelectableShape, bind: (v: string) => string, orderBy?: string): string {
   const table = `${pg.escapeIdentifier(shape.schema)}.${pg.escapeIdentifier(shape.table)}`;
   const quotePart = (s: string) => `"${s.replace(/\./g, '..').replace(/\//g, '//')}"`;
   const keyParts = shape.info.keyColumns
@@ -104,14 +121,7 @@ function snapshotSelect(shape: CompiledShape, bind: (v: string) => string, order
   const key = `${bind(`${quotePart(shape.schema)}.${quotePart(shape.table)}`)}::text || ${keyParts}`;
   const value = `json_build_object(${shape.columns.map((c) => `${bind(c)}::text, ${pg.escapeIdentifier(c)}::text`).join(', ')})`;
   const headers = `json_build_object('operation', 'insert', 'relation', json_build_array(${bind(shape.schema)}::text, ${bind(shape.table)}::text))`;
-  const conditions: string[] = [];
-  if (shape.where) conditions.push(toSql(shape.where, {}, bind, whereColumns(shape.info)));
-  if (shape.membership) {
-    conditions.push(
-      `"id" IN (SELECT patient_id FROM appointments WHERE doctor_id = ${bind(shape.membership.doctorId)}::uuid AND deleted_at IS NULL)`,
-    );
-  }
-  const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+  const where = shape.where ? `WHERE ${toSql(shape.where, {}, bind, whereColumns(shape.info, shape.subqueries))}` : '';
   return `SELECT json_build_object('key', ${key}, 'value', ${value}, 'headers', ${headers})::text AS body FROM ${table} ${where}${orderBy ? ` ORDER BY ${orderBy}` : ''}`;
 }
 
@@ -127,7 +137,7 @@ function binder() {
 }
 
 /** Checks a shape's SQL against the database (types, operators) without reading rows. */
-export async function validateShapeSql(pool: Pool, shape: CompiledShape): Promise<void> {
+export async function validateShapeSql(pool: Pool, shape: SelectableShape): Promise<void> {
   const b = binder();
   await pool.query(`${snapshotSelect(shape, b.bind)} LIMIT 0`, b.values);
 }
@@ -140,7 +150,7 @@ export async function storeSnapshot(
   pool: Pool,
   id: number,
   shape: CompiledShape,
-): Promise<{ snapshot: XidSnapshot; walLsn: bigint; rows: number; bytes: number; members: Map<string, number> }> {
+): Promise<{ snapshot: XidSnapshot; walLsn: bigint; rows: number; bytes: number; members: Members[] }> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
@@ -177,23 +187,30 @@ export async function storeSnapshot(
       endBody,
     ]);
     const bytes = Number(insert.rows[0]!.bytes) + Buffer.byteLength(endBody);
-    const members = new Map<string, number>();
-    if (shape.membership) {
+    const walLsn = lsnFromText(snap.rows[0]!.lsn);
+    // Each subquery's counts, from the same snapshot as the rows.
+    const members: Members[] = [];
+    for (const sq of shape.subqueries) {
+      const mb = binder();
+      const select = pg.escapeIdentifier(sq.select);
+      const inner = `${pg.escapeIdentifier(sq.schema)}.${pg.escapeIdentifier(sq.table)}`;
+      const where = sq.where ? `(${toSql(sq.where, {}, mb.bind, whereColumns(sq.info))}) AND ` : '';
       const m = await client.query<{ member: string; n: number }>(
-        `INSERT INTO sync_shape_members (shape_id, member, n)
-         SELECT $1, patient_id::text, count(*) FROM appointments WHERE doctor_id = $2 AND deleted_at IS NULL GROUP BY patient_id
+        `INSERT INTO sync_shape_members (shape_id, subquery, member, n)
+         SELECT ${mb.bind(String(id))}::bigint, ${mb.bind(String(sq.index))}::int, ${select}::text, count(*)
+           FROM ${inner} WHERE ${where}${select} IS NOT NULL GROUP BY ${select}
          RETURNING member, n`,
-        [id, shape.membership.doctorId],
+        mb.values,
       );
-      for (const r of m.rows) members.set(r.member, r.n);
+      members[sq.index] = new Map(m.rows.map((r) => [r.member, r.n]));
     }
     await client.query(
       `UPDATE sync_shapes SET state = 'ready', snapshot_xmin = $2, snapshot_xmax = $3, snapshot_xip = $4, snapshot_rows = $5,
-              last_lsn = 0, last_op = $5, log_bytes = log_bytes + $6 WHERE id = $1`,
-      [id, String(snapshot.xmin), String(snapshot.xmax), snapshot.xip.map(String), rows, bytes],
+              last_lsn = 0, last_op = $5, log_bytes = log_bytes + $6, snapshot_wal_lsn = $7 WHERE id = $1`,
+      [id, String(snapshot.xmin), String(snapshot.xmax), snapshot.xip.map(String), rows, bytes, walLsn.toString()],
     );
     await client.query('COMMIT');
-    return { snapshot, walLsn: lsnFromText(snap.rows[0]!.lsn), rows, bytes, members };
+    return { snapshot, walLsn, rows, bytes, members };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
@@ -202,26 +219,36 @@ export async function storeSnapshot(
   }
 }
 
-/** Reads a shape's current rows by id (move-ins of subquery shapes), with the snapshot seen. */
-export async function fetchRowsById(
+/**
+ * Reads a shape's current rows whose `column` has one of the values (move-ins of subquery
+ * shapes), with the snapshot seen and the WAL position bounding what it can have seen.
+ */
+export async function fetchRowsByColumn(
   pool: Pool,
   shape: CompiledShape,
-  ids: string[],
-): Promise<{ rows: Row[]; snapshot: XidSnapshot }> {
+  column: string,
+  values: string[],
+): Promise<{ rows: Row[]; snapshot: XidSnapshot; untilLsn: bigint }> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const snap = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
+    const snap = await client.query<{ s: string; lsn: string }>(
+      'SELECT pg_current_snapshot()::text AS s, pg_current_wal_insert_lsn()::text AS lsn',
+    );
     await setDisplaySettings(client);
     const cols = shape.info.columns
       .map((c) => `${pg.escapeIdentifier(c.name)}::text AS ${pg.escapeIdentifier(c.name)}`)
       .join(', ');
     const table = `${pg.escapeIdentifier(shape.schema)}.${pg.escapeIdentifier(shape.table)}`;
-    const { rows } = await client.query<Row>(`SELECT ${cols} FROM ${table} WHERE id = ANY($1::uuid[]) ORDER BY id`, [
-      ids,
-    ]);
+    // Compared in the column's own type (its index serves it); the type name is the catalog's.
+    const col = pg.escapeIdentifier(column);
+    const type = pg.escapeIdentifier(shape.info.types.get(column)!);
+    const { rows } = await client.query<Row>(
+      `SELECT ${cols} FROM ${table} WHERE ${col} = ANY($1::${type}[]) ORDER BY ${col}`,
+      [values],
+    );
     await client.query('COMMIT');
-    return { rows, snapshot: parseSnapshot(snap.rows[0]!.s) };
+    return { rows, snapshot: parseSnapshot(snap.rows[0]!.s), untilLsn: lsnFromText(snap.rows[0]!.lsn) };
   } finally {
     client.release();
   }
@@ -230,16 +257,20 @@ export async function fetchRowsById(
 export interface ShapeBatch {
   shapeId: number;
   entries: LogEntry[];
-  memberChanges: Map<string, number>;
+  memberChanges: MemberChanges;
 }
 
-/** Stores a batch of entries and member counts together with the processed LSN. */
+/**
+ * Stores a batch of entries and member counts together with the processed LSN. Returns the
+ * snapshot the storing transaction saw: replicated transactions not yet visible in it may be
+ * missed by shape snapshots taken next (see SyncService.unseen).
+ */
 export async function appendBatch(
   pool: Pool,
   slot: string,
   batches: ShapeBatch[],
   processedLsn: bigint,
-): Promise<void> {
+): Promise<XidSnapshot> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -279,23 +310,35 @@ export async function appendBatch(
         ],
       );
     }
-    for (const b of batches) {
-      for (const [member, n] of b.memberChanges) {
-        if (n > 0) {
-          await client.query(
-            `INSERT INTO sync_shape_members (shape_id, member, n) VALUES ($1, $2, $3) ON CONFLICT (shape_id, member) DO UPDATE SET n = EXCLUDED.n`,
-            [b.shapeId, member, n],
-          );
-        } else {
-          await client.query('DELETE FROM sync_shape_members WHERE shape_id = $1 AND member = $2', [b.shapeId, member]);
-        }
-      }
-    }
-    await client.query('UPDATE sync_state SET processed_lsn = $2, updated_at = now() WHERE slot_name = $1', [
-      slot,
-      processedLsn.toString(),
-    ]);
+    // Membership counts as they stand after the batch: set the positive ones, drop the zeros.
+    const counts = batches.flatMap((b) => [...b.memberChanges.values()].map((c) => ({ ...c, shapeId: b.shapeId })));
+    const columns = (list: typeof counts) => [
+      list.map((c) => c.shapeId),
+      list.map((c) => c.subquery),
+      list.map((c) => c.member),
+      list.map((c) => c.n),
+    ];
+    const set = counts.filter((c) => c.n > 0);
+    const gone = counts.filter((c) => c.n <= 0);
+    if (set.length)
+      await client.query(
+        `INSERT INTO sync_shape_members (shape_id, subquery, member, n)
+         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::int[])
+         ON CONFLICT (shape_id, subquery, member) DO UPDATE SET n = EXCLUDED.n`,
+        columns(set),
+      );
+    if (gone.length)
+      await client.query(
+        `DELETE FROM sync_shape_members m USING unnest($1::bigint[], $2::int[], $3::text[]) AS g(shape_id, subquery, member)
+          WHERE m.shape_id = g.shape_id AND m.subquery = g.subquery AND m.member = g.member`,
+        columns(gone).slice(0, 3),
+      );
+    const state = await client.query<{ s: string }>(
+      'UPDATE sync_state SET processed_lsn = $2, updated_at = now() WHERE slot_name = $1 RETURNING pg_current_snapshot()::text AS s',
+      [slot, processedLsn.toString()],
+    );
     await client.query('COMMIT');
+    return parseSnapshot(state.rows[0]!.s);
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
@@ -369,7 +412,7 @@ export interface SubsetResult {
  * read in one REPEATABLE READ transaction whose xmin/xmax/xip let the client drop stream
  * changes the rows already include.
  */
-export async function subsetSnapshot(pool: Pool, shape: CompiledShape, q: SubsetQuery): Promise<SubsetResult> {
+export async function subsetSnapshot(pool: Pool, shape: SelectableShape, q: SubsetQuery): Promise<SubsetResult> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -378,7 +421,7 @@ export async function subsetSnapshot(pool: Pool, shape: CompiledShape, q: Subset
     );
     await setDisplaySettings(client);
     const b = binder();
-    const narrowed: CompiledShape = { ...shape, where: andWhere(shape.where, q.where) };
+    const narrowed: SelectableShape = { ...shape, where: andWhere(shape.where, q.where) };
     const order = q.orderBy
       .map(
         (o) =>

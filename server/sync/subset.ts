@@ -3,7 +3,7 @@
 // (a role's hidden columns stay hidden), and ORDER BY takes plain columns with a direction.
 import { ProtocolError, type SubsetParams } from './protocol.js';
 import type { ShapeDef } from './shape-def.js';
-import { clientWhere, ShapeRequestError } from './shape-rules.js';
+import { clientWhere, ShapeRequestError } from './shape-request.js';
 import type { SubsetQuery } from './store.js';
 import type { TableInfo } from './table-info.js';
 

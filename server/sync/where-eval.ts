@@ -4,9 +4,12 @@
 // (exact decimals for integers and numeric, code-point text order, pg_c_utf8 case mapping).
 // tests/server/sync-where-differential.test.ts compares them against PostgreSQL.
 import pg from 'pg';
-import type { Expr } from './where-parser.js';
+import type { Expr, SubqueryExpr } from './where-parser.js';
 import {
+  columnTy,
+  isExact,
   kindOf,
+  literalValue,
   typeWhere,
   WhereTypeError,
   type CmpKind,
@@ -20,6 +23,7 @@ import {
   compareFloat,
   compareText,
   compareTime,
+  decKey,
   decToFloat,
   decToString,
   divideDec,
@@ -36,6 +40,11 @@ export { WhereTypeError as WhereEvalError } from './where-types.js';
 export type Row = Record<string, string | null | undefined>;
 export interface EvalContext extends WhereColumns {
   params: Readonly<Record<string, string>>;
+  /**
+   * Whether a value is in a subquery's result (the shape's membership counts, kept by
+   * convert.ts); without it a clause with a subquery can't be evaluated.
+   */
+  inSubquery?: (e: SubqueryExpr, value: string) => boolean;
 }
 
 type V = Dec | number | string | boolean | TimeKey | null;
@@ -56,10 +65,80 @@ export function checkWhere(e: Expr, cols: WhereColumns): void {
   typeWhere(e, cols);
 }
 
-/** Columns of a table as the where evaluator needs them. */
-export function whereColumns(info: { types: ReadonlyMap<string, string>; columns: { name: string; dims: number }[] }) {
-  return { types: info.types, arrays: new Set(info.columns.filter((c) => c.dims > 0).map((c) => c.name)) };
+type ColumnsInfo = { types: ReadonlyMap<string, string>; columns: { name: string; dims: number }[] };
+
+/**
+ * Columns of a table as the where evaluator needs them; with a compiled shape's subqueries,
+ * also their inner tables' (a subquery's where is typed and written against its own table).
+ */
+export function whereColumns(
+  info: ColumnsInfo,
+  subqueries: ReadonlyArray<{ index: number; info: ColumnsInfo }> = [],
+): WhereColumns {
+  const cols = (i: ColumnsInfo) => ({
+    types: i.types,
+    arrays: new Set(i.columns.filter((c) => c.dims > 0).map((c) => c.name)),
+  });
+  if (!subqueries.length) return cols(info);
+  const inner: WhereColumns[] = [];
+  for (const sq of subqueries) inner[sq.index] = cols(sq.info);
+  return { ...cols(info), subqueries: inner };
 }
+
+/**
+ * The key under which a value of a column of this type meets a constant in `column = constant`
+ * (a row's text as PostgreSQL prints it, or the constant's text): values the evaluator finds
+ * equal get the same key (`'007'` and `7.0` on an int column both give `7`, uuids are
+ * lower-cased). The change routing index (change-routing.ts) indexes shapes on it. Throws
+ * WhereEvalError for a text the type can't read or a type `=` doesn't apply to.
+ */
+export function comparisonKey(typname: string, text: string): string {
+  const t = columnTy(typname);
+  switch (t) {
+    case 'int2':
+    case 'int4':
+    case 'int8':
+    case 'numeric':
+      // Integers and numeric compare exactly, as decimals (an int column meets `= 7.0`).
+      return decKey(readAs(text, 'numeric', parseDec) as Dec);
+    case 'float8': {
+      const x = readAs(text, 'float8', (raw) => (raw.trim() === '' ? undefined : Number(raw))) as number;
+      return Object.is(x, -0) ? '0' : String(x);
+    }
+    case 'date':
+    case 'timestamptz': {
+      const k = readAs(text, t, parseTimeKey) as TimeKey;
+      return k.inf ? String(k.inf) : `0:${k.us}`;
+    }
+    case 'bool':
+      return String(readAs(text, 'bool', (raw) => (raw === 't' ? true : raw === 'f' ? false : undefined)));
+    case 'text':
+    case 'uuid':
+      return literalValue(text, t) as string;
+    default:
+      throw new WhereTypeError(`values of type ${typname} are not compared with =`);
+  }
+}
+
+/**
+ * A constant's value (the literal forms where-types.ts accepts), else a row's as PostgreSQL
+ * prints it, read as the evaluator reads row values (BC dates, years past 9999, long numerics).
+ */
+function readAs(text: string, t: Ty, fromRow: (raw: string) => V | undefined): V {
+  try {
+    return literalValue(text, t) as V;
+  } catch (err) {
+    const v = fromRow(text);
+    if (v === undefined || (typeof v === 'number' && Number.isNaN(v) && text !== 'NaN')) throw err;
+    return v;
+  }
+}
+
+/** Whether a number constant (`= 7`) compares with this column type (the routing index asks). */
+export const comparesWithNumbers = (typname: string): boolean => {
+  const t = columnTy(typname);
+  return t === 'float8' || isExact(t);
+};
 
 function parseColumn(raw: string, t: Ty): V {
   switch (t) {
@@ -198,6 +277,12 @@ function evaluator(t: Typing, row: Row, ctx: EvalContext) {
         if (e.op === '||') return (l as string) + (r as string);
         return e.op === '/' ? divideDec(l as Dec, r as Dec) : arithDec(e.op, l as Dec, r as Dec);
       }
+      case 'subquery': {
+        if (!ctx.inSubquery) throw new WhereTypeError('a subquery can only be evaluated within its shape');
+        // NULL is in no result (the counts hold no NULLs): NULL, false in a WHERE, as in SQL.
+        const raw = row[e.col];
+        return raw === null || raw === undefined ? null : ctx.inSubquery(e, raw);
+      }
       case 'fn': {
         if (e.name === 'coalesce') {
           for (const a of e.args) {
@@ -290,6 +375,18 @@ export function toSql(
       }
       case 'like':
         return `((${sql(x.e)}) COLLATE ${x.ci ? 'pg_c_utf8' : '"C"'} ${x.neg ? 'NOT ' : ''}${x.ci ? 'ILIKE' : 'LIKE'} ${sql(x.pattern)})`;
+      case 'subquery': {
+        // The inner where is typed and bound against the inner table's columns, with the
+        // same typed literals as the rest of the clause.
+        const from = `${pg.escapeIdentifier(x.schema)}.${pg.escapeIdentifier(x.table)}`;
+        let where = '';
+        if (x.where) {
+          const inner = x.i === undefined ? undefined : cols.subqueries?.[x.i];
+          if (!inner) throw new WhereTypeError('a subquery is written as SQL only within its compiled shape');
+          where = ` WHERE ${toSql(x.where, params, bind, inner)}`;
+        }
+        return `(${pg.escapeIdentifier(x.col)} IN (SELECT ${pg.escapeIdentifier(x.select)} FROM ${from}${where}))`;
+      }
       case 'fn': {
         if (x.name === 'coalesce') {
           const common = ty(x);

@@ -18,7 +18,22 @@ export type Expr =
   | { k: 'in'; e: Expr; list: Expr[]; neg: boolean }
   | { k: 'between'; e: Expr; lo: Expr; hi: Expr; neg: boolean }
   | { k: 'like'; e: Expr; pattern: Expr; neg: boolean; ci: boolean }
-  | { k: 'fn'; name: string; args: Expr[] };
+  | { k: 'fn'; name: string; args: Expr[] }
+  | SubqueryExpr;
+
+/**
+ * `col IN (SELECT select FROM schema.table WHERE where)`: one level deep, only as a top-level
+ * AND condition (checkSubqueries). `i` numbers a shape's subqueries (set when compiled).
+ */
+export interface SubqueryExpr {
+  k: 'subquery';
+  col: string;
+  select: string;
+  schema: string;
+  table: string;
+  where: Expr | undefined;
+  i?: number;
+}
 
 export class WhereSyntaxError extends Error {}
 
@@ -97,7 +112,7 @@ function tokenize(src: string): Token[] {
       tokens.push({ t: KEYWORDS.has(low) ? 'kw' : 'id', v: low, at });
       i += m[0].length;
     } else {
-      const m = /^(<>|!=|<=|>=|::|\|\||[=<>(),+\-*/])/.exec(src.slice(i));
+      const m = /^(<>|!=|<=|>=|::|\|\||[=<>(),+\-*/.])/.exec(src.slice(i));
       if (!m) throw new WhereSyntaxError(`At location ${at}: syntax error at or near "${c}"`);
       tokens.push({ t: 'op', v: m[0] === '!=' ? '<>' : m[0], at });
       i += m[0].length;
@@ -187,6 +202,10 @@ export function parseWhere(src: string): Expr {
     if (isKw('in')) {
       pos++;
       expectOp('(');
+      if (peek()?.t === 'id' && peek()!.v === 'select') {
+        if (neg) fail('NOT IN (SELECT …) is not supported; use IN (SELECT …)');
+        return subquery(e);
+      }
       const list = [additive()];
       while (isOp(',')) {
         pos++;
@@ -209,6 +228,35 @@ export function parseWhere(src: string): Expr {
     }
     if (neg) fail();
     return e;
+  };
+  const isId = (v: string) => peek()?.t === 'id' && peek()!.v === v;
+  const name = (): string => {
+    const t = peek();
+    if (t?.t !== 'id' && t?.t !== 'qid') return fail('expected a name');
+    pos++;
+    return t.v;
+  };
+  /** After `IN (`: `SELECT col FROM [schema.]table [WHERE …])`. */
+  const subquery = (outer: Expr): Expr => {
+    if (outer.k !== 'col') fail('only a column may stand left of IN (SELECT …)');
+    pos++;
+    const select = name();
+    if (!isId('from')) fail('expected FROM');
+    pos++;
+    let schema = 'public';
+    let table = name();
+    if (isOp('.')) {
+      pos++;
+      schema = table;
+      table = name();
+    }
+    let where: Expr | undefined;
+    if (isId('where')) {
+      pos++;
+      where = or();
+    }
+    expectOp(')');
+    return { k: 'subquery', col: (outer as { name: string }).name, select, schema, table, where };
   };
   const additive = (): Expr => {
     let l = multiplicative();
@@ -284,10 +332,82 @@ export function parseWhere(src: string): Expr {
   };
   const tree = or();
   if (pos < tokens.length) fail();
+  checkSubqueries(tree);
   return tree;
 }
 
-/** Every column and parameter an expression mentions. */
+const PLACEMENT =
+  'a subquery (col IN (SELECT …)) is supported only as a condition joined to the rest of the where by AND at the top level, not under OR or NOT';
+
+/**
+ * Subqueries only as top-level AND conditions, one level deep: a row then moves in or out of
+ * the shape exactly when its value enters or leaves the subquery's result.
+ */
+export function checkSubqueries(e: Expr): void {
+  const inside = (x: Expr, nested: boolean) => {
+    walkExpr(x, (y) => {
+      if (y.k !== 'subquery') return;
+      throw new WhereSyntaxError(nested ? 'subqueries may not be nested (one level only)' : PLACEMENT);
+    });
+  };
+  const top = (x: Expr): void => {
+    if (x.k === 'and') return void (top(x.l), top(x.r));
+    if (x.k === 'subquery') return void (x.where && inside(x.where, true));
+    inside(x, false);
+  };
+  top(e);
+}
+
+/** The subqueries of a where clause, in order (top-level AND conditions, see checkSubqueries). */
+export function subqueriesOf(e: Expr | undefined): SubqueryExpr[] {
+  const out: SubqueryExpr[] = [];
+  const top = (x: Expr | undefined): void => {
+    if (x?.k === 'and') return void (top(x.l), top(x.r));
+    if (x?.k === 'subquery') out.push(x);
+  };
+  top(e);
+  return out;
+}
+
+/** Calls fn on every node of the tree (a subquery's inner where included). */
+function walkExpr(e: Expr, fn: (x: Expr) => void): void {
+  fn(e);
+  const kids: Array<Expr | undefined> = [];
+  switch (e.k) {
+    case 'cast':
+    case 'not':
+    case 'isnull':
+      kids.push(e.e);
+      break;
+    case 'cmp':
+    case 'arith':
+    case 'and':
+    case 'or':
+      kids.push(e.l, e.r);
+      break;
+    case 'in':
+      kids.push(e.e, ...e.list);
+      break;
+    case 'between':
+      kids.push(e.e, e.lo, e.hi);
+      break;
+    case 'like':
+      kids.push(e.e, e.pattern);
+      break;
+    case 'fn':
+      kids.push(...e.args);
+      break;
+    case 'subquery':
+      kids.push(e.where);
+      break;
+  }
+  for (const k of kids) if (k) walkExpr(k, fn);
+}
+
+/**
+ * Every column and parameter an expression mentions. A subquery contributes its outer column
+ * and its parameters; the columns of its inner where belong to its own table.
+ */
 export function collectRefs(e: Expr, cols = new Set<string>(), params = new Set<number>()) {
   const walk = (x: Expr): void => {
     switch (x.k) {
@@ -324,6 +444,10 @@ export function collectRefs(e: Expr, cols = new Set<string>(), params = new Set<
         break;
       case 'fn':
         x.args.forEach(walk);
+        break;
+      case 'subquery':
+        cols.add(x.col);
+        if (x.where) collectRefs(x.where, new Set(), params);
         break;
     }
   };

@@ -41,6 +41,12 @@ export interface WhereColumns {
   types: ReadonlyMap<string, string>;
   /** Array columns. */
   arrays?: ReadonlySet<string>;
+  /**
+   * A compiled shape's subqueries' inner tables, by the subquery's index (`i`): an inner
+   * where is typed against its own table's columns. Without them a subquery's where is not
+   * descended into here; compileShape (subqueries.ts) checks it against the inner table.
+   */
+  subqueries?: ReadonlyArray<WhereColumns | undefined>;
 }
 
 export const INT_TYPES = new Set<Ty>(['int2', 'int4', 'int8']);
@@ -59,6 +65,9 @@ const COLUMN_TYPES: Record<string, Ty> = {
   timestamptz: 'timestamptz',
   uuid: 'uuid',
 };
+
+/** The where type of a column of this PostgreSQL type (`other`: only IS NULL and ::text). */
+export const columnTy = (typname: string): Ty => COLUMN_TYPES[typname] ?? 'other';
 
 const CAST_NAMES: Record<string, Ty> = {
   int2: 'int2',
@@ -391,6 +400,15 @@ export function typeWhere(root: Expr, cols: WhereColumns, params: Readonly<Recor
             );
         }
         return 'numeric';
+      }
+      case 'subquery': {
+        // Outer column and inner column are of one type (compileShape checks it); the inner
+        // where belongs to the inner table: its literals are typed by a typing of its own.
+        const t = columnType(e.col);
+        if (t === 'array' || t === 'other') fail(`a subquery can't be compared with column "${e.col}" of this type`);
+        const inner = e.i === undefined ? undefined : cols.subqueries?.[e.i];
+        if (e.where && inner) typeWhere(e.where, inner, params);
+        return 'bool';
       }
       case 'fn': {
         if (e.name === 'lower' || e.name === 'upper') {

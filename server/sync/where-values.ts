@@ -39,6 +39,17 @@ export function decToString(d: Dec): string {
   return neg ? `-${body}` : body;
 }
 
+/** A text equal for equal values (compareDec = 0): `1.50` and `1.5` give `1.5`. */
+export function decKey(d: Dec): string {
+  if (typeof d === 'string') return d;
+  let { m, s } = d;
+  while (s > 0 && m % 10n === 0n) {
+    m /= 10n;
+    s--;
+  }
+  return decToString({ m, s });
+}
+
 const rank = (d: Dec) => (d === 'NaN' ? 2 : d === 'Infinity' ? 1 : d === '-Infinity' ? -1 : 0);
 
 /** numeric ordering: NaN equals NaN and sorts above everything, then +Infinity. */

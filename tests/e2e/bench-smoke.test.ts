@@ -9,6 +9,10 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
 const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 
+/** The result is the last JSON document printed, on lines of its own (progress lines before it may print objects too). */
+const lastJson = (stdout: string) =>
+  JSON.parse(stdout.slice(stdout.lastIndexOf('\n{\n') + 1, stdout.lastIndexOf('\n}') + 2));
+
 const smoke = (script: string) =>
   run(process.execPath, [TSX, script, '--smoke'], {
     cwd: ROOT,
@@ -20,12 +24,20 @@ const smoke = (script: string) =>
 describe('browser benchmark smoke runs', () => {
   it('bench:client --smoke: first sync, pages under several filters, search, cold starts', async () => {
     const { stdout } = await smoke('bench/client.ts');
-    // The result is the last JSON document printed, starting on a line of its own (progress
-    // lines before it may print objects too).
-    const result = JSON.parse(stdout.slice(stdout.lastIndexOf('\n{\n') + 1, stdout.lastIndexOf('\n}') + 2));
+    const result = lastJson(stdout);
     expect(result.data.replica).toMatchObject({ done: true, a: 500, p: 200 });
     for (const name of ['first', 'middle', 'last']) expect(result.pageOf50Ms[name]?.n).toBe(4);
     expect(result.coldStartOfflineMs.n).toBe(2);
+    expect(result.machine.commit).toBeTruthy();
+    expect(stdout).toContain('smoke run: nothing written');
+  }, 320_000);
+
+  it('bench:offline-writes --smoke: taps offline, then every queued write confirmed once online', async () => {
+    const { stdout } = await smoke('bench/offline-writes.ts');
+    const result = lastJson(stdout);
+    expect(result).toMatchObject({ writes: 3, queuedOffline: 3, confirmedOnServer: 3 });
+    expect(result.onlineError).toBeUndefined();
+    expect(result.tapToPaintMs.samples).toHaveLength(3);
     expect(result.machine.commit).toBeTruthy();
     expect(stdout).toContain('smoke run: nothing written');
   }, 320_000);

@@ -2,8 +2,8 @@
 // free-slot lists are live across two devices; a booking the server refused is shown as not
 // booked, with its reason in words and one-tap suggested times; the reschedule picker opens
 // on the appointment's day with its own slot free and opens the new appointment (old <-> new
-// links); patient search ignores accents and word order and a patient page books; the header
-// keeps "last synced" across an offline reload.
+// links); patient search ignores accents and word order and a patient page sets reminder
+// channels and books; the header keeps "last synced" across an offline reload.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
@@ -171,7 +171,7 @@ describe('feedback where the eye is', () => {
 
   it('patient search ignores accents, case and word order; the patient page books', async () => {
     const { rows } = await srv.db.pool.query<{ id: string }>(
-      `INSERT INTO patients (full_name, date_of_birth, mrn) VALUES ('José Yamamoto', '1975-05-05', 'ACC-0001') RETURNING id`,
+      `INSERT INTO patients (full_name, date_of_birth, mrn, phone) VALUES ('José Yamamoto', '1975-05-05', 'ACC-0001', '+441000000002') RETURNING id`,
     );
     const jose = rows[0]!.id;
     await a.page.goto(`${srv.url}/patients`);
@@ -182,6 +182,18 @@ describe('feedback where the eye is', () => {
       await expect.poll(names, { timeout: 30_000 }).toEqual(['José Yamamoto']);
     }
     await a.page.getByRole('link', { name: 'José Yamamoto' }).click();
+    // Reminder settings come from the server: SMS on (a phone is on file), email without an
+    // address. Turning SMS off is saved at once.
+    const prefs = a.page.getByTestId('contact-preferences');
+    await expect.poll(() => prefs.locator('input[data-channel=sms]').isChecked(), { timeout: 30_000 }).toBe(true);
+    expect(await prefs.innerText()).toContain('no email address on file');
+    await prefs.getByLabel('SMS reminders').uncheck();
+    await expect.poll(() => prefs.getByTestId('preferences-changed').textContent()).toContain('by staff');
+    const saved = await srv.db.pool.query(
+      `SELECT sms_opt_out, updated_via FROM patient_contact_preferences WHERE patient_id = $1`,
+      [jose],
+    );
+    expect(saved.rows).toEqual([{ sms_opt_out: true, updated_via: 'staff' }]);
     await a.page.getByTestId('book-for-patient').click();
     await a.page.waitForURL(/\/appointments\/new\?patient=/);
     await expect.poll(() => a.page.getByRole('radio', { name: 'José Yamamoto' }).isChecked()).toBe(true);

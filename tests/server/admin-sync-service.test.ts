@@ -4,8 +4,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplicationSampler } from '../../server/observability/sampler.js';
-import type { SyncService } from '../../server/sync/service.js';
-import { startSyncService } from '../../server/sync/start.js';
+import { startClinicSync } from '../../server/clinic-sync/start.js';
+import type { SyncEngine } from '../../server/sync/engine.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
 import { ApiClient } from '../setup/server.js';
@@ -18,7 +18,7 @@ let fx: Fixture;
 let admin: ApiClient;
 let reception: ApiClient;
 let sampler: ReplicationSampler;
-let restarted: SyncService | undefined;
+let restarted: SyncEngine | undefined;
 
 async function status() {
   const res = await admin.get('/api/admin/sync');
@@ -149,7 +149,7 @@ describe('admin sync page with the sync service', () => {
     const metrics = (await admin.get('/metrics')).body as string;
     expect(metrics).toMatch(/^clinic_replication_slot_active 0$/m);
 
-    restarted = await startSyncService(server.deps);
+    restarted = await startClinicSync(server.deps);
     const caughtUp = await waitFor(
       async () => {
         const r = (await status()).replication;

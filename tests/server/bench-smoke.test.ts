@@ -25,4 +25,17 @@ describe('benchmark smoke runs', () => {
       expect(stdout).toContain(`EXPLAIN ${read}:`);
     }
   }, 300_000);
+
+  it('bench:sync-routing --smoke: the routed loop converts fewer shapes per change into the same entries', async () => {
+    const { stdout } = await run(process.execPath, [TSX, 'bench/sync-routing.ts', '--smoke'], {
+      cwd: ROOT,
+      timeout: 120_000,
+    });
+    expect(stdout).toContain('smoke run: nothing written');
+    const { results } = JSON.parse(stdout.slice(0, stdout.lastIndexOf('}') + 1));
+    expect(results.before_every_shape.conversions_per_change).toBe(results.shapes);
+    expect(results.after_routed.conversions_per_change).toBeLessThan(results.shapes / 2);
+    expect(results.after_routed.log_entries).toBe(results.before_every_shape.log_entries);
+    expect(results.after_routed.log_entries).toBeGreaterThan(0);
+  }, 150_000);
 });

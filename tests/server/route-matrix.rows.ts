@@ -192,6 +192,19 @@ export const ROWS: Row[] = [
     call: ({ patientB }) => ({ path: `/api/patients/${patientB}`, body: { phone: '+1 555 0100' } }),
     expect: frontDesk(200),
   },
+  {
+    route: 'GET /api/patients/:id/contact-preferences',
+    call: ({ patientB }) => ({ path: `/api/patients/${patientB}/contact-preferences` }),
+    expect: notTheClinicians(200),
+  },
+  {
+    route: 'PUT /api/patients/:id/contact-preferences',
+    call: ({ patientB }) => ({
+      path: `/api/patients/${patientB}/contact-preferences`,
+      body: { email_opt_out: false, sms_opt_out: true },
+    }),
+    expect: frontDesk(200),
+  },
 
   // Appointments: every row is doctor B's
   { route: 'GET /api/appointments', call: () => ({ path: '/api/appointments' }), expect: staff(200) },

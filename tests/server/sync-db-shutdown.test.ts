@@ -12,7 +12,7 @@ import { migrate } from '../../server/db/migrate.js';
 import { createPool, type Pool } from '../../server/db/pool.js';
 import { createLogger } from '../../server/logger.js';
 import { SyncService } from '../../server/sync/service.js';
-import { buildOpenShape } from '../../server/sync/shape-rules.js';
+import { buildOpenShape } from '../../server/sync/shape-request.js';
 import { waitFor } from '../setup/sync.js';
 
 function freePort(): Promise<number> {

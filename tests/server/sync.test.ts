@@ -155,6 +155,13 @@ describe('authorization and bad input', () => {
     ).toBe(403);
   });
 
+  it('refuses a client’s own subquery (it could probe other tables and hidden columns)', async () => {
+    const where = encodeURIComponent(`id IN (SELECT patient_id FROM appointments WHERE clinical_notes LIKE 'n%')`);
+    const res = await get(cookies.receptionist, `table=patients&offset=-1&where=${where}`);
+    expect(res.status).toBe(403);
+    expect(JSON.stringify(await res.json())).toMatch(/subquery/);
+  });
+
   it('keeps a clinician inside their scope whatever where they send', async () => {
     const where = encodeURIComponent(`doctor_id = '${fx.doctorB}'`);
     const res = await get(cookies.clinicianA, `table=appointments&offset=-1&where=${where}`);

@@ -32,9 +32,9 @@ function freePort(): Promise<number> {
 
 export default async function setup(project: TestProject) {
   // Tests that spawn `npm start`-style servers would each build a missing client, at the same
-  // time, into the same build/ folder. Build it once here, before any test runs (the e2e
-  // project runs after this one and finds it current).
-  if (project.name === 'integration' && !isClientBuildCurrent()) await buildClient();
+  // time, into the same build/ folder, and so would two e2e files. Build it once here, before
+  // any test runs (a later project finds it current).
+  if (!isClientBuildCurrent()) await buildClient();
   let adminUrl: string;
   let stop = async () => {};
   if (process.env.DATABASE_URL) {

@@ -1,8 +1,9 @@
 // Starts the real app with the sync service on a test database. Each test file passes its own
 // slot name, so files running in parallel never share a replication slot.
 import type { AppDeps } from '../../server/deps.js';
+import { startClinicSync, withSyncEngine } from '../../server/clinic-sync/start.js';
+import type { SyncEngine } from '../../server/sync/engine.js';
 import type { SyncService } from '../../server/sync/service.js';
-import { startSyncService } from '../../server/sync/start.js';
 import type { TestDatabase } from './database.js';
 import { startTestServer, type TestServer } from './server.js';
 
@@ -16,22 +17,23 @@ export async function startSyncTestServer(
   env: Record<string, string> = {},
   options: { chunkBytes?: number; now?: () => Date } = {},
 ): Promise<SyncTestServer> {
-  let sync: SyncService | undefined;
+  let engine: SyncEngine | undefined;
   const server = await startTestServer(
     db,
     { SYNC_SLOT_NAME: slotName, SYNC_LONG_POLL_MS: '2000', ...env },
     async (deps: AppDeps) => {
-      sync = await startSyncService(deps, options);
-      return options.now ? { ...deps, now: options.now } : deps;
+      engine = await startClinicSync(deps, options);
+      const withSync = withSyncEngine(deps, engine);
+      return options.now ? { ...withSync, now: options.now } : withSync;
     },
   );
-  await waitFor(() => sync!.streaming, 20_000);
+  await waitFor(() => engine!.streaming, 20_000);
   return {
     ...server,
-    sync: sync!,
+    sync: engine!.service,
     async close() {
       await server.close();
-      await sync!.stop();
+      await engine!.stop();
     },
   };
 }

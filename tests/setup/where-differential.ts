@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import pg from 'pg';
 import { DISPLAY_SETTINGS } from '../../server/sync/replication.js';
-import { clientWhere, ShapeRequestError } from '../../server/sync/shape-rules.js';
+import { clientWhere, ShapeRequestError } from '../../server/sync/shape-request.js';
 import { loadTableInfo, type TableInfo } from '../../server/sync/table-info.js';
 import { convertTransaction, type ShapeRuntime } from '../../server/sync/convert.js';
 import type { ReplicatedTransaction } from '../../server/sync/replication.js';
@@ -345,8 +345,9 @@ async function liveDecisions(info: TableInfo, where: Expr | undefined, printed: 
       replica: 'default',
       scope: 'test',
       info,
+      subqueries: [],
     },
-    members: new Map(),
+    members: [],
     moveInFilters: new Map(),
   };
   const tx: ReplicatedTransaction = {

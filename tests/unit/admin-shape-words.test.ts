@@ -17,8 +17,21 @@ describe('describeShape', () => {
 
   it("describes a clinician's patients and a receptionist's whole-clinic shapes", () => {
     expect(
-      describeShape(`clinician (doctor ${DOC}) · deleted_at IS NULL · patients with an appointment`, names, 'UTC'),
+      describeShape(
+        `clinician (doctor ${DOC}) · deleted_at IS NULL AND id IN (SELECT patient_id FROM appointments WHERE doctor_id = '${DOC}' AND deleted_at IS NULL)`,
+        names,
+        'UTC',
+      ),
     ).toBe('Clinician · Dr Ana Ruiz · patients with an appointment with this doctor');
+    expect(
+      describeShape(
+        `clinician (doctor ${DOC}) · deleted_at IS NULL AND id IN (SELECT patient_id FROM appointments WHERE doctor_id = '${DOC}' AND deleted_at IS NULL) AND (full_name LIKE 'A%')`,
+        names,
+        'UTC',
+      ),
+    ).toBe(
+      "Clinician · Dr Ana Ruiz · patients with an appointment with this doctor · narrowed by the app: full_name LIKE 'A%'",
+    );
     expect(
       describeShape(`receptionist · deleted_at IS NULL AND starts_at >= '2026-10-05T00:00:00.000Z'`, names, 'UTC'),
     ).toBe('Receptionist · all doctors · from Mon, 5 Oct 2026 on');

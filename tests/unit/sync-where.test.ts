@@ -11,7 +11,7 @@ import {
 import { bindParams } from '../../server/sync/shape-def.js';
 import { checkWhere, matches, toSql, WhereEvalError } from '../../server/sync/where-eval.js';
 import { parseTimeKey } from '../../server/sync/where-values.js';
-import { parseWhere } from '../../server/sync/where-parser.js';
+import { collectRefs, parseWhere, subqueriesOf } from '../../server/sync/where-parser.js';
 
 describe('offsets', () => {
   it('parses, formats and orders offsets; rejects junk', () => {
@@ -114,5 +114,81 @@ describe('where clauses', () => {
     const sql = toSql(parseWhere("s = 'a''b' AND n > 2"), {}, (v) => (values.push(v), `$${values.length}`), { types });
     expect(sql).toBe('((("s") COLLATE "C" = ($1::text) COLLATE "C") AND ("n" > $2::numeric))');
     expect(values).toEqual(["a'b", '2']);
+  });
+});
+
+describe('subqueries in where clauses', () => {
+  it('parses col IN (SELECT …) as a top-level AND condition, with its own where and parameters', () => {
+    const tree = bindParams(
+      parseWhere('deleted_at IS NULL AND id IN (SELECT patient_id FROM clinic."Appts" WHERE doctor_id = $1)'),
+      { 1: 'd1' },
+    );
+    const [sq] = subqueriesOf(tree);
+    expect(sq).toMatchObject({ k: 'subquery', col: 'id', select: 'patient_id', schema: 'clinic', table: 'Appts' });
+    expect(subqueriesOf(parseWhere('id IN (SELECT x FROM t)'))[0]).toMatchObject({
+      schema: 'public',
+      where: undefined,
+    });
+    // The inner where's columns are the inner table's; its parameters are the shape's.
+    expect(collectRefs(parseWhere('id IN (SELECT a FROM t WHERE b = $2) AND c = 1'))).toEqual({
+      cols: new Set(['id', 'c']),
+      params: new Set([2]),
+    });
+    // Written as SQL within its compiled shape (numbered, the inner table's columns known): the
+    // inner where's literals are bound and typed against the inner table, like the outer ones.
+    const compiled = bindParams(
+      parseWhere('deleted_at IS NULL AND id IN (SELECT patient_id FROM clinic."Appts" WHERE doctor_id = $1)'),
+      { 1: 'D0C7D0C7-0000-4000-8000-000000000001' },
+    );
+    subqueriesOf(compiled)[0]!.i = 0;
+    const outer = {
+      types: new Map([
+        ['id', 'uuid'],
+        ['deleted_at', 'timestamptz'],
+      ]),
+    };
+    const inner = { types: new Map([['doctor_id', 'uuid']]) };
+    const values: string[] = [];
+    const bind = (v: string) => (values.push(v), `$${values.length}`);
+    expect(toSql(compiled, {}, bind, { ...outer, subqueries: [inner] })).toBe(
+      '(("deleted_at" IS NULL) AND ("id" IN (SELECT "patient_id" FROM "clinic"."Appts" WHERE ("doctor_id" = $1::uuid))))',
+    );
+    expect(values).toEqual(['D0C7D0C7-0000-4000-8000-000000000001']);
+    expect(() => toSql(tree, {}, bind, outer)).toThrow(WhereEvalError);
+    // The inner where passes the type rules against its own table only.
+    expect(() => checkWhere(compiled, { ...outer, subqueries: [{ types: new Map([['doctor_id', 'int4']]) }] })).toThrow(
+      /integer/,
+    );
+    expect(() => checkWhere(parseWhere('id IN (SELECT a FROM t WHERE a = 1)'), outer)).not.toThrow();
+  });
+
+  it('evaluates against the membership it is given, NULL never in', () => {
+    const tree = parseWhere("s = 'a' AND n IN (SELECT m FROM t)");
+    const members = new Set(['1']);
+    const ctx = {
+      types: new Map([
+        ['n', 'int4'],
+        ['s', 'text'],
+      ]),
+      params: {},
+      inSubquery: (_: unknown, v: string) => members.has(v),
+    };
+    expect(matches(tree, { s: 'a', n: '1' }, ctx)).toBe(true);
+    expect(matches(tree, { s: 'a', n: '2' }, ctx)).toBe(false);
+    expect(matches(tree, { s: 'a', n: null }, ctx)).toBe(false);
+    expect(() => matches(tree, { s: 'a', n: '1' }, { types: ctx.types, params: {} })).toThrow();
+  });
+
+  it('refuses NOT IN, OR / NOT around a subquery, nesting and non-columns, naming the reason', () => {
+    const refused: Array<[string, RegExp]> = [
+      ['id NOT IN (SELECT a FROM t)', /NOT IN \(SELECT/],
+      ['x = 1 OR id IN (SELECT a FROM t)', /top level/],
+      ['NOT (id IN (SELECT a FROM t))', /top level/],
+      ['id IN (SELECT a FROM t WHERE b IN (SELECT c FROM u))', /nested/],
+      ['lower(s) IN (SELECT a FROM t)', /only a column/],
+      ['id IN (SELECT a FROM t WHERE)', /syntax error/],
+      ['id IN (SELECT a t)', /expected FROM/],
+    ];
+    for (const [where, message] of refused) expect(() => parseWhere(where), where).toThrow(message);
   });
 });

@@ -3,7 +3,7 @@
 // (free slots from a real PGlite replica) — both must give exactly the expected instants.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeSlotsOn, withinWorkingHours } from '../../server/appointments/schedule.js';
-import { appointmentWindowStart } from '../../server/sync/shape-rules.js';
+import { appointmentWindowStart } from '../../server/clinic-sync/shape-rules.js';
 import { freeSlots } from '../../src/lib/db/queries/slots.js';
 import { bookingTimeRule, statusTimeRule } from '../../src/lib/shared/appointment-rules.js';
 import {

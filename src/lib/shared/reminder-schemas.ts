@@ -38,3 +38,20 @@ export const outgoingListQuerySchema = z.strictObject({
   page: z.coerce.number().int().min(1).max(10_000).default(1),
   page_size: z.coerce.number().int().min(1).max(200).default(50),
 });
+
+/** A patient's reminder channels as staff set them (PUT) and read them (GET). */
+export const contactPreferencesInputSchema = z.strictObject({
+  email_opt_out: z.boolean(),
+  sms_opt_out: z.boolean(),
+});
+export type ContactPreferencesInput = z.infer<typeof contactPreferencesInputSchema>;
+
+export const contactPreferencesSchema = contactPreferencesInputSchema.extend({
+  /** who set them last: staff, or the patient through an unsubscribe link; null: never set */
+  updated_via: z.enum(['staff', 'link']).nullable(),
+  updated_at: z.string().nullable(),
+  /** whether the patient has an address / a number at all */
+  has_email: z.boolean(),
+  has_phone: z.boolean(),
+});
+export type ContactPreferences = z.infer<typeof contactPreferencesSchema>;

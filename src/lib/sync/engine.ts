@@ -5,6 +5,7 @@
 import type { PGliteWithSync, SyncShapesToTablesResult } from '@electric-sql/pglite-sync';
 import type { PGliteWithLive } from '@electric-sql/pglite/live';
 import { SYNCED_TABLE_NAMES, type SyncedTableName } from '../db/schema/tables';
+import { syncShapesToTablesSafely } from './resume-guard';
 import { SUBSCRIPTION_KEY, shapeDefinitions } from './shapes';
 import { INITIAL_STATUS, syncChannelName, type SyncMessage, type SyncStatus } from './status';
 
@@ -63,7 +64,8 @@ export class SyncEngine {
     });
     if (!this.#status.initialSyncDone) void this.#loadTotals();
     else await this.#analyzeIfNoStatistics();
-    this.#subscription = await this.db.sync.syncShapesToTables({
+    // Shapes stored past the last commit (a reload while changes waited) are refetched.
+    const { subscription, refetched } = await syncShapesToTablesSafely(this.db, this.db.sync, {
       key: SUBSCRIPTION_KEY,
       // Typed against the nested client 1.0.14; the shapes are plain options objects.
       shapes: shapeDefinitions(`${this.options.origin}/v1/shape`, (table, error) =>
@@ -72,6 +74,8 @@ export class SyncEngine {
       onInitialSync: () => void this.#onInitialSync(),
       onError: (error) => this.#onError(null, error),
     });
+    if (refetched.length) console.warn('sync: refetching shapes stored past the last commit', refetched);
+    this.#subscription = subscription;
     for (const name of SYNCED_TABLE_NAMES) this.#watch(name, this.#subscription.streams[name] as unknown as StreamLike);
   }
 

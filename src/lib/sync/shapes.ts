@@ -22,7 +22,15 @@ export function pickKnownColumns(table: SyncedTableName) {
   };
 }
 
-export function shapeDefinitions(shapeUrl: string, onError: (table: SyncedTableName, error: unknown) => void) {
+/**
+ * One shape per synced table. `fetchClient` lets Node tests send a session cookie or delay one
+ * shape's answers; the browser sends its cookie by itself.
+ */
+export function shapeDefinitions(
+  shapeUrl: string,
+  onError: (table: SyncedTableName, error: unknown) => void,
+  fetchClient?: (table: SyncedTableName) => typeof fetch,
+) {
   return Object.fromEntries(
     SYNCED_TABLE_NAMES.map((name) => {
       const t = SYNCED_TABLES[name];
@@ -32,6 +40,7 @@ export function shapeDefinitions(shapeUrl: string, onError: (table: SyncedTableN
           shape: {
             url: shapeUrl,
             params: { table: t.shape },
+            ...(fetchClient ? { fetchClient: fetchClient(name) } : {}),
             onError: (error: unknown) => {
               onError(name, error);
             },

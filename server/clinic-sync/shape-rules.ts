@@ -3,10 +3,10 @@
 // narrow them: a column outside the allowed set is a 403, a malformed request a 400.
 import type { SessionUser } from '../../src/lib/shared/roles.js';
 import { clinicDate, zonedToUtc } from '../../src/lib/shared/time.js';
-import { andWhere, bindParams, type ShapeDef } from './shape-def.js';
-import type { TableInfo } from './table-info.js';
-import { checkWhere, whereColumns } from './where-eval.js';
-import { collectRefs, parseWhere, type Expr } from './where-parser.js';
+import { andWhere, type ShapeDef } from '../sync/shape-def.js';
+import { checkColumns, clientWhere, type ClientShapeParams } from '../sync/shape-request.js';
+import type { TableInfo } from '../sync/table-info.js';
+import { parseWhere } from '../sync/where-parser.js';
 
 export const SYNCED_TABLES = [
   'doctors',
@@ -23,23 +23,6 @@ export const SYNCED_TABLES = [
 /** Appointment history kept on a device: from Monday 8 weeks back (56–62 days), and all ahead. */
 export const WINDOW_WEEKS = 8;
 
-export class ShapeRequestError extends Error {
-  constructor(
-    readonly status: 400 | 403,
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface ClientShapeParams {
-  where?: string;
-  params: Record<string, string>;
-  columns?: string[];
-  replica: 'default' | 'full';
-}
-
 /**
  * The window's anchor: Monday 00:00 clinic time, WINDOW_WEEKS before the current week. It moves
  * once a week, so an appointments shape changes definition (and clients refetch) once a week.
@@ -55,7 +38,6 @@ export function appointmentWindowStart(now: Date, timeZone: string): string {
 interface ServerRule {
   clauses: string[];
   hiddenColumns: string[];
-  membership?: ShapeDef['membership'];
 }
 
 function serverRule(user: SessionUser, table: string, windowStart: string): ServerRule {
@@ -67,11 +49,11 @@ function serverRule(user: SessionUser, table: string, windowStart: string): Serv
     return { clauses, hiddenColumns: user.role === 'receptionist' ? ['clinical_notes'] : [] };
   }
   if (table === 'patients') {
-    return {
-      clauses: ['deleted_at IS NULL'],
-      hiddenColumns: [],
-      membership: isClinician ? { kind: 'doctor_patients', doctorId: doctor } : undefined,
-    };
+    const clauses = ['deleted_at IS NULL'];
+    // A clinician's patients: those with a live appointment with their doctor (a subquery shape).
+    if (isClinician)
+      clauses.push(`id IN (SELECT patient_id FROM appointments WHERE doctor_id = '${doctor}' AND deleted_at IS NULL)`);
+    return { clauses, hiddenColumns: [] };
   }
   if (table === 'waitlist_entries') {
     // Waiting entries only: a booked or removed one leaves every device.
@@ -80,52 +62,6 @@ function serverRule(user: SessionUser, table: string, windowStart: string): Serv
     return { clauses, hiddenColumns: [] };
   }
   return { clauses: [], hiddenColumns: [] };
-}
-
-function checkColumns(info: TableInfo, allowed: string[], requested: string[] | undefined): string[] {
-  if (!requested) return allowed;
-  for (const c of requested) {
-    if (!info.types.has(c)) throw new ShapeRequestError(400, 'columns', `Unknown column "${c}".`);
-    if (!allowed.includes(c)) throw new ShapeRequestError(403, 'columns', `You may not sync column "${c}".`);
-  }
-  for (const k of info.keyColumns) {
-    if (!requested.includes(k))
-      throw new ShapeRequestError(400, 'columns', `The columns must include the primary key ("${k}").`);
-  }
-  // Keep table order, so equal sets give equal definitions.
-  return info.columns.map((c) => c.name).filter((c) => requested.includes(c));
-}
-
-/** Parses and binds a client where clause; columns it names must be among `allowed`. */
-export function clientWhere(
-  info: TableInfo,
-  allowed: string[],
-  where: string | undefined,
-  params: Record<string, string>,
-): Expr | undefined {
-  if (where === undefined || where.trim() === '') return undefined;
-  let tree: Expr;
-  try {
-    tree = parseWhere(where);
-  } catch (err) {
-    throw new ShapeRequestError(400, 'where', (err as Error).message);
-  }
-  const refs = collectRefs(tree);
-  for (const c of refs.cols) {
-    if (!info.types.has(c)) throw new ShapeRequestError(400, 'where', `column "${c}" does not exist`);
-    if (!allowed.includes(c)) throw new ShapeRequestError(403, 'where', `You may not filter on column "${c}".`);
-  }
-  for (const n of refs.params) {
-    if (params[String(n)] === undefined) throw new ShapeRequestError(400, 'params', `parameter $${n} was not provided`);
-  }
-  const bound = bindParams(tree, params);
-  // Refused here, before any SQL runs, whatever the rows: see where-types.ts.
-  try {
-    checkWhere(bound, whereColumns(info));
-  } catch (err) {
-    throw new ShapeRequestError(400, 'where', (err as Error).message);
-  }
-  return bound;
 }
 
 /** The shape a user gets for a table, narrowed by the client's where/columns. */
@@ -151,25 +87,7 @@ export function buildUserShape(
     params: narrowed ? client.params : {},
     columns,
     replica: client.replica,
-    membership: rule.membership,
     scope: user.role === 'clinician' ? `clinician (doctor ${user.doctor_id})` : user.role,
     narrowed: !!narrowed || columns.length !== allowed.length,
-  };
-}
-
-/** Standalone mode: the client's where/columns as Electric takes them, nothing added. */
-export function buildOpenShape(info: TableInfo, client: ClientShapeParams): ShapeDef {
-  const all = info.columns.map((c) => c.name);
-  const columns = checkColumns(info, all, client.columns);
-  const where = clientWhere(info, all, client.where, client.params);
-  return {
-    schema: info.schema,
-    table: info.name,
-    where,
-    whereText: client.where?.trim() ?? '',
-    params: where ? client.params : {},
-    columns,
-    replica: client.replica,
-    scope: 'standalone',
   };
 }

@@ -1,0 +1,55 @@
+// Who may sync what in the clinic app: a session for every shape request, the admin role to
+// drop shapes, the role's shape (shape-rules.ts), patient data audited and never cached, the
+// other tables private to the session, per-user limits on client-narrowed shapes, and live
+// requests ended with their session (session-ends.ts). The engine gets all of it as one
+// ShapeAccess (server/sync/access.ts).
+import type { Request } from 'express';
+import { appendAudit, auditContext } from '../audit/log.js';
+import { requireRole, requireUser } from '../auth/middleware.js';
+import { withTransaction } from '../db/transaction.js';
+import type { AppDeps } from '../deps.js';
+import type { ShapeAccess, ShapeAuditor } from '../sync/access.js';
+import type { ShapeDef } from '../sync/shape-def.js';
+import { sessionRequests } from './session-ends.js';
+import { buildUserShape, SYNCED_TABLES } from './shape-rules.js';
+
+/** The tables the app serves, as the engine names them. */
+export const CLINIC_TABLES: readonly string[] = SYNCED_TABLES.map((t) => `public.${t}`);
+
+/** Tables whose rows are patient data: every answer is audited and none is cached. */
+const PATIENT_DATA = new Set(['patients', 'appointments']);
+
+export function clinicShapeAccess(deps: Pick<AppDeps, 'config' | 'pool'>): ShapeAccess {
+  const { perUser, perTable, idleMinutes } = deps.config.syncClientShapes;
+  const isPatientData = (def: ShapeDef) => def.schema === 'public' && PATIENT_DATA.has(def.table);
+  return {
+    reader: requireUser,
+    admin: requireRole('admin'),
+    authorize: (req, r, info) => buildUserShape(req.user!, info, r.client, deps.config.clinicTimeZone),
+    vary: 'Cookie',
+    // Patient data never stays in the browser's HTTP cache (a shared tablet after logout);
+    // the rest is private to the session (Vary: Cookie).
+    cache: (def) => (isPatientData(def) ? 'no-store' : 'private'),
+    // Every answer that carries patient rows is audited, one row per response, whatever its
+    // offset (a resumed read with a learned handle streams as much as a fresh one).
+    auditor: (req, def, r) => (isPatientData(def) ? auditRead(deps, req, def, r.offset.lsn < 0n) : undefined),
+    limits: { perUser, perTable, idleMs: idleMinutes * 60_000, caller: (req) => req.user!.id },
+    track: (req) => sessionRequests.track(req.sessionId!),
+  };
+}
+
+/** `sync.subscribe` for a first request (offset=-1), `sync.read` for any later one. */
+function auditRead(deps: Pick<AppDeps, 'pool'>, req: Request, def: ShapeDef, first: boolean): ShapeAuditor {
+  const { whereText: where, columns } = def;
+  return (answer) =>
+    withTransaction(deps.pool, (tx) =>
+      appendAudit(tx, {
+        ...auditContext(req),
+        action: first ? 'sync.subscribe' : 'sync.read',
+        entity: def.table,
+        details: answer
+          ? { where, columns, handle: answer.handle, from: answer.from, to: answer.to, messages: answer.messages }
+          : { where, columns },
+      }),
+    );
+}
