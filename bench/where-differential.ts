@@ -73,6 +73,7 @@ try {
     accepted_clauses: r.accepted,
     refused_clauses: r.refused,
     cases: r.cases,
+    subquery_cases: r.subqueryCases,
     disagreements: r.disagreements.length,
     postgres_errors: r.postgresErrors.length,
     first_disagreements: r.disagreements.slice(0, 20),

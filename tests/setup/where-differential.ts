@@ -10,8 +10,10 @@ import { clientWhere, ShapeRequestError } from '../../server/sync/shape-request.
 import { loadTableInfo, type TableInfo } from '../../server/sync/table-info.js';
 import { convertTransaction, type ShapeRuntime } from '../../server/sync/convert.js';
 import type { ReplicatedTransaction } from '../../server/sync/replication.js';
-import { toSql, whereColumns } from '../../server/sync/where-eval.js';
+import { matches, toSql, whereColumns } from '../../server/sync/where-eval.js';
 import type { Expr } from '../../server/sync/where-parser.js';
+import { applyInnerChange, compileShape, type Members } from '../../server/sync/subqueries.js';
+import type { WhereColumns } from '../../server/sync/where-types.js';
 
 export const TABLE = 'where_diff';
 
@@ -292,6 +294,8 @@ export interface DiffFigures {
   refused: number;
   accepted: number;
   cases: number;
+  /** Of the cases, those of `id IN (SELECT i4 FROM where_diff WHERE <accepted clause>)`. */
+  subqueryCases: number;
   disagreements: Array<{ where: string; row: DiffRow; engine: boolean; postgres: boolean | string }>;
   /** Accepted by the engine but failed in PostgreSQL (the snapshot would fail). */
   postgresErrors: Array<{ where: string; error: string }>;
@@ -362,6 +366,34 @@ async function liveDecisions(info: TableInfo, where: Expr | undefined, printed: 
   return printed.map((row) => inShape.has(row.id!));
 }
 
+/**
+ * A subquery on the table itself, `id IN (SELECT i4 FROM where_diff WHERE <clause>)`: the
+ * engine keeps the inner rows' counts (the live path for inner changes: every row arrives as
+ * an insert) and evaluates the outer clause against them; PostgreSQL runs the snapshot SQL.
+ */
+async function subqueryDecisions(
+  info: TableInfo,
+  inner: string,
+  printed: DiffRow[],
+): Promise<{ where: string; tree: Expr; cols: WhereColumns; engine: boolean[] }> {
+  const where = `id IN (SELECT i4 FROM public.${TABLE} WHERE ${inner})`;
+  const allowed = info.columns.map((c) => c.name);
+  const tree = clientWhere(info, allowed, where, {}, true)!;
+  const def = { schema: 'public', table: TABLE, where: tree, whereText: where, params: {} };
+  const shape = await compileShape(
+    { ...def, columns: ['id'], replica: 'default', scope: 'test' },
+    info,
+    async () => info,
+  );
+  const sq = shape.subqueries[0]!;
+  const members: Members = new Map();
+  for (const row of printed)
+    applyInnerChange(sq, members, { kind: 'insert', schema: 'public', table: TABLE, old: null, new: row }, new Map());
+  const cols = whereColumns(info, shape.subqueries);
+  const ctx = { ...cols, params: {}, inSubquery: (_: unknown, v: string) => (members.get(v) ?? 0) > 0 };
+  return { where, tree: shape.where!, cols, engine: printed.map((row) => matches(shape.where, row, ctx)) };
+}
+
 /** Runs every clause on every row both ways; `batch` clauses share one SQL statement. */
 export async function runDifferential(
   client: pg.ClientBase,
@@ -372,7 +404,7 @@ export async function runDifferential(
 ): Promise<Omit<DiffFigures, 'ms' | 'clauses'> & { ms: { engine: number; postgres: number } }> {
   const allowed = info.columns.map((c) => c.name);
   const cols = whereColumns(info);
-  const accepted: Array<{ where: string; tree: Expr; engine: boolean[] }> = [];
+  const accepted: Array<{ where: string; tree: Expr; cols: WhereColumns; engine: boolean[] }> = [];
   const refusalReasons: Record<string, number> = {};
   let refused = 0;
   let engineMs = 0;
@@ -389,8 +421,11 @@ export async function runDifferential(
       refusalReasons[reason] = (refusalReasons[reason] ?? 0) + 1;
       continue;
     }
-    accepted.push({ where, tree: tree!, engine: await liveDecisions(info, tree, printed) });
+    accepted.push({ where, tree: tree!, cols, engine: await liveDecisions(info, tree, printed) });
   }
+  // Every fourth accepted clause again as a subquery's where.
+  const plain = accepted.length;
+  for (let i = 0; i < plain; i += 4) accepted.push(await subqueryDecisions(info, accepted[i]!.where, printed));
   engineMs += performance.now() - t0;
 
   const disagreements: DiffFigures['disagreements'] = [];
@@ -404,7 +439,7 @@ export async function runDifferential(
   const evaluate = async (group: typeof accepted): Promise<boolean[][]> => {
     const values: string[] = [];
     const bind = (v: string) => (values.push(v), `$${values.length}`);
-    const exprs = group.map((c, i) => `coalesce(${toSql(c.tree, {}, bind, cols)}, false) AS c${i}`);
+    const exprs = group.map((c, i) => `coalesce(${toSql(c.tree, {}, bind, c.cols)}, false) AS c${i}`);
     const { rows } = await client.query<Record<string, boolean>>(
       `SELECT ${exprs.join(', ')} FROM ${TABLE} ORDER BY id`,
       values,
@@ -432,6 +467,7 @@ export async function runDifferential(
     refused,
     accepted: accepted.length,
     cases: accepted.length * printed.length,
+    subqueryCases: (accepted.length - plain) * printed.length,
     disagreements,
     postgresErrors,
     refusalReasons,
@@ -453,6 +489,7 @@ export async function differential(
     refused: 0,
     accepted: 0,
     cases: 0,
+    subqueryCases: 0,
     disagreements: [],
     postgresErrors: [],
     refusalReasons: {},
@@ -468,6 +505,7 @@ export async function differential(
     total.refused += r.refused;
     total.accepted += r.accepted;
     total.cases += r.cases;
+    total.subqueryCases += r.subqueryCases;
     total.disagreements.push(...r.disagreements);
     total.postgresErrors.push(...r.postgresErrors);
     for (const [k, v] of Object.entries(r.refusalReasons)) total.refusalReasons[k] = (total.refusalReasons[k] ?? 0) + v;
