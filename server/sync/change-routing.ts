@@ -10,7 +10,7 @@
 // own coercion (comparisonKey), so `grp = '007'` and a row's `7` meet, as they do in convert.ts.
 import type { ReplicatedTransaction, RowChange } from './replication.js';
 import type { CompiledShape } from './shape-def.js';
-import { categoryOf, comparisonKey } from './where-eval.js';
+import { comparesWithNumbers, comparisonKey } from './where-eval.js';
 import type { Expr } from './where-parser.js';
 
 /** The conjunct a shape is indexed under: its column (with the type it had) and value keys. */
@@ -235,15 +235,14 @@ function equalityOf(e: Expr, types: ReadonlyMap<string, string>): Omit<Route, 't
 
 /**
  * The key of a constant compared with a column of `type`, or undefined when the evaluator would
- * not compare the two as the column's values (e.g. a number against a text column compares as
- * numbers, so `'07'` would equal 7): such conjuncts are not indexed.
+ * not compare the two as the column's values (a string takes the column's type; a number
+ * compares with numeric columns only, a boolean with bool ones): such conjuncts are not indexed.
  */
 function literalKey(v: Expr, type: string): string | undefined {
-  const category = categoryOf(type);
   let text: string;
   if (v.k === 'str') text = v.value;
-  else if (v.k === 'num' && category === 'num') text = v.value;
-  else if (v.k === 'bool' && category === 'bool') text = String(v.value);
+  else if (v.k === 'num' && comparesWithNumbers(type)) text = v.value;
+  else if (v.k === 'bool' && type === 'bool') text = String(v.value);
   else return undefined;
   try {
     return comparisonKey(type, text);

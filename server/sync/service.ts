@@ -11,6 +11,7 @@ import pg from 'pg';
 import { isDeleted, newHandle, newShapeState, ShapeRegistry, type ShapeState } from './shape-registry.js';
 import * as store from './store.js';
 import { loadTableInfo, type TableInfo } from './table-info.js';
+import { checkWhere, whereColumns } from './where-eval.js';
 import { compileShape, shapeTables } from './subqueries.js';
 import { observeSyncWriteLatency } from '../observability/metrics.js';
 import { compactLongLogs, loadCompactionMarks } from './compaction.js';
@@ -112,9 +113,11 @@ export class SyncService {
     this.lastQueuedLsn = this.processedLsn;
     for (const stored of await store.loadShapes(pool, slotName)) {
       const info = await this.tableInfo(stored.definition.schema, stored.definition.table);
-      // A table (or a subquery's table) gone or changed since: the shape can't be served.
+      // A table (or a subquery's table) gone or changed since, or a where clause its columns
+      // no longer accept (a type changed, or a rule of where-types.ts the shape predates): the
+      // shape can't be served; it goes, its clients refetch.
       const compiled = info && (await this.compileShape(stored.definition, info).catch(() => null));
-      if (!compiled) {
+      if (!compiled || !whereStillAccepted(compiled)) {
         await store.deleteShape(pool, stored.id);
         continue;
       }
@@ -432,6 +435,16 @@ export class SyncService {
       const s = this.registry.byId.get(stored.id);
       if (s) s.runtime.members = stored.members;
     }
+  }
+}
+
+/** The shape's where passes where-types.ts, subqueries' inner wheres against their own tables. */
+function whereStillAccepted(shape: CompiledShape): boolean {
+  try {
+    if (shape.where) checkWhere(shape.where, whereColumns(shape.info, shape.subqueries));
+    return true;
+  } catch {
+    return false;
   }
 }
 

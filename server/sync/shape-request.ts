@@ -4,6 +4,7 @@
 // buildOpenShape is the policy of the standalone service (the client's parameters as given).
 import { bindParams, type ShapeDef } from './shape-def.js';
 import type { TableInfo } from './table-info.js';
+import { checkWhere, whereColumns } from './where-eval.js';
 import { collectRefs, parseWhere, subqueriesOf, type Expr } from './where-parser.js';
 
 /** A refused shape request: 400 answers with Electric's body naming the field, 403 with the app's. */
@@ -69,7 +70,16 @@ export function clientWhere(
   for (const n of refs.params) {
     if (params[String(n)] === undefined) throw new ShapeRequestError(400, 'params', `parameter $${n} was not provided`);
   }
-  return bindParams(tree, params);
+  const bound = bindParams(tree, params);
+  // Refused here, before any SQL runs, whatever the rows: see where-types.ts. A subquery's
+  // inner where is checked against its own table's columns when the shape is compiled
+  // (subqueries.ts).
+  try {
+    checkWhere(bound, whereColumns(info));
+  } catch (err) {
+    throw new ShapeRequestError(400, 'where', (err as Error).message);
+  }
+  return bound;
 }
 
 /** Standalone mode: the client's where/columns as Electric takes them, nothing added. */

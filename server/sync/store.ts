@@ -10,7 +10,7 @@ import { DISPLAY_SETTINGS, type Row } from './replication.js';
 import { andWhere, type CompiledShape, type ShapeDef } from './shape-def.js';
 import type { Expr } from './where-parser.js';
 import { lsnFromText, parseSnapshot, type Offset, type XidSnapshot } from './offsets.js';
-import { toSql } from './where-eval.js';
+import { toSql, whereColumns } from './where-eval.js';
 
 export interface StoredShape {
   id: number;
@@ -109,7 +109,7 @@ async function setDisplaySettings(client: pg.PoolClient) {
 }
 
 /** What a snapshot's SQL needs of a shape (subqueries are written into the where's SQL). */
-type SelectableShape = Pick<CompiledShape, 'schema' | 'table' | 'columns' | 'where' | 'info'>;
+type SelectableShape = Pick<CompiledShape, 'schema' | 'table' | 'columns' | 'where' | 'info' | 'subqueries'>;
 
 /** SQL selecting the shape's rows as ready-to-serve JSON insert messages. */
 function snapshotSelect(shape: SelectableShape, bind: (v: string) => string, orderBy?: string): string {
@@ -121,7 +121,7 @@ function snapshotSelect(shape: SelectableShape, bind: (v: string) => string, ord
   const key = `${bind(`${quotePart(shape.schema)}.${quotePart(shape.table)}`)}::text || ${keyParts}`;
   const value = `json_build_object(${shape.columns.map((c) => `${bind(c)}::text, ${pg.escapeIdentifier(c)}::text`).join(', ')})`;
   const headers = `json_build_object('operation', 'insert', 'relation', json_build_array(${bind(shape.schema)}::text, ${bind(shape.table)}::text))`;
-  const where = shape.where ? `WHERE ${toSql(shape.where, {}, bind)}` : '';
+  const where = shape.where ? `WHERE ${toSql(shape.where, {}, bind, whereColumns(shape.info, shape.subqueries))}` : '';
   return `SELECT json_build_object('key', ${key}, 'value', ${value}, 'headers', ${headers})::text AS body FROM ${table} ${where}${orderBy ? ` ORDER BY ${orderBy}` : ''}`;
 }
 
@@ -194,7 +194,7 @@ export async function storeSnapshot(
       const mb = binder();
       const select = pg.escapeIdentifier(sq.select);
       const inner = `${pg.escapeIdentifier(sq.schema)}.${pg.escapeIdentifier(sq.table)}`;
-      const where = sq.where ? `(${toSql(sq.where, {}, mb.bind)}) AND ` : '';
+      const where = sq.where ? `(${toSql(sq.where, {}, mb.bind, whereColumns(sq.info))}) AND ` : '';
       const m = await client.query<{ member: string; n: number }>(
         `INSERT INTO sync_shape_members (shape_id, subquery, member, n)
          SELECT ${mb.bind(String(id))}::bigint, ${mb.bind(String(sq.index))}::int, ${select}::text, count(*)

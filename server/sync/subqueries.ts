@@ -6,7 +6,8 @@
 import type { Row, RowChange } from './replication.js';
 import type { CompiledShape, CompiledSubquery, ShapeDef } from './shape-def.js';
 import type { TableInfo } from './table-info.js';
-import { matches } from './where-eval.js';
+import { checkWhere, matches, whereColumns } from './where-eval.js';
+import type { WhereColumns } from './where-types.js';
 import { collectRefs, subqueriesOf, type Expr } from './where-parser.js';
 
 /** A subquery the catalog refuses; the `42…` code makes the request a 400 on `where`. */
@@ -53,6 +54,15 @@ export async function compileShape(
     if (!selectType) throw new SubqueryError(`column "${sq.select}" of "${sq.table}" does not exist`, '42703');
     for (const c of sq.where ? collectRefs(sq.where).cols : [])
       if (!inner.types.has(c)) throw new SubqueryError(`column "${c}" of "${sq.table}" does not exist`, '42703');
+    // The inner where must pass the same type rules as any where (where-types.ts), against
+    // the inner table's columns: its membership counts are kept by the evaluator.
+    if (sq.where) {
+      try {
+        checkWhere(sq.where, whereColumns(inner));
+      } catch (err) {
+        throw new SubqueryError(`in the subquery on "${sq.table}": ${(err as Error).message}`, '42804');
+      }
+    }
     const outerType = info.types.get(sq.col)!;
     if (!comparable(outerType, selectType))
       throw new SubqueryError(
@@ -88,12 +98,16 @@ export function shapeTables(shape: CompiledShape): string[] {
   return [`${shape.schema}.${shape.table}`, ...shape.subqueries.map((sq) => `${sq.schema}.${sq.table}`)];
 }
 
+const innerColumns = new WeakMap<CompiledSubquery, WhereColumns>();
+
 /** The value an inner row adds to the subquery's result, or null when it adds none. */
 function innerValue(sq: CompiledSubquery, row: Row | null): string | null {
   const v = row?.[sq.select];
   if (v === null || v === undefined) return null;
+  let cols = innerColumns.get(sq);
+  if (!cols) innerColumns.set(sq, (cols = whereColumns(sq.info)));
   try {
-    return matches(sq.where, row!, { types: sq.info.types, params: {} }) ? v : null;
+    return matches(sq.where, row!, { ...cols, params: {} }) ? v : null;
   } catch {
     // As in the shape's own filter: a row the clause can't be evaluated on is outside.
     return null;

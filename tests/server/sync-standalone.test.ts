@@ -209,6 +209,12 @@ describe('subqueries in where (standalone)', () => {
       ['id IN (SELECT team_id FROM memberships WHERE nope = 1)', /nope/],
       ['id IN (SELECT team_id FROM no_such_table)', /does not exist/],
       ['id IN (SELECT user_name FROM memberships)', /different types/],
+      // The inner where passes the type rules against the inner table's columns.
+      [
+        'id IN (SELECT team_id FROM memberships WHERE user_name < 5)',
+        /"memberships".*cannot compare text with numeric/,
+      ],
+      [`id IN (SELECT team_id FROM memberships WHERE active = 'maybe')`, /"memberships".*not a boolean/],
     ] as const) {
       const res = await ask(where);
       expect(res.status, where).toBe(400);

@@ -88,6 +88,14 @@ describe('indexable conjuncts', () => {
     expect(index(`day = '2030-01-02'`)!.keys).toEqual([comparisonKey('date', '2030-01-02 00:00:00')]);
     expect(comparisonKey('int4', '007')).toBe(comparisonKey('int4', '7'));
     expect(comparisonKey('bool', 't')).toBe(comparisonKey('bool', 'true'));
+    // Integers and numeric compare as exact decimals, float8 as floats (-0 = 0, NaN = NaN).
+    expect(index(`grp = 7.0`)!.keys).toEqual(['7']);
+    expect(comparisonKey('numeric', '1.50')).toBe(comparisonKey('int8', '1.5'));
+    expect(comparisonKey('numeric', '9007199254740993')).not.toBe(comparisonKey('numeric', '9007199254740992'));
+    expect(comparisonKey('float8', '-0')).toBe(comparisonKey('float8', '0'));
+    expect(comparisonKey('float8', 'NaN')).toBe(comparisonKey('float8', 'nan'));
+    expect(comparisonKey('timestamptz', '2026-01-01 01:00:00+01')).toBe(comparisonKey('timestamptz', '2026-01-01'));
+    expect(() => comparisonKey('jsonb', '{}')).toThrow();
   });
 
   it('leaves alone what is not a plain equality on a column', () => {

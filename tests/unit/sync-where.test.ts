@@ -9,7 +9,8 @@ import {
   parseSnapshot,
 } from '../../server/sync/offsets.js';
 import { bindParams } from '../../server/sync/shape-def.js';
-import { matches, parseTime, toSql } from '../../server/sync/where-eval.js';
+import { checkWhere, matches, toSql, WhereEvalError } from '../../server/sync/where-eval.js';
+import { parseTimeKey } from '../../server/sync/where-values.js';
 import { collectRefs, parseWhere, subqueriesOf } from '../../server/sync/where-parser.js';
 
 describe('offsets', () => {
@@ -65,7 +66,37 @@ describe('where clauses', () => {
     expect(check('b IS NOT TRUE', { b: null })).toBe(true);
     expect(check("lower(s) LIKE 'ab%' AND s NOT ILIKE '%z'", { s: 'ABc' })).toBe(true);
     expect(check("d BETWEEN '2026-01-01' AND '2026-01-31'", { d: '2026-01-31' })).toBe(true);
-    expect(parseTime('2026-05-06 07:08:09.123456+00') % 1_000_000).toBe(123456);
+    expect(parseTimeKey('2026-05-06 07:08:09.123456+00')!.us % 1_000_000n).toBe(123456n);
+  });
+
+  it('is exact where floats and JavaScript string order are not', () => {
+    const wide = { types: new Map([...types, ['big', 'int8'], ['x', 'numeric']]), params: {} };
+    const on = (where: string, row: Record<string, string | null>) => matches(parseWhere(where), row, wide);
+    expect(on('big = 9007199254740993', { big: '9007199254740992' })).toBe(false);
+    expect(on('big + 1 = 9223372036854775808', { big: '9223372036854775807' })).toBe(true); // numeric, no overflow
+    expect(on('x * 3 = 0.9', { x: '0.3' })).toBe(true);
+    expect(
+      on("(big / 3)::text = '0.33333333333333333333' AND (x / 4)::text = '2.5000000000000000'", { big: '1', x: '10' }),
+    ).toBe(true); // numeric_div's scale
+    expect(on("x > 'Infinity'", { x: 'NaN' })).toBe(true); // NaN sorts above everything
+    expect(check("s > '\uffff'", { s: '😀' })).toBe(true); // code points (UTF-8 bytes), not UTF-16 units
+    expect(check("upper(s) = 'STRAßE' AND lower('ΣΑΣ') = 'σασ'", { s: 'straße' })).toBe(true); // per character
+    expect(check("s ILIKE 'É%' AND s NOT LIKE 'a\\%'", { s: 'école' })).toBe(true);
+    expect(check('NOT (s IN ($1, NULL))', { s: 'b' }, { 1: 'a' })).toBe(false); // NULL, not true
+  });
+
+  it('refuses, before any row, what could disagree with PostgreSQL or fail on a row', () => {
+    for (const bad of [
+      's < 5',
+      'n / n > 1',
+      'n / 0 > 1',
+      "s LIKE 'a\\'",
+      "t > 'yesterday'",
+      "b = 'maybe'",
+      'd::timestamptz > t',
+      's::int4 = 1',
+    ])
+      expect(() => checkWhere(parseWhere(bad), { types }), bad).toThrow(WhereEvalError);
   });
 
   it('rejects what it cannot evaluate, and binds every literal in SQL', () => {
@@ -80,8 +111,8 @@ describe('where clauses', () => {
       expect(() => parseWhere(bad), bad).toThrow();
     }
     const values: string[] = [];
-    const sql = toSql(parseWhere("s = 'a''b' AND n > 2"), {}, (v) => (values.push(v), `$${values.length}`));
-    expect(sql).toBe('(("s" = $1) AND ("n" > $2::numeric))');
+    const sql = toSql(parseWhere("s = 'a''b' AND n > 2"), {}, (v) => (values.push(v), `$${values.length}`), { types });
+    expect(sql).toBe('((("s") COLLATE "C" = ($1::text) COLLATE "C") AND ("n" > $2::numeric))');
     expect(values).toEqual(["a'b", '2']);
   });
 });
@@ -103,11 +134,32 @@ describe('subqueries in where clauses', () => {
       cols: new Set(['id', 'c']),
       params: new Set([2]),
     });
-    const values: string[] = [];
-    expect(toSql(tree, {}, (v) => (values.push(v), `$${values.length}`))).toBe(
-      '(("deleted_at" IS NULL) AND ("id" IN (SELECT "patient_id" FROM "clinic"."Appts" WHERE ("doctor_id" = $1))))',
+    // Written as SQL within its compiled shape (numbered, the inner table's columns known): the
+    // inner where's literals are bound and typed against the inner table, like the outer ones.
+    const compiled = bindParams(
+      parseWhere('deleted_at IS NULL AND id IN (SELECT patient_id FROM clinic."Appts" WHERE doctor_id = $1)'),
+      { 1: 'D0C7D0C7-0000-4000-8000-000000000001' },
     );
-    expect(values).toEqual(['d1']);
+    subqueriesOf(compiled)[0]!.i = 0;
+    const outer = {
+      types: new Map([
+        ['id', 'uuid'],
+        ['deleted_at', 'timestamptz'],
+      ]),
+    };
+    const inner = { types: new Map([['doctor_id', 'uuid']]) };
+    const values: string[] = [];
+    const bind = (v: string) => (values.push(v), `$${values.length}`);
+    expect(toSql(compiled, {}, bind, { ...outer, subqueries: [inner] })).toBe(
+      '(("deleted_at" IS NULL) AND ("id" IN (SELECT "patient_id" FROM "clinic"."Appts" WHERE ("doctor_id" = $1::uuid))))',
+    );
+    expect(values).toEqual(['D0C7D0C7-0000-4000-8000-000000000001']);
+    expect(() => toSql(tree, {}, bind, outer)).toThrow(WhereEvalError);
+    // The inner where passes the type rules against its own table only.
+    expect(() => checkWhere(compiled, { ...outer, subqueries: [{ types: new Map([['doctor_id', 'int4']]) }] })).toThrow(
+      /integer/,
+    );
+    expect(() => checkWhere(parseWhere('id IN (SELECT a FROM t WHERE a = 1)'), outer)).not.toThrow();
   });
 
   it('evaluates against the membership it is given, NULL never in', () => {
