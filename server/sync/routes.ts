@@ -7,12 +7,13 @@ import { appendAudit, auditContext } from '../audit/log.js';
 import { withTransaction } from '../db/transaction.js';
 import type { AppDeps } from '../deps.js';
 import { forbidden } from '../http/errors.js';
-import { parseShapeRequest, ProtocolError, queryOf, sendBadRequest } from './protocol.js';
+import { parseShapeRequest, ProtocolError, queryOf, sendBadRequest, type SubsetParams } from './protocol.js';
 import { proxyShape } from './proxy.js';
 import { serveShape, type DeliveredAnswer } from './serve.js';
 import { sessionRequests } from './session-ends.js';
 import { ClientShapeLimitError, ClientShapeLimits } from './client-shape-limits.js';
 import type { SyncService } from './service.js';
+import type { ShapeDef } from './shape-def.js';
 import { buildUserShape, ShapeRequestError, SYNCED_TABLES } from './shape-rules.js';
 
 declare module '../deps.js' {
@@ -70,6 +71,12 @@ async function getShape(deps: AppDeps, limits: ClientShapeLimits, req: Request, 
     if (err.status === 403) throw forbidden(err.message);
     return sendBadRequest(res, err.field, err.message);
   }
+  // A subset snapshot of appointments may reach the visits before the window (a patient's
+  // earlier history on the patient page), within every other rule of the role.
+  const subsetScope =
+    r.subset && r.table === 'appointments' && info
+      ? buildUserShape(req.user!, info, r.client, deps.config.clinicTimeZone, new Date(), { window: false })
+      : undefined;
   const patientData = PATIENT_DATA.has(r.table);
   if (deps.config.syncUpstreamUrl) {
     // The upstream's answers are not seen here: every patient-data request is audited.
@@ -95,10 +102,14 @@ async function getShape(deps: AppDeps, limits: ClientShapeLimits, req: Request, 
       // the rest is private to the session (Vary: Cookie).
       cache: patientData ? 'no-store' : 'private',
       revoked: session.signal,
+      subsetScope,
       // Every answer that carries patient rows is audited, one row per response, whatever
       // its offset (a resumed read with a learned handle streams as much as a fresh one).
       beforeSend: patientData
-        ? (a) => auditRead(deps, req, r.table, def.whereText, def.columns, a, r.offset.lsn < 0n)
+        ? (a) =>
+            r.subset
+              ? auditSubset(deps, req, r.table, subsetScope ?? def, r.subset, a)
+              : auditRead(deps, req, r.table, def.whereText, def.columns, a, r.offset.lsn < 0n)
         : undefined,
     });
   } finally {
@@ -132,6 +143,36 @@ async function auditRead(
       details: answer
         ? { where, columns, handle: answer.handle, from: answer.from, to: answer.to, messages: answer.messages }
         : { where, columns },
+    }),
+  );
+}
+
+/** `sync.subset`: the scope it read, the subset's own filter and paging, the rows sent. */
+async function auditSubset(
+  deps: AppDeps,
+  req: Request,
+  table: string,
+  scope: ShapeDef,
+  subset: SubsetParams,
+  answer: DeliveredAnswer,
+) {
+  await withTransaction(deps.pool, (tx) =>
+    appendAudit(tx, {
+      ...auditContext(req),
+      action: 'sync.subset',
+      entity: table,
+      details: {
+        where: scope.whereText,
+        columns: scope.columns,
+        subset: {
+          where: subset.where ?? null,
+          params: subset.params,
+          order_by: subset.orderBy ?? null,
+          limit: subset.limit ?? null,
+          offset: subset.offset ?? null,
+        },
+        messages: answer.messages,
+      },
     }),
   );
 }
