@@ -4,7 +4,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { storeHistoryPage } from '../../src/lib/history/load.js';
-import { afterPage, historyRow, historySubset, HISTORY_PAGE_SIZE, staleSpan } from '../../src/lib/history/plan.js';
+import {
+  afterPage,
+  historyErrorMessage,
+  historyRow,
+  historySubset,
+  HISTORY_PAGE_SIZE,
+  isNoConnection,
+  staleSpan,
+} from '../../src/lib/history/plan.js';
 import { earlierVisitsQuery, historyLoadQuery, type HistoryLoad } from '../../src/lib/history/queries.js';
 import { appointmentWindowStart } from '../../src/lib/shared/appointment-window.js';
 import { createLocalDb, type LocalTestDb } from './client-local-db.js';
@@ -43,6 +51,21 @@ describe('what a page proves', () => {
     expect(afterPage(50, { offset: 0, limit: 50, loadedBefore: 120 })).toEqual({ loadedCount: 120, complete: false });
     expect(afterPage(20, { offset: 100, limit: 50, loadedBefore: 100 })).toEqual({ loadedCount: 120, complete: true });
     expect(afterPage(4, { offset: 0, limit: 50, loadedBefore: 120 })).toEqual({ loadedCount: 4, complete: true });
+  });
+});
+
+describe('a failed load in words', () => {
+  it('tells no answer from a refusal', () => {
+    const noAnswer = new TypeError('Failed to fetch');
+    expect(isNoConnection(noAnswer)).toBe(true);
+    expect(historyErrorMessage(noAnswer)).toMatch(/^No connection/);
+    const refused = Object.assign(new Error('HTTP 401'), { status: 401 });
+    expect(isNoConnection(refused)).toBe(false);
+    expect(historyErrorMessage(refused)).toMatch(/log in again/);
+    expect(historyErrorMessage({ status: 403 })).toBe('You may not load earlier visits.');
+    expect(historyErrorMessage({ status: 503 })).toMatch(/try again/);
+    expect(historyErrorMessage({ status: 400 })).toContain('error 400');
+    expect(historyErrorMessage(new Error('database closed'))).toBe('Earlier visits could not be loaded; try again.');
   });
 });
 

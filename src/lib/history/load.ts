@@ -32,6 +32,9 @@ export async function fetchHistoryPage(
     url: shapeUrl,
     params: { table: 'appointments' },
     log: 'changes_only',
+    // A clinician waits on this: a few quick retries, then an answer (the library's default
+    // retries forever, right for a stream, not for a button).
+    backoffOptions: { initialDelay: 300, maxDelay: 1_500, multiplier: 2, maxRetries: 2 },
     ...(fetchClient ? { fetchClient } : {}),
   });
   const { data } = await stream.fetchSnapshot({ ...historySubset(patientId, now, timeZone, offset), method: 'POST' });

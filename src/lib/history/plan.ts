@@ -68,3 +68,19 @@ export function afterPage(
   // there); the last page ends the history where it ends.
   return { loadedCount: complete ? reached : Math.max(reached, loadedBefore), complete };
 }
+
+/** fetch() rejects with a TypeError when no answer came at all (offline, server unreachable). */
+export function isNoConnection(err: unknown): boolean {
+  return err instanceof TypeError || (err as { name?: unknown } | null)?.name === 'TypeError';
+}
+
+/** What the user reads when a load fails (the library's FetchError carries the status). */
+export function historyErrorMessage(err: unknown): string {
+  const status = (err as { status?: unknown } | null)?.status;
+  if (status === 401) return 'Your session has ended: log in again to load earlier visits.';
+  if (status === 403) return 'You may not load earlier visits.';
+  if (typeof status === 'number' && status >= 500) return 'The server could not load earlier visits; try again.';
+  if (typeof status === 'number') return `Earlier visits could not be loaded (error ${status}).`;
+  if (isNoConnection(err)) return 'No connection to the server: earlier visits could not be loaded.';
+  return 'Earlier visits could not be loaded; try again.';
+}
