@@ -9,6 +9,7 @@ import { requireRole, requireUser } from '../auth/middleware.js';
 import { withTransaction } from '../db/transaction.js';
 import type { AppDeps } from '../deps.js';
 import type { ShapeAccess, ShapeAuditor } from '../sync/access.js';
+import type { SubsetParams } from '../sync/protocol.js';
 import type { ShapeDef } from '../sync/shape-def.js';
 import { sessionRequests } from './session-ends.js';
 import { buildUserShape, SYNCED_TABLES } from './shape-rules.js';
@@ -32,7 +33,16 @@ export function clinicShapeAccess(deps: Pick<AppDeps, 'config' | 'pool'>): Shape
     cache: (def) => (isPatientData(def) ? 'no-store' : 'private'),
     // Every answer that carries patient rows is audited, one row per response, whatever its
     // offset (a resumed read with a learned handle streams as much as a fresh one).
-    auditor: (req, def, r) => (isPatientData(def) ? auditRead(deps, req, def, r.offset.lsn < 0n) : undefined),
+    // A subset snapshot of appointments may reach the visits before the window (a patient's
+    // earlier history on the patient page), within every other rule of the role.
+    subsetScope: (req, r, info) =>
+      info.schema === 'public' && info.name === 'appointments'
+        ? buildUserShape(req.user!, info, r.client, deps.config.clinicTimeZone, new Date(), { window: false })
+        : undefined,
+    auditor: (req, def, r) => {
+      if (!isPatientData(def)) return undefined;
+      return r.subset ? auditSubset(deps, req, def, r.subset) : auditRead(deps, req, def, r.offset.lsn < 0n);
+    },
     limits: { perUser, perTable, idleMs: idleMinutes * 60_000, caller: (req) => req.user!.id },
     track: (req) => sessionRequests.track(req.sessionId!),
   };
@@ -50,6 +60,30 @@ function auditRead(deps: Pick<AppDeps, 'pool'>, req: Request, def: ShapeDef, fir
         details: answer
           ? { where, columns, handle: answer.handle, from: answer.from, to: answer.to, messages: answer.messages }
           : { where, columns },
+      }),
+    );
+}
+
+/** `sync.subset`: the scope it read, the subset's own filter and paging, the rows sent. */
+function auditSubset(deps: Pick<AppDeps, 'pool'>, req: Request, scope: ShapeDef, subset: SubsetParams): ShapeAuditor {
+  return (answer) =>
+    withTransaction(deps.pool, (tx) =>
+      appendAudit(tx, {
+        ...auditContext(req),
+        action: 'sync.subset',
+        entity: scope.table,
+        details: {
+          where: scope.whereText,
+          columns: scope.columns,
+          subset: {
+            where: subset.where ?? null,
+            params: subset.params,
+            order_by: subset.orderBy ?? null,
+            limit: subset.limit ?? null,
+            offset: subset.offset ?? null,
+          },
+          messages: answer?.messages ?? null,
+        },
       }),
     );
 }

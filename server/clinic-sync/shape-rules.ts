@@ -2,7 +2,7 @@
 // server). The server decides table, where and columns; a client's where/columns may only
 // narrow them: a column outside the allowed set is a 403, a malformed request a 400.
 import type { SessionUser } from '../../src/lib/shared/roles.js';
-import { clinicDate, zonedToUtc } from '../../src/lib/shared/time.js';
+import { appointmentWindowStart } from '../../src/lib/shared/appointment-window.js';
 import { andWhere, type ShapeDef } from '../sync/shape-def.js';
 import { checkColumns, clientWhere, type ClientShapeParams } from '../sync/shape-request.js';
 import type { TableInfo } from '../sync/table-info.js';
@@ -20,31 +20,20 @@ export const SYNCED_TABLES = [
   'waitlist_entries',
 ] as const;
 
-/** Appointment history kept on a device: from Monday 8 weeks back (56–62 days), and all ahead. */
-export const WINDOW_WEEKS = 8;
-
-/**
- * The window's anchor: Monday 00:00 clinic time, WINDOW_WEEKS before the current week. It moves
- * once a week, so an appointments shape changes definition (and clients refetch) once a week.
- */
-export function appointmentWindowStart(now: Date, timeZone: string): string {
-  const today = clinicDate(now, timeZone);
-  const d = new Date(`${today}T00:00:00Z`);
-  const isoWeekday = ((d.getUTCDay() + 6) % 7) + 1;
-  d.setUTCDate(d.getUTCDate() - (isoWeekday - 1) - WINDOW_WEEKS * 7);
-  return zonedToUtc(d.toISOString().slice(0, 10), '00:00', timeZone).toISOString();
-}
+// The window is shared with the device, which asks for the history before it (subsets).
+export { appointmentWindowStart, WINDOW_WEEKS } from '../../src/lib/shared/appointment-window.js';
 
 interface ServerRule {
   clauses: string[];
   hiddenColumns: string[];
 }
 
-function serverRule(user: SessionUser, table: string, windowStart: string): ServerRule {
+function serverRule(user: SessionUser, table: string, windowStart: string | null): ServerRule {
   const isClinician = user.role === 'clinician';
   const doctor = user.doctor_id ?? '00000000-0000-0000-0000-000000000000';
   if (table === 'appointments') {
-    const clauses = ['deleted_at IS NULL', `starts_at >= '${windowStart}'`];
+    const clauses = ['deleted_at IS NULL'];
+    if (windowStart) clauses.push(`starts_at >= '${windowStart}'`);
     if (isClinician) clauses.push(`doctor_id = '${doctor}'`);
     return { clauses, hiddenColumns: user.role === 'receptionist' ? ['clinical_notes'] : [] };
   }
@@ -64,15 +53,20 @@ function serverRule(user: SessionUser, table: string, windowStart: string): Serv
   return { clauses: [], hiddenColumns: [] };
 }
 
-/** The shape a user gets for a table, narrowed by the client's where/columns. */
+/**
+ * The shape a user gets for a table, narrowed by the client's where/columns. `window: false`
+ * drops the appointment window and keeps every other rule of the role: the scope of a subset
+ * snapshot that reads a patient's visits before the window (never a shape of its own).
+ */
 export function buildUserShape(
   user: SessionUser,
   info: TableInfo,
   client: ClientShapeParams,
   timeZone: string,
   now = new Date(),
+  { window = true }: { window?: boolean } = {},
 ): ShapeDef {
-  const rule = serverRule(user, info.name, appointmentWindowStart(now, timeZone));
+  const rule = serverRule(user, info.name, window ? appointmentWindowStart(now, timeZone) : null);
   const allowed = info.columns.map((c) => c.name).filter((c) => !rule.hiddenColumns.includes(c));
   const columns = checkColumns(info, allowed, client.columns);
   const serverText = rule.clauses.join(' AND ');

@@ -36,11 +36,20 @@ export interface ShapeAccess {
    * answers Electric's body naming the field, 403 goes to the error handler as `forbidden`.
    */
   authorize(req: Request, request: ShapeRequest, table: TableInfo): ShapeDef | Promise<ShapeDef>;
+  /**
+   * The rows a subset snapshot may read when they are wider than the shape's own (e.g. the
+   * clinic's history before the appointment window, within every other rule of the role);
+   * undefined: the shape's rows. The answer still names the shape's handle.
+   */
+  subsetScope?(req: Request, request: ShapeRequest, table: TableInfo, def: ShapeDef): ShapeDef | undefined;
   /** Added to every shape answer's Vary header (e.g. Cookie when answers depend on the session). */
   vary?: string;
   /** How answers of a shape may be cached: Electric's `public` headers when unset. */
   cache?(def: ShapeDef): CachePolicy;
-  /** The auditor of a request's answers, or undefined when nothing of it is recorded. */
+  /**
+   * The auditor of a request's answers, or undefined when nothing of it is recorded. For a
+   * subset snapshot `def` is the scope it reads (subsetScope's, when given).
+   */
   auditor?(req: Request, def: ShapeDef, request: ShapeRequest): ShapeAuditor | undefined;
   /**
    * Bounds on shapes clients narrow themselves, per caller (`caller` names them) and per table;

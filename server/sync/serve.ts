@@ -43,6 +43,11 @@ export interface ServeOptions {
    * again after the read, so a session ended during a long-poll never gets the next change.
    */
   revoked?: AbortSignal;
+  /**
+   * The rows a subset snapshot reads from, when wider than the shape (the appointments before
+   * the window, same role rules and columns); the answer still names the shape's handle.
+   */
+  subsetScope?: ShapeDef;
   /** Runs before an answer carrying messages is sent; if it throws, nothing is sent. */
   beforeSend?(answer: DeliveredAnswer): Promise<void>;
 }
@@ -183,8 +188,13 @@ async function serveSubset(
     // The client checks an answer's handle and offset headers (a POST's URL has no subset
     // parameters to tell it apart); echoing its own position never moves its stream.
     handle ??= (await service.shapeFor(def, info)).handle;
-    // Checked like the shape itself (a subquery's columns against its own table).
-    result = await store.subsetSnapshot(service.options.pool, await service.compileShape(def, info), query);
+    // Checked like the shape itself (a subquery's columns against its own table); a wider
+    // subset scope (subsetScope) is read instead of the shape's rows when the policy gives one.
+    result = await store.subsetSnapshot(
+      service.options.pool,
+      await service.compileShape(opts.subsetScope ?? def, info),
+      query,
+    );
   } catch (err) {
     if (err instanceof ProtocolError) return void sendBadRequest(res, err.field, err.message);
     if (isFilterError(err)) return void sendBadRequest(res, 'subset__where', (err as Error).message);

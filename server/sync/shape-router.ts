@@ -78,7 +78,8 @@ async function serveRequest(
     if (err.status === 403) throw forbidden(err.message);
     return sendBadRequest(res, err.field, err.message);
   }
-  const auditor = access.auditor?.(req, def, r);
+  const subsetScope = r.subset ? access.subsetScope?.(req, r, info, def) : undefined;
+  const auditor = access.auditor?.(req, subsetScope ?? def, r);
   if (upstream) {
     // The upstream's answers are not seen here: every audited request is recorded as it goes.
     if (auditor) await auditor(undefined);
@@ -118,6 +119,7 @@ async function serveRequest(
     await serveShape(service, req, res, r, info, def, {
       cache: access.cache?.(def) ?? 'public',
       revoked: tracked?.signal,
+      subsetScope,
       beforeSend: auditor,
     });
   } finally {

@@ -8,6 +8,7 @@ import { LOCAL_WRITE_FUNCTIONS_SQL } from '../../outbox/write-sql';
 import { LOCAL_RULES_MIGRATION_SQL } from '../../outbox/rules-sql';
 import { CLINIC_FOLD_FUNCTION_SQL } from '../../shared/search-fold';
 import { SERIES_WAITLIST_MIGRATION_SQL } from '../../series/local-schema';
+import { HISTORY_MIGRATION_SQL } from '../../history/local-schema';
 import { SYNCED_TABLES, type SyncedTable } from './tables';
 
 export interface LocalMigration {
@@ -161,6 +162,7 @@ export const LOCAL_MIGRATIONS: readonly LocalMigration[] = [
   { version: 6, name: 'recurring series, waitlist', sql: SERIES_WAITLIST_MIGRATION_SQL },
   { version: 7, name: 'move an appointment to another time or doctor', sql: LOCAL_MOVE_SQL },
   { version: 8, name: 'accent-insensitive patient search, rescheduled-to lookup', sql: SEARCH_FOLD_MIGRATION_SQL },
+  { version: 9, name: "a patient's visits before the appointment window", sql: HISTORY_MIGRATION_SQL },
 ];
 
 export const LOCAL_SCHEMA_VERSION = LOCAL_MIGRATIONS[LOCAL_MIGRATIONS.length - 1]!.version;
