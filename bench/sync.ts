@@ -1,268 +1,456 @@
-// npm run bench:sync — the sync service on this machine: an embedded PostgreSQL in a temporary
-// directory, the real app + sync service in this process, official clients over HTTP.
-//   (1) write-to-client latency: a booking over HTTP until a second live ShapeStream sees its txid
-//   (2) replication throughput into 100 live `doctor_id = const` shapes
-//   (3) initial sync of a 100k-row appointments snapshot through the 1.5 client
-//   (4) fan-out: 500 live clients on one shape; time until all have one write; RSS
-// Writes the figures, with the machine, to bench/results/sync-<date>.json.
+// npm run bench:sync — the sync path measured where users meet it, on this machine. The real app
+// server runs in a process of its own (bench/sync-server.ts: API, /v1/shape, sync service, jobs;
+// its own embedded PostgreSQL in a fresh temporary DATA_DIR), so its memory is its own. This
+// process writes through `pg` as any committer would and runs the live clients
+// (bench/sync-clients.ts: official ShapeStreams over HTTP with a receptionist's session).
+//   (1) commit → live client: each write's clock starts just before COMMIT is sent; the clients
+//       report when their stream delivers the row (matched by id), p50/p95/p99;
+//   (2) changes/s into 100 live `doctor_id = …` shapes, one live client on each, from the first
+//       COMMIT until the last client has its last change;
+//   (3) initial sync of a new 100k-row shape (the first client, offset=-1, until up to date),
+//       then one 100k-row transaction from COMMIT until the live client has every row;
+//   (4) fan-out: 2,000 live clients on one shape, one write, each client's delay, and the
+//       server's resident memory (its process alone).
+// A negative or otherwise impossible sample aborts the run (exit 1). Prints every figure with
+// its target and writes them, with the machine and the commit, to bench/results/sync-<date>.json.
+// --smoke: toy sizes, nothing written (CI proves the script still runs; no thresholds).
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Shape, ShapeStream, isChangeMessage, type Message, type Row } from '@electric-sql/client';
-import { createApp } from '../server/app.js';
+import readline from 'node:readline';
+import pg from 'pg';
 import { hashPassword } from '../server/auth/passwords.js';
-import { loadConfig } from '../server/config.js';
-import type { AppDeps } from '../server/deps.js';
-import { startEmbeddedPostgres, ensureDatabase } from '../server/db/embedded.js';
-import { migrate } from '../server/db/migrate.js';
-import { createPool } from '../server/db/pool.js';
-import { createLogger } from '../server/logger.js';
-import { startClinicSync, withSyncEngine } from '../server/clinic-sync/start.js';
-import { buildOpenShape } from '../server/sync/shape-request.js';
+import { machineAtEnd, machineAtStart } from './machine.js';
+import { LiveClients, now } from './sync-clients.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+const SMOKE = process.argv.includes('--smoke');
+const SIZE = SMOKE
+  ? { doctors: 5, patients: 50, latencyClients: 2, latencyWrites: 20, changes: 500, txRows: 100, initialRows: 500, bigTxRows: 500, fanOut: 20 } // prettier-ignore
+  : { doctors: 100, patients: 1000, latencyClients: 4, latencyWrites: 500, changes: 20_000, txRows: 500, initialRows: 100_000, bigTxRows: 100_000, fanOut: 2000 }; // prettier-ignore
+const TARGET = {
+  p50Ms: 4,
+  p99Ms: 15,
+  changesPerSecond: 10_000,
+  initialRowsPerSecond: 50_000,
+  bigTxSeconds: 3,
+  fanOutMs: 1000,
+  rssMb: 300,
+};
 const PASSWORD = 'bench-password-123';
+const SLOT = 'clinic_sync'; // the server's default SYNC_SLOT_NAME
+/** Rows for (3) start here, apart from the others: the new shape is `starts_at >= FAR`. */
+const FAR = '2050-01-01T00:00:00.000Z';
+
+const ms = (ns: bigint) => Number(ns) / 1e6;
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+/** Nearest-rank percentile. */
 const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-const round = (n: number) => Math.round(n * 100) / 100;
+  [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)]!;
+const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
+
+class ImpossibleSample extends Error {}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+/** VmRSS and VmHWM (peak) of a process, in MB. */
+function memoryOf(pid: number) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+  return { rss_mb: Math.round(kb('VmRSS') / 1024), peak_mb: Math.round(kb('VmHWM') / 1024) };
+}
+
+async function startServer(env: NodeJS.ProcessEnv) {
+  // `node --import tsx` rather than the tsx CLI, which would run the server in a grandchild:
+  // the pid here must be the server's, for its memory.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/sync-server.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ready = await new Promise<{ url: string; databaseUrl: string }>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the server exited during startup (${code})`)));
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('{"ready":true')) resolve(JSON.parse(line));
+      else console.error(`[server] ${line}`);
+    });
+  });
+  child.removeAllListeners('exit');
+  return { child, ...ready };
+}
+
+/** Every delay is a later reading minus an earlier one of the same clock: never negative. */
+function delaysMs(at: (bigint | null)[], from: bigint, what: string): number[] {
+  return at.map((t, i) => {
+    if (t === null) throw new ImpossibleSample(`${what}: client ${i} never had it (timed out)`);
+    if (t < from) throw new ImpossibleSample(`${what}: client ${i} had it ${ms(from - t)} ms before its commit`);
+    return ms(t - from);
+  });
+}
 
 async function main() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-sync-'));
-  await chmod(dir, 0o755);
-  const pgServer = await startEmbeddedPostgres({ dataDir: dir, port: 54000 + Math.floor(Math.random() * 900) });
-  await ensureDatabase(pgServer.adminUrl, 'bench');
-  const url = pgServer.urlFor('bench');
-  await migrate(url);
-  const pool = createPool(url);
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    PORT: '0',
-    PUBLIC_ORIGIN: 'http://bench.test',
-    RATE_LIMIT_USER_PER_HOUR: '1000000',
-    RATE_LIMIT_SYNC_PER_HOUR: '1000000',
-    RATE_LIMIT_ANON_PER_HOUR: '1000000',
+  const atStart = machineAtStart();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-sync-'));
+  await chmod(dataDir, 0o755); // as root, PostgreSQL runs as `postgres` and must get in
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const big = String(1_000_000_000);
+  const server = await startServer({
+    ...process.env,
+    DATABASE_URL: '',
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    EMBEDDED_PG_PORT: String(await freePort()),
+    PUBLIC_ORIGIN: origin,
+    SEED_DEMO: 'false',
+    LOG_LEVEL: 'warn',
+    // One benchmark user stands for every device: per-user caps would measure the cap.
+    RATE_LIMIT_USER_PER_HOUR: big,
+    RATE_LIMIT_ANON_PER_HOUR: big,
+    RATE_LIMIT_SYNC_PER_HOUR: big,
+    SYNC_CLIENT_SHAPES_PER_USER: '1000',
+    SYNC_CLIENT_SHAPES_PER_TABLE: '1000',
   });
-  const deps: AppDeps = { config, pool, logger: createLogger('silent'), databaseUrl: url, readiness: {} };
-  const engine = await startClinicSync(deps);
-  const sync = engine.service;
-  const server = http.createServer(createApp(withSyncEngine(deps, engine)));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const results: Record<string, unknown> = {};
+  const db = new pg.Client({ connectionString: server.databaseUrl });
+  db.on('error', () => {}); // the server's shutdown ends this connection
+  // Interrupted (Ctrl-C, a CI timeout): the server must not outlive the benchmark.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      server.child.kill('SIGTERM');
+      process.exit(1);
+    });
+  const stats: Record<string, unknown> = {};
+  let failed = false;
+  let clients: LiveClients | undefined;
   try {
+    await db.connect();
+
     const doctors = (
-      await pool.query(`INSERT INTO doctors (full_name) SELECT 'Dr ' || i FROM generate_series(1, 100) i RETURNING id`)
-    ).rows.map((r) => r.id as string);
-    const patients = (
-      await pool.query(
-        `INSERT INTO patients (full_name, date_of_birth, mrn) SELECT 'P ' || i, '1980-01-01', 'B' || i FROM generate_series(1, 1000) i RETURNING id`,
+      await db.query<{ id: string }>(
+        `INSERT INTO doctors (full_name) SELECT 'Dr ' || i FROM generate_series(1, $1::int) i RETURNING id`,
+        [SIZE.doctors],
       )
-    ).rows.map((r) => r.id as string);
-    await pool.query(
-      `INSERT INTO users (email, full_name, role, password_hash) VALUES ('reception@bench.test', 'R', 'receptionist', $1)`,
+    ).rows.map((r) => r.id);
+    const patients = (
+      await db.query<{ id: string }>(
+        `INSERT INTO patients (full_name, date_of_birth, mrn)
+        SELECT 'P ' || i, '1980-01-01', 'B' || i FROM generate_series(1, $1::int) i RETURNING id`,
+        [SIZE.patients],
+      )
+    ).rows.map((r) => r.id);
+    await db.query(
+      `INSERT INTO users (email, full_name, role, password_hash) VALUES ('reception@bench.test', 'Reception', 'receptionist', $1)`,
       [await hashPassword(PASSWORD)],
     );
-    const login = await fetch(`${base}/api/auth/login`, {
+    const login = await fetch(`${origin}/api/auth/login`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', origin: 'http://bench.test' },
+      headers: { 'content-type': 'application/json', origin },
       body: JSON.stringify({ email: 'reception@bench.test', password: PASSWORD }),
     });
+    if (!login.ok) throw new Error(`login failed: ${login.status}`);
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-    const fetchClient: typeof fetch = (input, init) => {
-      const h = new Headers(init?.headers);
-      h.set('cookie', cookie);
-      return fetch(input, { ...init, headers: h });
-    };
+    clients = new LiveClients(origin, cookie);
 
-    // (1) booking over HTTP → live client sees the txid
-    const seen = new Map<number, number>();
-    const stream = new ShapeStream<Row>({
-      url: `${base}/v1/shape`,
-      params: { table: 'appointments' } as never,
-      fetchClient,
-    });
-    stream.subscribe((ms: Message<Row>[]) => {
-      for (const m of ms)
-        if (isChangeMessage(m))
-          for (const t of (m.headers as { txids?: number[] }).txids ?? []) seen.set(t, performance.now());
-    });
-    await new Shape(stream).rows;
-    const latencies: number[] = [];
-    for (let i = 0; i < 500; i++) {
-      const starts = new Date(Date.UTC(2034, 0, 2) + i * 30 * 60_000).toISOString();
-      const res = await fetch(`${base}/api/appointments`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', origin: 'http://bench.test', cookie },
-        body: JSON.stringify({
-          id: randomUUID(),
-          patient_id: patients[i % patients.length],
-          doctor_id: doctors[i % doctors.length],
-          starts_at: starts,
-          duration_minutes: 15,
-          urgency: 'emergency',
-        }),
-      });
-      const committed = performance.now();
-      const body = (await res.json()) as { txid?: number };
-      if (res.status !== 201 || body.txid === undefined)
-        throw new Error(`booking failed: ${res.status} ${JSON.stringify(body)}`);
-      while (!seen.has(body.txid)) await new Promise((r) => setImmediate(r));
-      latencies.push(seen.get(body.txid)! - committed);
+    // Each appointment gets its own 5-minute slot, so no doctor or patient ever overlaps.
+    let slot = 0;
+    /** Inserts `n` rows tagged `reason`, doctors and patients in turn; returns the COMMIT clock. */
+    async function insertRows(n: number, reason: string, base: string, opts: { doctors?: string[] } = {}) {
+      const ds = opts.doctors ?? doctors;
+      const first = slot;
+      slot += n;
+      await db.query('BEGIN');
+      await db.query(
+        `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, reason)
+        SELECT gen_random_uuid(), ($1::uuid[])[1 + (i + $3) % cardinality($1::uuid[])],
+               ($2::uuid[])[1 + (i + $3) % cardinality($2::uuid[])], ts, ts + interval '5 minutes', 5, 'completed', $4
+          FROM (SELECT i, $5::timestamptz + make_interval(mins => 5 * (i + $3)) AS ts
+                  FROM generate_series(0, $6::int - 1) i) s`,
+        [patients, ds, first, reason, base, n],
+      );
+      const committing = now();
+      await db.query('COMMIT');
+      return { committing, committed: now() };
     }
-    stream.unsubscribeAll();
-    results.commit_to_wake_ms_p50 = round(pct(sync.commitToWakeMs, 50));
-    results.write_to_client_ms = {
+
+    // (1) ----------------------------------------------------------------------------------
+    console.error(`(1) commit → live client: ${SIZE.latencyClients} clients × ${SIZE.latencyWrites} writes…`);
+    await clients.open(
+      'latency',
+      Array.from({ length: SIZE.latencyClients }, () => ({ table: 'appointments' })),
+      SIZE.latencyClients,
+    );
+    const latencies: number[] = [];
+    const commitMs: number[] = [];
+    let last: string | null = null;
+    for (let i = 0; i < SIZE.latencyWrites; i++) {
+      // Inserts and updates in turn, as a booking and then its confirmation would be.
+      const tag = `latency-${i}`;
+      const id: string = i % 2 === 1 && last ? last : randomUUID();
+      const seen = clients.watch('latency', { id, reason: tag }, 1, 10_000);
+      await db.query('BEGIN');
+      if (id === last) {
+        await db.query(`UPDATE appointments SET reason = $2 WHERE id = $1`, [id, tag]);
+      } else {
+        const s = slot++;
+        await db.query(
+          `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, reason)
+          VALUES ($1, $2, $3, timestamptz '2040-01-01' + make_interval(mins => 5 * $4::int),
+                  timestamptz '2040-01-01' + make_interval(mins => 5 * $4::int + 5), 5, 'scheduled', $5)`,
+          [id, patients[i % patients.length], doctors[i % doctors.length], s, tag],
+        );
+      }
+      const committing = now(); // the clock starts before COMMIT leaves: no sample can start late
+      await db.query('COMMIT');
+      commitMs.push(ms(now() - committing));
+      latencies.push(...delaysMs((await seen).at, committing, `write ${i}`));
+      last = id === last ? null : id;
+    }
+    clients.close('latency');
+    if (latencies.length !== SIZE.latencyClients * SIZE.latencyWrites)
+      throw new ImpossibleSample(`${latencies.length} latency samples for ${SIZE.latencyClients * SIZE.latencyWrites}`);
+    stats.write_to_client_ms = {
       p50: round(pct(latencies, 50)),
       p95: round(pct(latencies, 95)),
       p99: round(pct(latencies, 99)),
+      max: round(Math.max(...latencies)),
       samples: latencies.length,
-      note: 'from the HTTP response of the booking (committed) until the live client has the message',
+      clients: SIZE.latencyClients,
+      writes: SIZE.latencyWrites,
+      commit_round_trip_ms_p50: round(pct(commitMs, 50)),
+      target: `p50 ≤ ${TARGET.p50Ms} ms, p99 ≤ ${TARGET.p99Ms} ms`,
+      note:
+        'one insert or update per transaction through pg, one at a time; clock from just before COMMIT is sent ' +
+        'until the ShapeStream (role shape of all appointments, over HTTP) delivers the row; ' +
+        'CLOCK_MONOTONIC (process.hrtime)',
     };
 
-    // (2) throughput into 100 live doctor shapes
-    const info = (await sync.tableInfo('public', 'appointments'))!;
-    for (const d of doctors) {
-      const s = await sync.shapeFor(
-        buildOpenShape(info, { where: 'doctor_id = $1', params: { 1: d }, replica: 'default' }),
-        info,
-      );
-      await s.ready;
-    }
-    const N = 20_000;
-    const t0 = performance.now();
-    for (let b = 0; b < N / 500; b++) {
-      await pool.query(
-        `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status)
-        SELECT gen_random_uuid(), ($1::uuid[])[1 + i % 1000], ($2::uuid[])[1 + i % 100], ts, ts + interval '5 minutes', 5, 'completed'
-          FROM (SELECT i, timestamptz '2040-01-01' + make_interval(mins => 5 * (i + $3)) AS ts FROM generate_series(0, 499) i) s`,
-        [patients, doctors, b * 500],
-      );
-    }
-    const target = (await pool.query(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0].l;
-    const [hi, lo] = target.split('/');
-    const targetLsn = (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
-    while (sync.processedLsn < targetLsn - 100_000n && performance.now() - t0 < 120_000) {
-      const last = (await pool.query(`SELECT max(last_lsn) AS l FROM sync_shapes`)).rows[0].l;
-      if (
-        BigInt(last ?? 0) > 0n &&
-        sync.registry
-          .all()
-          .filter((s) => s.runtime.shape.where)
-          .reduce((n, s) => n + s.logRows, 0) >= N
-      )
-        break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    results.replication_changes_per_second = {
-      value: Math.round(N / seconds),
-      changes: N,
-      shapes: 100,
-      seconds: round(seconds),
-      note: 'inserts committed in transactions of 500 rows; time from the first commit until all are in the shape logs',
-    };
-
-    // (3) initial sync of 100k rows
-    await pool.query(`UPDATE appointments SET status = status WHERE false`);
-    const rows = (await pool.query(`SELECT count(*)::int AS n FROM appointments WHERE deleted_at IS NULL`)).rows[0].n;
-    await pool.query(
-      `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status)
-      SELECT gen_random_uuid(), ($1::uuid[])[1 + i % 1000], ($2::uuid[])[1 + i % 100], ts, ts + interval '5 minutes', 5, 'completed'
-        FROM (SELECT i, timestamptz '2050-01-01' + make_interval(mins => 5 * i) AS ts FROM generate_series(0, $3 - 1) i) s`,
-      [patients, doctors, 100_000 - rows],
+    // (2) ----------------------------------------------------------------------------------
+    console.error(`(2) ${SIZE.changes} changes into ${doctors.length} live doctor shapes…`);
+    await clients.open(
+      'doctors',
+      doctors.map((d) => ({ table: 'appointments', where: 'doctor_id = $1', params: { '1': d } })),
+      20,
     );
-    // Let replication finish with the big insert first: this measures serving a snapshot.
-    const lsnNow = (await pool.query(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0].l.split('/');
-    const until = (BigInt(`0x${lsnNow[0]}`) << 32n) | BigInt(`0x${lsnNow[1]}`);
-    const tDrain = performance.now();
-    while (sync.processedLsn < until - 1_000_000n && performance.now() - tDrain < 300_000)
-      await new Promise((r) => setTimeout(r, 50));
-    results.replication_100k_row_transaction_seconds = round((performance.now() - tDrain) / 1000);
-    const t1 = performance.now();
-    const initial = new ShapeStream<Row>({
-      url: `${base}/v1/shape`,
-      params: { table: 'appointments', columns: 'id,doctor_id,patient_id,starts_at,ends_at,status,reason' } as never,
-      fetchClient,
-    });
-    const got = await new Shape(initial).rows;
-    const s3 = (performance.now() - t1) / 1000;
-    initial.unsubscribeAll();
-    results.initial_sync = {
-      rows: got.length,
-      seconds: round(s3),
-      rows_per_second: Math.round(got.length / s3),
-      note: 'a new shape: snapshot taken, stored and served to the 1.5 client',
+    const tpTag = `throughput-${randomUUID()}`;
+    const tpSeen = clients.watch('doctors', { reason: tpTag }, SIZE.changes / doctors.length, 600_000);
+    let firstCommit: bigint | null = null;
+    for (let b = 0; b < SIZE.changes / SIZE.txRows; b++) {
+      const { committing } = await insertRows(SIZE.txRows, tpTag, '2040-01-01');
+      firstCommit ??= committing;
+    }
+    const writerDone = now();
+    const tpDelays = delaysMs((await tpSeen).at, firstCommit!, 'throughput');
+    clients.close('doctors');
+    const tpSeconds = Math.max(...tpDelays) / 1000;
+    stats.changes_into_live_shapes = {
+      per_second: Math.round(SIZE.changes / tpSeconds),
+      changes: SIZE.changes,
+      shapes: doctors.length,
+      clients: doctors.length,
+      rows_per_transaction: SIZE.txRows,
+      seconds: round(tpSeconds),
+      writer_seconds: round(ms(writerDone - firstCommit!) / 1000),
+      target: `≥ ${TARGET.changesPerSecond.toLocaleString('en-US')}/s`,
+      note:
+        'inserts spread evenly over the doctors, committed one transaction after another by one writer; ' +
+        'from just before the first COMMIT until the last client has its last change',
     };
 
-    // (4) fan-out
-    const clients: ShapeStream<Row>[] = [];
-    const arrived = new Map<number, number>();
-    const marker = randomUUID();
-    for (let i = 0; i < 500; i++) {
-      const s = new ShapeStream<Row>({ url: `${base}/v1/shape`, params: { table: 'doctors' } as never, fetchClient });
-      s.subscribe((ms: Message<Row>[]) => {
-        for (const m of ms)
-          if (isChangeMessage(m) && m.value.full_name === marker && !arrived.has(i)) arrived.set(i, performance.now());
-      });
-      clients.push(s);
-    }
-    await Promise.all(
-      clients.map(
-        (c) =>
-          new Promise<void>((r) => {
-            const u = c.subscribe(() => {
-              if (c.isUpToDate) {
-                u();
-                r();
-              }
-            });
-          }),
-      ),
+    // (3) ----------------------------------------------------------------------------------
+    console.error(
+      `(3) initial sync of a new ${SIZE.initialRows}-row shape, then one ${SIZE.bigTxRows}-row transaction…`,
     );
-    await new Promise((r) => setTimeout(r, 500));
-    const t4 = performance.now();
-    await pool.query(`UPDATE doctors SET full_name = $1 WHERE id = $2`, [marker, doctors[0]]);
-    while (arrived.size < 500 && performance.now() - t4 < 30_000) await new Promise((r) => setTimeout(r, 5));
-    results.fan_out = {
-      clients: 500,
-      received: arrived.size,
-      all_within_ms: round(Math.max(...arrived.values()) - t4),
-      rss_mb: Math.round(process.memoryUsage().rss / 1048576),
-      note: 'clients run in the same process as the server, so RSS includes them',
+    slot = 0; // a fresh range from FAR on
+    await insertRows(SIZE.initialRows, 'initial', FAR);
+    // Replication of that insert finishes first (the slot confirms it): this measures serving.
+    const lsn = (await db.query(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0].l as string;
+    const drainFrom = now();
+    for (;;) {
+      const { rows } = await db.query(
+        `SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $2`,
+        [lsn, SLOT],
+      );
+      if (rows[0]?.done) break;
+      if (ms(now() - drainFrom) > 600_000) throw new Error('replication did not catch up within 10 minutes');
+      await sleep(50);
+    }
+    const drainSeconds = ms(now() - drainFrom) / 1000;
+    const expected = Number(
+      (await db.query(`SELECT count(*) AS n FROM appointments WHERE deleted_at IS NULL AND starts_at >= $1`, [FAR]))
+        .rows[0].n,
+    );
+    const opened = await clients.open(
+      'initial',
+      [{ table: 'appointments', where: 'starts_at >= $1', params: { '1': FAR } }],
+      1,
+    );
+    const initialSeconds = ms(opened.upToDateAt[0]! - opened.startedAt) / 1000;
+    if (opened.rows[0] !== expected)
+      throw new ImpossibleSample(`initial sync delivered ${opened.rows[0]} rows, the shape has ${expected}`);
+    if (initialSeconds <= 0) throw new ImpossibleSample(`initial sync took ${initialSeconds} s`);
+    stats.initial_sync = {
+      rows: expected,
+      seconds: round(initialSeconds),
+      rows_per_second: Math.round(expected / initialSeconds),
+      replication_drain_seconds_before: round(drainSeconds),
+      target: `≥ ${TARGET.initialRowsPerSecond.toLocaleString('en-US')} rows/s`,
+      note:
+        'the first client of a new shape (appointments where starts_at >= 2050), offset=-1 until up-to-date: ' +
+        'snapshot taken, stored and served to the official client',
     };
-    for (const c of clients) c.unsubscribeAll();
+
+    const bigTag = `big-${randomUUID()}`;
+    const bigSeen = clients.watch('initial', { reason: bigTag }, SIZE.bigTxRows, 900_000);
+    const bigCommit = await insertRows(SIZE.bigTxRows, bigTag, FAR);
+    const [bigMs] = delaysMs((await bigSeen).at, bigCommit.committing, 'the big transaction');
+    clients.close('initial');
+    stats.transaction_100k = {
+      rows: SIZE.bigTxRows,
+      seconds: round(bigMs! / 1000),
+      commit_round_trip_seconds: round(ms(bigCommit.committed - bigCommit.committing) / 1000),
+      shapes_on_appointments: 2 + doctors.length,
+      target: `≤ ${TARGET.bigTxSeconds} s`,
+      note:
+        `one ${SIZE.bigTxRows}-row INSERT transaction; from just before COMMIT until the live client of the ` +
+        'shape from (3) has every row; all appointment shapes (role shape, the doctor shapes, this one) take it',
+    };
+
+    // (4) ----------------------------------------------------------------------------------
+    console.error(`(4) fan-out to ${SIZE.fanOut} live clients on one shape…`);
+    const fanDoctor = (await db.query(`INSERT INTO doctors (full_name) VALUES ('Dr Fan-out') RETURNING id`)).rows[0]
+      .id as string;
+    await insertRows(5, 'fan-out seed', '2045-01-01', { doctors: [fanDoctor] });
+    const connectFrom = now();
+    await clients.open(
+      'fanout',
+      Array.from({ length: SIZE.fanOut }, () => ({
+        table: 'appointments',
+        where: 'doctor_id = $1',
+        params: { '1': fanDoctor },
+      })),
+      100,
+    );
+    const connectSeconds = ms(now() - connectFrom) / 1000;
+    await sleep(2000); // every client back in its live long-poll
+    const fanId = randomUUID();
+    const fanSeen = clients.watch('fanout', { id: fanId }, 1, 60_000);
+    const s = slot++;
+    await db.query('BEGIN');
+    await db.query(
+      `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, reason)
+      VALUES ($1, $2, $3, timestamptz '2045-06-01' + make_interval(mins => 5 * $4::int),
+              timestamptz '2045-06-01' + make_interval(mins => 5 * $4::int + 5), 5, 'scheduled', 'fan-out')`,
+      [fanId, patients[0], fanDoctor, s],
+    );
+    const fanCommit = now();
+    await db.query('COMMIT');
+    const fanDelays = delaysMs((await fanSeen).at, fanCommit, 'fan-out');
+    const memory = memoryOf(server.child.pid!);
+    clients.close('fanout');
+    stats.fan_out = {
+      clients: SIZE.fanOut,
+      received: fanDelays.length,
+      p50_ms: round(pct(fanDelays, 50)),
+      p99_ms: round(pct(fanDelays, 99)),
+      max_ms: round(Math.max(...fanDelays)),
+      connect_seconds: round(connectSeconds),
+      target: `all within ${TARGET.fanOutMs} ms`,
+      note:
+        'official ShapeStreams, all on appointments where doctor_id = one doctor; ' +
+        'one insert, from just before COMMIT; every answer carries patient rows, so each is audited',
+    };
+    stats.server_memory = {
+      rss_mb_with_fan_out_clients: memory.rss_mb,
+      peak_rss_mb: memory.peak_mb,
+      target: `≤ ${TARGET.rssMb} MB`,
+      note: "VmRSS / VmHWM of the server's process alone (/proc/<pid>/status), PostgreSQL and clients apart",
+    };
+  } catch (err) {
+    failed = true;
+    console.error(err instanceof ImpossibleSample ? `\nIMPOSSIBLE SAMPLE, run rejected: ${err.message}` : err);
   } finally {
-    server.closeAllConnections();
-    server.close();
-    await engine.stop();
-    await pool.end();
-    await pgServer.stop();
-    await rm(dir, { recursive: true, force: true });
+    clients?.closeAll();
+    await db.end().catch(() => {});
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 5 }).catch(() => {});
   }
-  const out = {
+  if (failed) process.exit(1);
+
+  const report = {
+    benchmark: 'sync',
     date: new Date().toISOString(),
-    machine: {
-      cpus: os.cpus().length,
-      model: os.cpus()[0]?.model,
-      node: process.version,
-      total_mem_mb: Math.round(os.totalmem() / 1048576),
-    },
-    results,
+    machine: machineAtEnd(atStart),
+    sizes: SIZE,
+    ...stats,
   };
-  console.log(JSON.stringify(out, null, 2));
-  await mkdir(path.join(ROOT, 'bench/results'), { recursive: true });
-  await writeFile(
-    path.join(ROOT, `bench/results/sync-${out.date.replace(/[:.]/g, '-')}.json`),
-    JSON.stringify(out, null, 2),
-  );
+  printTable(report as unknown as Record<string, Record<string, unknown>>);
+  if (!SMOKE) {
+    await mkdir(path.join(ROOT, 'bench/results'), { recursive: true });
+    const file = path.join(ROOT, 'bench/results', `sync-${report.date.replace(/[:.]/g, '-')}.json`);
+    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nwritten to ${path.relative(ROOT, file)}`);
+  }
   process.exit(0);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+function printTable(r: Record<string, Record<string, any>>) {
+  const m = r.machine!;
+  console.log(
+    `\nsync benchmark — ${r.date} — ${m.cpus} × ${m.cpu_model}, Node ${m.node}, load ${m.load_average_at_start.join(' / ')} → ${m.load_average_at_end.join(' / ')}${SMOKE ? ' — SMOKE (toy sizes)' : ''}`,
+  );
+  const w = r.write_to_client_ms!;
+  const c = r.changes_into_live_shapes!;
+  const i = r.initial_sync!;
+  const t = r.transaction_100k!;
+  const f = r.fan_out!;
+  const mem = r.server_memory!;
+  const rows: [string, string, string, boolean][] = [
+    [
+      'write_to_live_client p50 / p95 / p99',
+      `${w.p50} / ${w.p95} / ${w.p99} ms (${w.samples} samples)`,
+      `p50 ≤ ${TARGET.p50Ms}, p99 ≤ ${TARGET.p99Ms} ms`,
+      w.p50 <= TARGET.p50Ms && w.p99 <= TARGET.p99Ms,
+    ],
+    [
+      `changes_into_live_shapes (${c.shapes})`,
+      `${c.per_second}/s (${c.changes} in ${c.seconds} s)`,
+      c.target,
+      c.per_second >= TARGET.changesPerSecond,
+    ],
+    [
+      'initial_sync of a new shape',
+      `${i.rows_per_second} rows/s (${i.rows} in ${i.seconds} s)`,
+      i.target,
+      i.rows_per_second >= TARGET.initialRowsPerSecond,
+    ],
+    [
+      `transaction_100k (${t.rows} rows) to a live client`,
+      `${t.seconds} s`,
+      t.target,
+      t.seconds <= TARGET.bigTxSeconds,
+    ],
+    [
+      `fan_out (${f.clients} clients) p50 / p99 / max`,
+      `${f.p50_ms} / ${f.p99_ms} / ${f.max_ms} ms`,
+      f.target,
+      f.max_ms <= TARGET.fanOutMs,
+    ],
+    ['server_rss with the fan-out clients', `${mem.rss_mb_with_fan_out_clients} MB (peak ${mem.peak_rss_mb} MB)`, mem.target, mem.rss_mb_with_fan_out_clients <= TARGET.rssMb], // prettier-ignore
+  ];
+  console.log(`${'measure'.padEnd(46)} ${'measured'.padEnd(36)} ${'target'.padEnd(26)} met`);
+  for (const [name, value, target, met] of rows)
+    console.log(`${name.padEnd(46)} ${value.padEnd(36)} ${target.padEnd(26)} ${met ? 'yes' : 'NO'}`);
+}
+
+await main();

@@ -38,4 +38,20 @@ describe('benchmark smoke runs', () => {
     expect(results.after_routed.log_entries).toBe(results.before_every_shape.log_entries);
     expect(results.after_routed.log_entries).toBeGreaterThan(0);
   }, 150_000);
+
+  it('bench:sync --smoke: commit → live client, changes into live shapes, initial sync, a big transaction, fan-out and server memory', async () => {
+    const { stdout } = await run(process.execPath, [TSX, 'bench/sync.ts', '--smoke'], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'warn' },
+      maxBuffer: 32 * 1024 * 1024,
+      timeout: 240_000,
+    });
+    expect(stdout).toMatch(/write_to_live_client p50 \/ p95 \/ p99\s+[\d.]+ \/ [\d.]+ \/ [\d.]+ ms \(40 samples\)/);
+    expect(stdout).toMatch(/changes_into_live_shapes \(5\)\s+\d+\/s \(500 in /);
+    expect(stdout).toMatch(/initial_sync of a new shape\s+\d+ rows\/s \(500 in /);
+    expect(stdout).toMatch(/transaction_100k \(500 rows\) to a live client\s+[\d.]+ s/);
+    expect(stdout).toMatch(/fan_out \(20 clients\) p50 \/ p99 \/ max\s+[\d.]+ \/ [\d.]+ \/ [\d.]+ ms/);
+    expect(stdout).toMatch(/server_rss with the fan-out clients\s+\d+ MB/);
+    expect(stdout).not.toContain('written to'); // --smoke keeps no figures
+  }, 300_000);
 });
