@@ -1,12 +1,14 @@
 // SYNC_UPSTREAM_URL: /v1/shape forwards to an Electric-compatible service (Electric behind a
 // CDN, or our standalone mode), with the role's where/columns set here on the server. Only
-// protocol parameters pass through from the client.
+// protocol parameters pass through from the client; a subset snapshot goes upstream as a JSON
+// POST body. Answers stream through as they come (a held long-poll, an event stream).
+import { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import type { Logger } from '../logger.js';
 import type { ShapeRequest } from './protocol.js';
 import type { ShapeDef } from './shape-def.js';
 
-const PROTOCOL_PARAMS = ['live', 'handle', 'offset', 'cursor', 'expired_handle', 'log', 'cache-buster'];
+const PROTOCOL_PARAMS = ['live', 'live_sse', 'handle', 'offset', 'cursor', 'expired_handle', 'log', 'cache-buster'];
 /** Where to forward (SYNC_UPSTREAM_URL), with the upstream's secret (SYNC_SECRET) if any. */
 export interface UpstreamDeps {
   config: { syncUpstreamUrl?: string; syncSecret?: string };
@@ -43,9 +45,24 @@ export async function proxyShape(
   const headers: Record<string, string> = {};
   const inm = req.get('if-none-match');
   if (inm) headers['if-none-match'] = inm;
+  // A subset snapshot: its filter, order and paging as Electric's POST body (the subset's
+  // where only narrows the shape's rows upstream, as here).
+  const subset = r.subset && {
+    where: r.subset.where,
+    params: r.subset.params,
+    order_by: r.subset.orderBy,
+    limit: r.subset.limit,
+    offset: r.subset.offset,
+  };
+  if (subset) headers['content-type'] = 'application/json';
   let upstream: globalThis.Response;
   try {
-    upstream = await fetch(url, { headers, signal: abort.signal });
+    upstream = await fetch(url, {
+      method: subset ? 'POST' : 'GET',
+      headers,
+      body: subset ? JSON.stringify(subset) : undefined,
+      signal: abort.signal,
+    });
   } catch (err) {
     if (abort.signal.aborted) return;
     deps.logger.warn({ err }, 'sync upstream unreachable');
@@ -57,5 +74,11 @@ export async function proxyShape(
   });
   res.vary('Cookie');
   res.status(upstream.status);
-  res.end(Buffer.from(await upstream.arrayBuffer()));
+  if (!upstream.body) return void res.end();
+  // Streamed, not buffered: an event stream's messages reach the client as they are sent.
+  res.flushHeaders();
+  const body = Readable.fromWeb(upstream.body as import('node:stream/web').ReadableStream);
+  body.on('error', () => res.destroy());
+  body.pipe(res);
+  await new Promise<void>((resolve) => res.once('close', resolve));
 }

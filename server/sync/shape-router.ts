@@ -84,7 +84,7 @@ async function serveRequest(
     // The upstream's answers are not seen here: every audited request is recorded as it goes.
     if (auditor) await auditor(undefined);
     const target = { config: { syncUpstreamUrl: upstream.url, syncSecret: upstream.secret }, logger: upstream.logger };
-    return proxyShape(target, req, res, r, def);
+    return proxyShape(target, req, res, r, subsetScope ?? def);
   }
   if (!service) {
     res.set('retry-after', '1');

@@ -1,6 +1,7 @@
-// The newer parts of the shape protocol with the official client 1.5, against both the app's
-// /v1/shape (session cookie) and the standalone service (secret): offset=now, log=changes_only
-// with requestSnapshot, fetchSnapshot over GET and POST with the snapshot's xmin/xmax/xip.
+// The newer parts of the shape protocol with the official client 1.5, against the app's
+// /v1/shape (session cookie), the standalone service (secret) and the app in proxy mode in
+// front of it (SYNC_UPSTREAM_URL): offset=now, log=changes_only with requestSnapshot,
+// fetchSnapshot over GET and POST with the snapshot's xmin/xmax/xip, live server-sent events.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Shape, ShapeStream, type Row } from '@electric-sql/client';
@@ -10,7 +11,7 @@ import { SyncService } from '../../server/sync/service.js';
 import { createStandaloneApp } from '../../server/sync/standalone-app.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
-import { ApiClient } from '../setup/server.js';
+import { ApiClient, startTestServer, type TestServer } from '../setup/server.js';
 import { startSyncTestServer, waitFor, type SyncTestServer } from '../setup/sync.js';
 
 const SECRET = 'subset-protocol-secret-1234';
@@ -21,6 +22,15 @@ let standaloneService: SyncService;
 let standalone: http.Server;
 let standaloneUrl: string;
 let adminCookie: string;
+let proxy: TestServer;
+let proxyCookie: string;
+
+const withCookie = (cookie: () => string) => (): typeof fetch => (input, init) => {
+  const headers = new Headers(init?.headers);
+  headers.set('cookie', cookie());
+  headers.set('origin', 'http://clinic.test');
+  return fetch(input, { ...init, headers });
+};
 
 interface Target {
   name: string;
@@ -34,18 +44,19 @@ const targets: Target[] = [
     name: "the app's /v1/shape",
     url: () => `${app.url}/v1/shape`,
     params: () => ({ table: 'doctors' }),
-    fetchClient: () => (input, init) => {
-      const headers = new Headers(init?.headers);
-      headers.set('cookie', adminCookie);
-      headers.set('origin', 'http://clinic.test');
-      return fetch(input, { ...init, headers });
-    },
+    fetchClient: withCookie(() => adminCookie),
   },
   {
     name: 'npm run sync-service',
     url: () => `${standaloneUrl}/v1/shape`,
     params: () => ({ table: 'doctors', secret: SECRET }),
     fetchClient: () => fetch,
+  },
+  {
+    name: 'the app in proxy mode in front of the sync service',
+    url: () => `${proxy.url}/v1/shape`,
+    params: () => ({ table: 'doctors' }),
+    fetchClient: withCookie(() => proxyCookie),
   },
 ];
 
@@ -74,9 +85,14 @@ beforeAll(async () => {
   await new Promise<void>((r) => standalone.listen(0, '127.0.0.1', r));
   standaloneUrl = `http://127.0.0.1:${(standalone.address() as AddressInfo).port}`;
   await waitFor(() => standaloneService.streaming, 20_000, 'standalone replication');
+  proxy = await startTestServer(db, { SYNC_UPSTREAM_URL: standaloneUrl, SYNC_SECRET: SECRET });
+  const p = new ApiClient(proxy.url);
+  await p.login(fx.users.admin.email, TEST_PASSWORD);
+  proxyCookie = p.cookie;
 });
 
 afterAll(async () => {
+  await proxy?.close();
   standalone?.closeAllConnections();
   await new Promise((r) => standalone?.close(r));
   await standaloneService?.stop();
@@ -88,6 +104,16 @@ let renames = 0;
 
 describe.each(targets)('protocol with @electric-sql/client 1.5 against $name', (t) => {
   it('offset=now: no rows at first, then only what changes', async () => {
+    // "Now" is where the service has got to: changes of earlier tests still in flight would
+    // legitimately come after it. Start once both services have stored a marker committed now.
+    const { rows: wal } = await db.pool.query<{ lsn: string }>(`SELECT (pg_current_wal_lsn() - '0/0')::text AS lsn`);
+    await db.pool.query(`INSERT INTO doctors (full_name) VALUES ('Dr. A marker ${++renames}')`);
+    const before = BigInt(wal[0]!.lsn);
+    await waitFor(
+      () => standaloneService.processedLsn > before && app.sync.processedLsn > before,
+      20_000,
+      'both services past the marker',
+    );
     const stream = new ShapeStream<Row>({
       url: t.url(),
       params: t.params() as never,
