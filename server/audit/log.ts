@@ -99,3 +99,21 @@ export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<voi
     ],
   );
 }
+
+/** Several rows in one INSERT (the group writer's batches), each as appendAudit would store it. */
+export async function appendAuditRows(tx: Queryable, entries: AuditEntry[]): Promise<void> {
+  if (!entries.length) return;
+  await tx.query(
+    `INSERT INTO audit_log (actor_id, action, entity, entity_id, ip, user_agent, details)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+    [
+      entries.map((e) => e.actorId),
+      entries.map((e) => stripNul(e.action)),
+      entries.map((e) => stripNul(e.entity)),
+      entries.map((e) => cleanText(e.entityId)),
+      entries.map((e) => cleanText(e.ip)),
+      entries.map((e) => cleanText(e.userAgent)),
+      entries.map((e) => JSON.stringify(storableDetails(e.details))),
+    ],
+  );
+}

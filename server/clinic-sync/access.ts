@@ -4,9 +4,9 @@
 // requests ended with their session (session-ends.ts). The engine gets all of it as one
 // ShapeAccess (server/sync/access.ts).
 import type { Request } from 'express';
-import { appendAudit, auditContext } from '../audit/log.js';
+import { GroupAuditWriter } from '../audit/group-writer.js';
+import { auditContext } from '../audit/log.js';
 import { requireRole, requireUser } from '../auth/middleware.js';
-import { withTransaction } from '../db/transaction.js';
 import type { AppDeps } from '../deps.js';
 import type { ShapeAccess, ShapeAuditor } from '../sync/access.js';
 import type { SubsetParams } from '../sync/protocol.js';
@@ -23,6 +23,8 @@ const PATIENT_DATA = new Set(['patients', 'appointments']);
 export function clinicShapeAccess(deps: Pick<AppDeps, 'config' | 'pool'>): ShapeAccess {
   const { perUser, perTable, idleMinutes } = deps.config.syncClientShapes;
   const isPatientData = (def: ShapeDef) => def.schema === 'public' && PATIENT_DATA.has(def.table);
+  // The answers of one wake-up (every live client of a shape) share one audit commit.
+  const audit = new GroupAuditWriter(deps.pool);
   return {
     reader: requireUser,
     admin: requireRole('admin'),
@@ -41,7 +43,7 @@ export function clinicShapeAccess(deps: Pick<AppDeps, 'config' | 'pool'>): Shape
         : undefined,
     auditor: (req, def, r) => {
       if (!isPatientData(def)) return undefined;
-      return r.subset ? auditSubset(deps, req, def, r.subset) : auditRead(deps, req, def, r.offset.lsn < 0n);
+      return r.subset ? auditSubset(audit, req, def, r.subset) : auditRead(audit, req, def, r.offset.lsn < 0n);
     },
     limits: { perUser, perTable, idleMs: idleMinutes * 60_000, caller: (req) => req.user!.id },
     track: (req) => sessionRequests.track(req.sessionId!),
@@ -49,41 +51,37 @@ export function clinicShapeAccess(deps: Pick<AppDeps, 'config' | 'pool'>): Shape
 }
 
 /** `sync.subscribe` for a first request (offset=-1), `sync.read` for any later one. */
-function auditRead(deps: Pick<AppDeps, 'pool'>, req: Request, def: ShapeDef, first: boolean): ShapeAuditor {
+function auditRead(audit: GroupAuditWriter, req: Request, def: ShapeDef, first: boolean): ShapeAuditor {
   const { whereText: where, columns } = def;
   return (answer) =>
-    withTransaction(deps.pool, (tx) =>
-      appendAudit(tx, {
-        ...auditContext(req),
-        action: first ? 'sync.subscribe' : 'sync.read',
-        entity: def.table,
-        details: answer
-          ? { where, columns, handle: answer.handle, from: answer.from, to: answer.to, messages: answer.messages }
-          : { where, columns },
-      }),
-    );
+    audit.write({
+      ...auditContext(req),
+      action: first ? 'sync.subscribe' : 'sync.read',
+      entity: def.table,
+      details: answer
+        ? { where, columns, handle: answer.handle, from: answer.from, to: answer.to, messages: answer.messages }
+        : { where, columns },
+    });
 }
 
 /** `sync.subset`: the scope it read, the subset's own filter and paging, the rows sent. */
-function auditSubset(deps: Pick<AppDeps, 'pool'>, req: Request, scope: ShapeDef, subset: SubsetParams): ShapeAuditor {
+function auditSubset(audit: GroupAuditWriter, req: Request, scope: ShapeDef, subset: SubsetParams): ShapeAuditor {
   return (answer) =>
-    withTransaction(deps.pool, (tx) =>
-      appendAudit(tx, {
-        ...auditContext(req),
-        action: 'sync.subset',
-        entity: scope.table,
-        details: {
-          where: scope.whereText,
-          columns: scope.columns,
-          subset: {
-            where: subset.where ?? null,
-            params: subset.params,
-            order_by: subset.orderBy ?? null,
-            limit: subset.limit ?? null,
-            offset: subset.offset ?? null,
-          },
-          messages: answer?.messages ?? null,
+    audit.write({
+      ...auditContext(req),
+      action: 'sync.subset',
+      entity: scope.table,
+      details: {
+        where: scope.whereText,
+        columns: scope.columns,
+        subset: {
+          where: subset.where ?? null,
+          params: subset.params,
+          order_by: subset.orderBy ?? null,
+          limit: subset.limit ?? null,
+          offset: subset.offset ?? null,
         },
-      }),
-    );
+        messages: answer?.messages ?? null,
+      },
+    });
 }
