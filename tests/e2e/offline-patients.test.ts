@@ -89,7 +89,7 @@ describe('patients offline', () => {
       await a.page.goto(`${srv.url}/patients/${id}`);
       await a.page.getByRole('button', { name: 'Edit' }).click();
       await fillPatientForm(a.page, { phone: '555-0499' }, 'Save changes');
-      await expect.poll(() => a.page.locator('dl').textContent()).toContain('555-0499');
+      await expect.poll(() => a.page.locator('dl').textContent(), { timeout: 30_000 }).toContain('555-0499');
 
       await a.page.goto(`${srv.url}/outbox`);
       const entries = a.page.getByTestId('outbox-entry');

@@ -76,15 +76,26 @@ describe('installable app', () => {
       expect(errors).toEqual([]);
 
       // Where the browser offers its prompt, the menu has "Install app", which shows that prompt.
-      await b.page.evaluate(() => {
-        const event = Object.assign(new Event('beforeinstallprompt', { cancelable: true }), {
-          prompt: async () => void ((window as unknown as { prompted: boolean }).prompted = true),
-          userChoice: Promise.resolve({ outcome: 'dismissed' }),
-        });
-        window.dispatchEvent(event);
-      });
+      // Sent until the app has the listener that keeps it (on a loaded machine the menu's
+      // component may mount after the first one).
       await b.page.locator('.user-menu summary').click();
-      await b.page.getByRole('button', { name: 'Install app' }).click();
+      const install = b.page.getByRole('button', { name: 'Install app' });
+      await expect
+        .poll(
+          async () => {
+            await b.page.evaluate(() => {
+              const event = Object.assign(new Event('beforeinstallprompt', { cancelable: true }), {
+                prompt: async () => void ((window as unknown as { prompted: boolean }).prompted = true),
+                userChoice: Promise.resolve({ outcome: 'dismissed' }),
+              });
+              window.dispatchEvent(event);
+            });
+            return install.count();
+          },
+          { timeout: 30_000 },
+        )
+        .toBe(1);
+      await install.click();
       await expect.poll(() => b.page.evaluate(() => (window as unknown as { prompted?: boolean }).prompted)).toBe(true);
 
       // A new version on the server: the open app finds it, asks, and runs it after "Reload".
