@@ -1,6 +1,6 @@
 // SQL for appointments. Every statement binds its values ($n); the only interpolated text is
 // built here from constants (column lists, condition templates).
-import type { PoolClient, Queryable } from '../db/pool.js';
+import { prepared, type PoolClient, type Queryable } from '../db/pool.js';
 import type { AppointmentStatus, Urgency } from '../../src/lib/shared/appointment-schemas.js';
 
 export const ACTIVE_SQL = `status IN ('scheduled', 'confirmed', 'checked_in', 'in_progress')`;
@@ -138,8 +138,10 @@ export async function findAppointment(db: Queryable, viewer: Viewer, id: string)
     scope = 'AND a.doctor_id = $2';
   }
   const { rows } = await db.query<AppointmentRow>(
-    `SELECT ${appointmentColumns(viewer)} FROM ${APPOINTMENT_JOINS} WHERE a.id = $1 AND a.deleted_at IS NULL ${scope}`,
-    values,
+    prepared(
+      `SELECT ${appointmentColumns(viewer)} FROM ${APPOINTMENT_JOINS} WHERE a.id = $1 AND a.deleted_at IS NULL ${scope}`,
+      values,
+    ),
   );
   return rows[0];
 }
@@ -162,7 +164,7 @@ export async function lockDoctors(tx: PoolClient, ids: string[], { nowait = fals
   const found = new Set<string>();
   const sql = `SELECT id FROM doctors WHERE id = $1 AND active FOR UPDATE${nowait ? ' NOWAIT' : ''}`;
   for (const id of [...new Set(ids)].sort()) {
-    const { rows } = await tx.query<{ id: string }>(sql, [id]);
+    const { rows } = await tx.query<{ id: string }>(prepared(sql, [id]));
     if (rows[0]) found.add(rows[0].id);
   }
   return found;
@@ -206,14 +208,16 @@ export async function overlapping(
   doctorScope: string | null = null,
 ): Promise<Interval[]> {
   const { rows } = await tx.query<Interval>(
-    `SELECT id, starts_at, ends_at,
-            starts_at - make_interval(mins => buffer_before_minutes) AS held_from,
-            ends_at + make_interval(mins => buffer_after_minutes) AS held_to
-       FROM appointments
-      WHERE ${column} = $1 AND ${activeOverlapSql(column, '$2', '$3')}
-        AND ($4::uuid IS NULL OR doctor_id = $4)
-      ORDER BY starts_at`,
-    [ownerId, startsAt, endsAt, doctorScope],
+    prepared(
+      `SELECT id, starts_at, ends_at,
+              starts_at - make_interval(mins => buffer_before_minutes) AS held_from,
+              ends_at + make_interval(mins => buffer_after_minutes) AS held_to
+         FROM appointments
+        WHERE ${column} = $1 AND ${activeOverlapSql(column, '$2', '$3')}
+          AND ($4::uuid IS NULL OR doctor_id = $4)
+        ORDER BY starts_at`,
+      [ownerId, startsAt, endsAt, doctorScope],
+    ),
   );
   return rows;
 }
@@ -243,27 +247,85 @@ export interface NewAppointment {
   series_id?: string | null;
 }
 
+const INSERT_COLUMNS = `(id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, urgency, reason,
+       rescheduled_from, created_by, type_id, buffer_before_minutes, buffer_after_minutes, series_id)`;
+const INSERT_VALUES = `$1::uuid, $2::uuid, $3::uuid, $4::timestamptz, $4::timestamptz + make_interval(mins => $5::int), $5::int,
+       $6::text, $7::text, $8::uuid, $9::uuid, $10::uuid, $11::int, $12::int, $13::uuid`;
+
+const insertValues = (a: NewAppointment) => [
+  a.id,
+  a.patient_id,
+  a.doctor_id,
+  a.starts_at,
+  a.duration_minutes,
+  a.urgency,
+  a.reason,
+  a.rescheduled_from,
+  a.created_by,
+  a.type_id ?? null,
+  a.buffer_before_minutes ?? 0,
+  a.buffer_after_minutes ?? 0,
+  a.series_id ?? null,
+];
+
 export async function insertAppointment(tx: PoolClient, a: NewAppointment): Promise<void> {
-  await tx.query(
-    `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, urgency, reason,
-       rescheduled_from, created_by, type_id, buffer_before_minutes, buffer_after_minutes, series_id)
-     VALUES ($1, $2, $3, $4, $4::timestamptz + make_interval(mins => $5), $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [
-      a.id,
-      a.patient_id,
-      a.doctor_id,
-      a.starts_at,
-      a.duration_minutes,
-      a.urgency,
-      a.reason,
-      a.rescheduled_from,
-      a.created_by,
-      a.type_id ?? null,
-      a.buffer_before_minutes ?? 0,
-      a.buffer_after_minutes ?? 0,
-      a.series_id ?? null,
-    ],
+  await tx.query(prepared(`INSERT INTO appointments ${INSERT_COLUMNS} VALUES (${INSERT_VALUES})`, insertValues(a)));
+}
+
+/**
+ * Inserts unless the patient has an active appointment overlapping it; false if they have.
+ * The patient's row must be locked already: this statement's snapshot is taken after that
+ * lock, so it sees every booking of theirs that committed before it.
+ */
+export async function insertUnlessPatientBusy(tx: PoolClient, a: NewAppointment): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    prepared(
+      `INSERT INTO appointments ${INSERT_COLUMNS}
+       SELECT ${INSERT_VALUES}
+        WHERE NOT EXISTS (SELECT 1 FROM appointments WHERE patient_id = $2 AND ${activeOverlapSql(
+          'patient_id',
+          '$4::timestamptz',
+          '($4::timestamptz + make_interval(mins => $5::int))',
+        )})`,
+      insertValues(a),
+    ),
   );
+  return rowCount === 1;
+}
+
+export interface DoctorSlotCheck {
+  /** the doctor has an active appointment overlapping [from, to) */
+  doctorBusy: boolean;
+  hours: Array<{ weekday: number; start_time: string; end_time: string }>;
+  /** the patient exists (not soft-deleted); their row is now locked */
+  patientLocked: boolean;
+}
+
+/**
+ * With the doctor's row locked (a statement before this one, so this statement's snapshot
+ * sees every booking that committed before the lock was granted): is [from, to) free, what
+ * are the doctor's hours, and the patient's row locked, in one round trip, since the doctor's
+ * lock is held for all of it. `from`/`to` hold the new appointment's buffers.
+ */
+export async function checkDoctorSlotAndLockPatient(
+  tx: PoolClient,
+  doctorId: string,
+  from: Date,
+  to: Date,
+  patientId: string,
+): Promise<DoctorSlotCheck> {
+  const { rows } = await tx.query<{ doctor_busy: boolean; hours: DoctorSlotCheck['hours']; patient: boolean }>(
+    prepared(
+      `SELECT EXISTS (SELECT 1 FROM appointments WHERE doctor_id = $1 AND ${activeOverlapSql('doctor_id', '$2', '$3')}) AS doctor_busy,
+              COALESCE((SELECT json_agg(json_build_object('weekday', weekday, 'start_time', start_time::text,
+                                                          'end_time', end_time::text) ORDER BY weekday, start_time)
+                          FROM doctor_hours WHERE doctor_id = $1), '[]') AS hours,
+              EXISTS (SELECT 1 FROM patients WHERE id = $4 AND deleted_at IS NULL FOR UPDATE) AS patient`,
+      [doctorId, from, to, patientId],
+    ),
+  );
+  const row = rows[0]!;
+  return { doctorBusy: row.doctor_busy, hours: row.hours, patientLocked: row.patient };
 }
 
 /** Column changes allowed by the service; names come from this type, never from input. */

@@ -1,7 +1,7 @@
 // Booking and rescheduling: lock the parents (doctors in id order, then the patient), check
 // overlaps and working hours, write. The exclusion constraints stay behind the check: if one
 // fires anyway (a write that bypassed the lock), it becomes the same 409 as the check's.
-import type { Pool, PoolClient, Queryable } from '../db/pool.js';
+import { prepared, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
 import { constraintName, SQLSTATE, sqlState } from '../db/sqlstate.js';
 import { conflict, forbidden, notFound, unprocessable, validationFailed } from '../http/errors.js';
 import { idempotencyMismatch, type WriteAnswer } from '../http/idempotency.js';
@@ -17,9 +17,11 @@ import { viewerOf, type Actor } from './actor.js';
 import { outsideWorkingHours, PatientBusyError, SlotTakenError, unknownReference } from './errors.js';
 import {
   activeOverlapSql,
+  checkDoctorSlotAndLockPatient,
   doctorHours,
   findAppointment,
   insertAppointment,
+  insertUnlessPatientBusy,
   lockAppointment,
   lockDoctors,
   lockPatient,
@@ -28,7 +30,7 @@ import {
   type NewAppointment,
 } from './queries.js';
 import { withinWorkingHours } from './schedule.js';
-import { moveReminders, scheduleReminders } from '../reminders/hooks.js';
+import { moveReminders, reminderContextOf, scheduleReminders } from '../reminders/hooks.js';
 
 const MINUTE = 60_000;
 
@@ -109,9 +111,13 @@ async function checkHoursAndPatient(tx: PoolClient, slot: SlotRequest, timeZone:
 }
 
 /** Inserts; a constraint that fires behind the check maps to the same outcomes. */
-async function insertChecked(tx: PoolClient, row: NewAppointment): Promise<void> {
+async function insertChecked(
+  tx: PoolClient,
+  row: NewAppointment,
+  insert: (tx: PoolClient, row: NewAppointment) => Promise<unknown> = insertAppointment,
+): Promise<unknown> {
   try {
-    await insertAppointment(tx, row);
+    return await insert(tx, row);
   } catch (err) {
     const endsAt = new Date(row.starts_at.getTime() + row.duration_minutes * MINUTE);
     const state = sqlState(err);
@@ -153,7 +159,8 @@ export async function precheckBooking(
   const startsAt = new Date(input.starts_at);
   const endsAt = new Date(startsAt.getTime() + input.duration_minutes * MINUTE);
   const { rows } = await pool.query<{ known: boolean; taken: boolean; before: number; after: number }>(
-    `WITH t AS (SELECT coalesce((SELECT buffer_before_minutes FROM appointment_types WHERE id = $5), 0) AS before,
+    prepared(
+      `WITH t AS (SELECT coalesce((SELECT buffer_before_minutes FROM appointment_types WHERE id = $5), 0) AS before,
                        coalesce((SELECT buffer_after_minutes FROM appointment_types WHERE id = $5), 0) AS after)
      SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = $1) AS known, t.before, t.after,
             EXISTS (SELECT 1 FROM appointments WHERE doctor_id = $2 AND ${activeOverlapSql(
@@ -162,7 +169,8 @@ export async function precheckBooking(
               `($4::timestamptz + make_interval(mins => t.after))`,
             )}) AS taken
        FROM t`,
-    [input.id, input.doctor_id, startsAt, endsAt, input.type_id ?? null],
+      [input.id, input.doctor_id, startsAt, endsAt, input.type_id ?? null],
+    ),
   );
   const row = rows[0]!;
   if (row.known) return;
@@ -190,8 +198,12 @@ export async function bookAppointment(
   assertMayBookFor(actor, input.doctor_id);
   const startsAt = new Date(input.starts_at);
   assertNotInPast(actor, startsAt, now, input.backfill_reason);
-  if (!(await lockDoctors(tx, [input.doctor_id], { nowait })).has(input.doctor_id)) throw unknownReference('doctor_id');
+  // What needs no lock is read before the doctor's lock: every statement run while it is held
+  // makes every other booking for this doctor wait (the lock window is one round trip per
+  // statement: lock, check + lock patient, insert, reminders, answer, audit, commit).
   const buffers = await typeBuffers(tx, input.type_id, input.doctor_id);
+  const reminderContext = await reminderContextOf(tx, input.patient_id);
+  if (!(await lockDoctors(tx, [input.doctor_id], { nowait })).has(input.doctor_id)) throw unknownReference('doctor_id');
   const slot = {
     doctorId: input.doctor_id,
     patientId: input.patient_id,
@@ -200,25 +212,36 @@ export async function bookAppointment(
     urgency: input.urgency,
     buffers,
   };
-  await checkDoctorFree(tx, slot);
-  if (!(await lockPatient(tx, input.patient_id))) throw unknownReference('patient_id');
-  await checkHoursAndPatient(tx, slot, timeZone);
-  await insertChecked(tx, {
-    id: input.id,
-    patient_id: input.patient_id,
-    doctor_id: input.doctor_id,
-    starts_at: startsAt,
-    duration_minutes: input.duration_minutes,
-    urgency: input.urgency,
-    reason: input.reason ?? null,
-    rescheduled_from: null,
-    created_by: actor.id,
-    type_id: input.type_id ?? null,
-    buffer_before_minutes: buffers.before,
-    buffer_after_minutes: buffers.after,
-    series_id: seriesId,
-  });
-  await scheduleReminders(tx, input.id, timeZone);
+  const held = heldBy(slot);
+  const check = await checkDoctorSlotAndLockPatient(tx, slot.doctorId, held.from, held.to, slot.patientId);
+  if (check.doctorBusy) {
+    throw new SlotTakenError(slot.doctorId, slot.startsAt, endOf(slot), slot.durationMinutes, slot.buffers);
+  }
+  if (!check.patientLocked) throw unknownReference('patient_id');
+  if (slot.urgency !== 'emergency' && !withinWorkingHours(slot.startsAt, endOf(slot), check.hours, timeZone)) {
+    throw outsideWorkingHours();
+  }
+  const inserted = await insertChecked(
+    tx,
+    {
+      id: input.id,
+      patient_id: input.patient_id,
+      doctor_id: input.doctor_id,
+      starts_at: startsAt,
+      duration_minutes: input.duration_minutes,
+      urgency: input.urgency,
+      reason: input.reason ?? null,
+      rescheduled_from: null,
+      created_by: actor.id,
+      type_id: input.type_id ?? null,
+      buffer_before_minutes: buffers.before,
+      buffer_after_minutes: buffers.after,
+      series_id: seriesId,
+    },
+    insertUnlessPatientBusy,
+  );
+  if (!inserted) throw new PatientBusyError(slot.patientId, slot.startsAt, endOf(slot));
+  await scheduleReminders(tx, input.id, timeZone, { startsAt, context: reminderContext });
   return {
     ...(await answerWith(tx, actor, input.id, txid, 201)),
     audit: {

@@ -2,7 +2,7 @@
 // rolls back) together with the change it describes; the chainer hashes it into the chain.
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
-import type { Queryable } from '../db/pool.js';
+import { prepared, type Queryable } from '../db/pool.js';
 
 export interface AuditEntry {
   actorId: string | null;
@@ -85,19 +85,22 @@ function storableDetails(details: Record<string, unknown> | undefined): unknown 
  * covered by a hash (verify reports how many rows are in that window and how old the oldest is).
  */
 export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
-  await tx.query(
-    `INSERT INTO audit_log (actor_id, action, entity, entity_id, ip, user_agent, details)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [
-      entry.actorId,
-      stripNul(entry.action),
-      stripNul(entry.entity),
-      cleanText(entry.entityId),
-      cleanText(entry.ip),
-      cleanText(entry.userAgent),
-      JSON.stringify(storableDetails(entry.details)),
-    ],
-  );
+  await tx.query(prepared(`${AUDIT_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7)`, auditValues(entry)));
+}
+
+export const AUDIT_INSERT = `INSERT INTO audit_log (actor_id, action, entity, entity_id, ip, user_agent, details)`;
+
+/** The seven values of AUDIT_INSERT for one row, as appendAudit stores them. */
+export function auditValues(entry: AuditEntry): unknown[] {
+  return [
+    entry.actorId,
+    stripNul(entry.action),
+    stripNul(entry.entity),
+    cleanText(entry.entityId),
+    cleanText(entry.ip),
+    cleanText(entry.userAgent),
+    JSON.stringify(storableDetails(entry.details)),
+  ];
 }
 
 /** Several rows in one INSERT (the group writer's batches), each as appendAudit would store it. */

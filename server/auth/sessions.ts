@@ -7,7 +7,7 @@
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Queryable } from '../db/pool.js';
+import { prepared, type Queryable } from '../db/pool.js';
 import type { SessionUser } from '../../src/lib/shared/roles.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -75,10 +75,12 @@ export async function validateSessionToken(
     active: boolean;
     secret_hash: Buffer;
   }>(
-    `SELECT s.expires_at, s.created_at, s.secret_hash, u.id AS user_id, u.email, u.full_name, u.role, u.doctor_id, u.active
-       FROM sessions s JOIN users u ON u.id = s.user_id
-      WHERE s.id = $1`,
-    [id],
+    prepared(
+      `SELECT s.expires_at, s.created_at, s.secret_hash, u.id AS user_id, u.email, u.full_name, u.role, u.doctor_id, u.active
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $1`,
+      [id],
+    ),
   );
   const row = rows[0];
   if (!row) return null;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { archiveFlags } from '../backup/archive.js';
 import { assertDataDirUsable } from './data-dir-access.js';
-import { DataDirInUseError, ensureDatabase, startEmbeddedPostgres } from './embedded.js';
+import { DataDirInUseError, embeddedSocketUrl, ensureDatabase, startEmbeddedPostgres } from './embedded.js';
 import { orphanedPostmaster, stopOrphanedPostmaster } from './embedded-orphan.js';
 import type { EmbeddedStatus } from './embedded-supervisor.js';
 import { checkDatabaseServer } from './server-check.js';
@@ -49,8 +49,7 @@ export async function openDatabase(
   if (orphan) await stopOrphanedPostmaster(orphan, log);
   const runningPort = runningPostmasterPort(pgDir);
   if (runningPort && reuseRunning) {
-    const base = `postgres://postgres:clinic-local@127.0.0.1:${runningPort}`;
-    return { url: `${base}/${EMBEDDED_DATABASE}`, embedded: true, close: async () => {} };
+    return { url: embeddedSocketUrl(runningPort, EMBEDDED_DATABASE), embedded: true, close: async () => {} };
   }
   if (runningPort)
     throw new DataDirInUseError(`The embedded database in ${pgDir} is already running (port ${runningPort}).`);
@@ -65,5 +64,5 @@ export async function openDatabase(
     onEvent: log,
   });
   await ensureDatabase(db.adminUrl, EMBEDDED_DATABASE);
-  return { url: db.urlFor(EMBEDDED_DATABASE), embedded: true, status: () => db.status(), close: () => db.stop() };
+  return { url: db.socketUrlFor(EMBEDDED_DATABASE), embedded: true, status: () => db.status(), close: () => db.stop() };
 }

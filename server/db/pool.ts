@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 
 // timestamptz comes back as JS Date by default; the API returns ISO strings, so keep the
@@ -11,6 +12,25 @@ export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 /** Anything that can run a query: the pool or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+const statementNames = new Map<string, string>();
+
+/**
+ * A named (prepared) statement: each connection parses and plans it once, then only binds and
+ * executes it. For the fixed-text statements on the hot paths (a booking's transaction, the
+ * session lookup): their parse and plan cost more than their execution, and inside a
+ * booking they run while the doctor's row is locked. PostgreSQL re-plans them by itself when
+ * a table they use changes. Only for statements with a bounded set of texts (no values are
+ * ever spliced in: names come from the text), since each connection keeps every one it saw.
+ */
+export function prepared(text: string, values: unknown[]): pg.QueryConfig {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `s_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
 
 export function createPool(connectionString: string, options: Partial<pg.PoolConfig> = {}): pg.Pool {
   const pool = new pg.Pool({

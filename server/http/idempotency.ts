@@ -2,8 +2,8 @@
 // last, commit; or, for a key already used, answer as the first time and write nothing.
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { appendAudit, auditContext, canonicalJson, type AuditEntry } from '../audit/log.js';
-import type { Pool, PoolClient } from '../db/pool.js';
+import { appendAudit, AUDIT_INSERT, auditContext, auditValues, canonicalJson, type AuditEntry } from '../audit/log.js';
+import { prepared, type Pool, type PoolClient } from '../db/pool.js';
 import { withRetriedTransaction } from '../db/transaction.js';
 import { conflict } from './errors.js';
 import { parseInput } from './validate.js';
@@ -52,9 +52,11 @@ async function claimKey(
   hash: string,
 ): Promise<{ txid: number } | { stored: StoredAnswer }> {
   const claimed = await tx.query<{ txid: string }>(
-    `INSERT INTO idempotency_keys (key, request_hash) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING
-     RETURNING pg_current_xact_id()::xid::text AS txid`,
-    [key, hash],
+    prepared(
+      `INSERT INTO idempotency_keys (key, request_hash) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING
+       RETURNING pg_current_xact_id()::xid::text AS txid`,
+      [key, hash],
+    ),
   );
   if (claimed.rows[0]) return { txid: Number(claimed.rows[0].txid) };
   const { rows } = await tx.query<{
@@ -103,15 +105,20 @@ export async function runWrite(
     const result = await write(tx, txid);
     const json = result.body === undefined ? null : JSON.stringify(result.body);
     const headers = result.headers ?? {};
+    const audit = { ...auditContext(req), ...result.audit };
     if (key) {
-      await tx.query('UPDATE idempotency_keys SET status = $2, body = $3, headers = $4 WHERE key = $1', [
-        key,
-        result.status,
-        json,
-        JSON.stringify(headers),
-      ]);
+      // The stored answer and the audit row in one statement: one round trip less while the
+      // write's locks (a booking's doctor) are held.
+      await tx.query(
+        prepared(
+          `WITH answer AS (UPDATE idempotency_keys SET status = $9, body = $10, headers = $11 WHERE key = $8)
+           ${AUDIT_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [...auditValues(audit), key, result.status, json, JSON.stringify(headers)],
+        ),
+      );
+    } else {
+      await appendAudit(tx, audit);
     }
-    await appendAudit(tx, { ...auditContext(req), ...result.audit });
     return { status: result.status, json, headers, replayed: false };
   });
   res.set(answer.headers);

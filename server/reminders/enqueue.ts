@@ -2,7 +2,7 @@
 // commits or rolls back with the booking. pg-boss only builds the INSERT here; this instance
 // never connects (its `db` is unused because every send passes its own).
 import PgBoss from 'pg-boss';
-import type { Queryable } from '../db/pool.js';
+import { prepared, type Queryable } from '../db/pool.js';
 import { JOB_SCHEMA, QUEUES } from '../jobs/queues.js';
 
 const unused: PgBoss.Db = {
@@ -15,9 +15,19 @@ export interface ReminderJob {
 }
 
 export async function enqueueReminder(db: Queryable, reminderId: string, startAfter: Date): Promise<void> {
-  const data: ReminderJob = { reminderId };
-  await writer.send(QUEUES.reminderSend, data, {
-    startAfter,
-    db: { executeSql: (text, values) => db.query(text, values) },
-  });
+  await enqueueReminders(db, [{ id: reminderId, send_at: startAfter }]);
+}
+
+/** One job per reminder, all in one INSERT (a booking plans several reminders at once). */
+export async function enqueueReminders(db: Queryable, reminders: Array<{ id: string; send_at: Date }>): Promise<void> {
+  if (reminders.length === 0) return;
+  await writer.insert(
+    reminders.map((r) => ({
+      name: QUEUES.reminderSend,
+      data: { reminderId: r.id } satisfies ReminderJob,
+      // an ISO instant (…Z): pg-boss casts it as a timestamptz
+      startAfter: r.send_at.toISOString(),
+    })),
+    { db: { executeSql: (text, values) => db.query(prepared(text, values ?? [])) } },
+  );
 }

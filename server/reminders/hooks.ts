@@ -1,7 +1,7 @@
 // What a booking write does to its reminders, in the write's own transaction. The booking
 // service calls one of these per write; each is a no-op when there is nothing to do.
-import type { PoolClient } from '../db/pool.js';
-import { enqueueReminder } from './enqueue.js';
+import { prepared, type PoolClient } from '../db/pool.js';
+import { enqueueReminders } from './enqueue.js';
 import { planReminders } from './plan.js';
 import type { ReminderRule } from './policy.js';
 
@@ -14,19 +14,41 @@ interface Context {
   quiet_end: string | null;
 }
 
+const CONTEXT_COLUMNS = `p.email IS NOT NULL AND p.email <> '' AND NOT COALESCE(cp.email_opt_out, false) AS email,
+            p.phone IS NOT NULL AND p.phone <> '' AND NOT COALESCE(cp.sms_opt_out, false) AS sms,
+            rp.rules, to_char(rp.quiet_start, 'HH24:MI') AS quiet_start, to_char(rp.quiet_end, 'HH24:MI') AS quiet_end`;
+
 /** Policy, the appointment's time and whether the patient can be reached on each channel. */
 async function contextOf(tx: PoolClient, appointmentId: string): Promise<Context | undefined> {
   const { rows } = await tx.query<Context>(
-    `SELECT a.starts_at,
-            p.email IS NOT NULL AND p.email <> '' AND NOT COALESCE(cp.email_opt_out, false) AS email,
-            p.phone IS NOT NULL AND p.phone <> '' AND NOT COALESCE(cp.sms_opt_out, false) AS sms,
-            rp.rules, to_char(rp.quiet_start, 'HH24:MI') AS quiet_start, to_char(rp.quiet_end, 'HH24:MI') AS quiet_end
+    `SELECT a.starts_at, ${CONTEXT_COLUMNS}
        FROM appointments a
        JOIN patients p ON p.id = a.patient_id
        LEFT JOIN patient_contact_preferences cp ON cp.patient_id = a.patient_id
        CROSS JOIN reminder_policy rp
       WHERE a.id = $1`,
     [appointmentId],
+  );
+  return rows[0];
+}
+
+export type ReminderContext = Omit<Context, 'starts_at'>;
+
+/**
+ * The policy and the patient's channels, read before a booking locks its doctor so the lock is
+ * not held for this read. A channel turned off meanwhile is harmless: the sender checks the
+ * patient's preferences again before anything goes out.
+ */
+export async function reminderContextOf(tx: PoolClient, patientId: string): Promise<ReminderContext | undefined> {
+  const { rows } = await tx.query<ReminderContext>(
+    prepared(
+      `SELECT ${CONTEXT_COLUMNS}
+         FROM patients p
+         LEFT JOIN patient_contact_preferences cp ON cp.patient_id = p.id
+         CROSS JOIN reminder_policy rp
+        WHERE p.id = $1`,
+      [patientId],
+    ),
   );
   return rows[0];
 }
@@ -38,18 +60,30 @@ async function insertAndEnqueue(
 ): Promise<void> {
   if (rows.length === 0) return;
   const { rows: inserted } = await tx.query<{ id: string; send_at: Date }>(
-    `INSERT INTO reminders (appointment_id, channel, send_at, kind)
-     SELECT $1, r.channel, r.send_at, r.kind
-       FROM jsonb_to_recordset($2::jsonb) AS r(channel text, send_at timestamptz, kind text)
-     RETURNING id, send_at`,
-    [appointmentId, JSON.stringify(rows)],
+    prepared(
+      `INSERT INTO reminders (appointment_id, channel, send_at, kind)
+       SELECT $1, r.channel, r.send_at, r.kind
+         FROM jsonb_to_recordset($2::jsonb) AS r(channel text, send_at timestamptz, kind text)
+       RETURNING id, send_at`,
+      [appointmentId, JSON.stringify(rows)],
+    ),
   );
-  for (const r of inserted) await enqueueReminder(tx, r.id, r.send_at);
+  await enqueueReminders(tx, inserted);
 }
 
-/** A new booking: its reminders per the policy. */
-export async function scheduleReminders(tx: PoolClient, appointmentId: string, timeZone: string): Promise<void> {
-  const c = await contextOf(tx, appointmentId);
+/**
+ * A new booking: its reminders per the policy. `known` is the context read before the booking
+ * locked its doctor (reminderContextOf); without it, it is read here.
+ */
+export async function scheduleReminders(
+  tx: PoolClient,
+  appointmentId: string,
+  timeZone: string,
+  known?: { startsAt: Date; context: ReminderContext | undefined },
+): Promise<void> {
+  const c = known
+    ? known.context && { ...known.context, starts_at: known.startsAt }
+    : await contextOf(tx, appointmentId);
   if (!c || c.rules.length === 0) return;
   const planned = planReminders(c.starts_at, c.rules, c, { email: c.email, sms: c.sms }, new Date(), timeZone);
   await insertAndEnqueue(

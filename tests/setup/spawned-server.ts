@@ -63,7 +63,12 @@ export function serverPid(dataDir: string): number | undefined {
 /** The embedded postmaster's pid, from its lock file. */
 export function postmasterPid(dataDir: string): number | undefined {
   const file = path.join(dataDir, 'pg', 'postmaster.pid');
-  return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n', 1)[0]) : undefined;
+  // A postmaster that is starting or stopping removes the file between the check and the read.
+  try {
+    return existsSync(file) ? Number(readFileSync(file, 'utf8').split('\n', 1)[0]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function isAlive(pid: number | undefined): boolean {
