@@ -418,8 +418,11 @@ export async function subsetSnapshot(pool: Pool, shape: SelectableShape, q: Subs
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // The insert position, not pg_current_wal_lsn() (written WAL): a commit made with
+    // synchronous_commit = off is visible before its record is written, and the client keeps
+    // filtering with this snapshot only until the stream passes database_lsn.
     const snap = await client.query<{ s: string; lsn: string }>(
-      `SELECT pg_current_snapshot()::text AS s, (pg_current_wal_lsn() - '0/0')::text AS lsn`,
+      `SELECT pg_current_snapshot()::text AS s, (pg_current_wal_insert_lsn() - '0/0')::text AS lsn`,
     );
     await setDisplaySettings(client);
     const b = binder();
