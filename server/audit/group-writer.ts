@@ -19,6 +19,12 @@ export class GroupAuditWriter {
   constructor(
     private readonly pool: Pool,
     private readonly maxRows = 1000,
+    /**
+     * Commit without waiting for the WAL flush (synchronous_commit = off): for rows that record
+     * reads, where a database crash may lose the last fraction of a second of them
+     * (wal_writer_delay) but never a write (see server/http/audited-read.ts).
+     */
+    private readonly asyncCommit = false,
   ) {}
 
   /** Resolves once the row is committed; rejects (nothing was stored) if its batch failed. */
@@ -37,12 +43,13 @@ export class GroupAuditWriter {
       while (this.queue.length) {
         const batch = this.queue.splice(0, this.maxRows);
         try {
-          await withTransaction(this.pool, (tx) =>
-            appendAuditRows(
+          await withTransaction(this.pool, async (tx) => {
+            if (this.asyncCommit) await tx.query('SET LOCAL synchronous_commit = off');
+            await appendAuditRows(
               tx,
               batch.map((w) => w.entry),
-            ),
-          );
+            );
+          });
           for (const w of batch) w.settle();
         } catch (err) {
           if (batch.length === 1) batch[0]!.settle(err);
