@@ -1,6 +1,7 @@
 // SQL for appointments. Every statement binds its values ($n); the only interpolated text is
 // built here from constants (column lists, condition templates).
 import { prepared, type PoolClient, type Queryable } from '../db/pool.js';
+import type { CountCache } from '../http/count-cache.js';
 import type { AppointmentStatus, Urgency } from '../../src/lib/shared/appointment-schemas.js';
 
 export const ACTIVE_SQL = `status IN ('scheduled', 'confirmed', 'checked_in', 'in_progress')`;
@@ -91,42 +92,64 @@ export interface AppointmentRow {
   [column: string]: unknown;
 }
 
-/**
- * One page and the total count in a single statement (one round trip whatever the page size):
- * the count comes from a one-row subquery, LEFT JOINed to the page so an empty page still
- * reports it.
- */
-export function pageSql(viewer: Viewer, filters: AppointmentFilters, limit: number, offset: number) {
+/** The list's total (what `count` answers): every matching row, counted. */
+export function countSql(viewer: Viewer, filters: AppointmentFilters) {
   const { where, params } = listConditions(viewer, filters);
-  const n = params.length;
-  // The page's ids come first, from the (starts_at, id) order alone: OFFSET skips rows below
-  // the LIMIT, and had the skipped rows carried the full column list (patient, doctor, type,
-  // reminders), every one of them would have been built and thrown away (a late page of a
-  // 50k list took seconds). Only the 50 kept rows are joined and built.
-  const text = `SELECT c.total, page.* FROM (SELECT count(*) AS total FROM appointments a WHERE ${where}) c
-    LEFT JOIN LATERAL (
-      SELECT ${appointmentColumns(viewer)}
-        FROM (SELECT a.id FROM appointments a
-               WHERE ${where} ORDER BY a.starts_at DESC, a.id DESC LIMIT $${n + 1} OFFSET $${n + 2}) k
-        JOIN appointments a ON a.id = k.id
-        JOIN patients p ON p.id = a.patient_id
-        JOIN doctors d ON d.id = a.doctor_id
-    ) page ON true
-    ORDER BY page.starts_at DESC, page.id DESC`;
-  return { text, values: [...params, limit, offset] };
+  return { text: `SELECT count(*) AS total FROM appointments a WHERE ${where}`, values: params };
 }
 
+/**
+ * A page, built in two steps. The page's ids come first, from the (starts_at, id) order alone:
+ * OFFSET skips rows below the LIMIT, and had the skipped rows carried the full column list
+ * (patient, doctor, type, reminders), every one of them would have been built and thrown away
+ * (a late page of a 50k list took seconds). Only the kept rows are joined and built.
+ *
+ * With the total known, a page in the second half is read from the other end of the index
+ * (ascending, skipping total − offset − limit rows), so the last page of 50,000 skips 0 rows
+ * instead of 49,950; the outer ORDER BY puts it back in list order. Without the total, the
+ * statement also counts (one round trip, for EXPLAIN and preflight probes of the whole read).
+ */
+export function pageSql(viewer: Viewer, filters: AppointmentFilters, limit: number, offset: number, total?: number) {
+  const { where, params } = listConditions(viewer, filters);
+  const n = params.length;
+  const fromEnd = total !== undefined && offset > total / 2;
+  const order = fromEnd ? 'a.starts_at ASC, a.id ASC' : 'a.starts_at DESC, a.id DESC';
+  const [pageLimit, pageOffset] = fromEnd
+    ? [Math.max(0, Math.min(limit, total - offset)), Math.max(0, total - offset - limit)]
+    : [limit, offset];
+  const page = `SELECT ${appointmentColumns(viewer)}
+        FROM (SELECT a.id FROM appointments a
+               WHERE ${where} ORDER BY ${order} LIMIT $${n + 1} OFFSET $${n + 2}) k
+        JOIN appointments a ON a.id = k.id
+        JOIN patients p ON p.id = a.patient_id
+        JOIN doctors d ON d.id = a.doctor_id`;
+  const text =
+    total === undefined
+      ? `SELECT c.total, page.* FROM (SELECT count(*) AS total FROM appointments a WHERE ${where}) c
+    LEFT JOIN LATERAL (${page}) page ON true
+    ORDER BY page.starts_at DESC, page.id DESC`
+      : `SELECT page.* FROM (${page}) page ORDER BY page.starts_at DESC, page.id DESC`;
+  return { text, values: [...params, pageLimit, pageOffset] };
+}
+
+/**
+ * The total (kept by `counts` between changes when given: server/http/count-cache.ts) and
+ * the page.
+ */
 export async function listAppointmentsPage(
   db: Queryable,
   viewer: Viewer,
   filters: AppointmentFilters,
   limit: number,
   offset: number,
+  counts?: CountCache,
 ) {
-  const { rows } = await db.query<AppointmentRow & { total: number }>(pageSql(viewer, filters, limit, offset));
-  const count = rows[0]?.total ?? 0;
-  const results = rows.filter((r) => r.id !== null).map(({ total: _total, ...row }) => row as AppointmentRow);
-  return { count, results };
+  const count = countSql(viewer, filters);
+  const countNow = async () => (await db.query<{ total: number }>(count)).rows[0]!.total;
+  const total = counts ? await counts.count(JSON.stringify(count), countNow) : await countNow();
+  if (offset >= total) return { count: total, results: [] as AppointmentRow[] };
+  const { rows } = await db.query<AppointmentRow>(pageSql(viewer, filters, limit, offset, total));
+  return { count: total, results: rows };
 }
 
 /** One live appointment as the API shows it, or undefined (also for rows the viewer may not see). */

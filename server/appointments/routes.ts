@@ -4,6 +4,7 @@ import { Router, type Request } from 'express';
 import { requireRole, requireUser } from '../auth/middleware.js';
 import type { AppDeps } from '../deps.js';
 import { auditedRead } from '../http/audited-read.js';
+import { countCacheOf } from '../http/count-cache.js';
 import { notFound } from '../http/errors.js';
 import { idempotencyKeyHeader, runWrite } from '../http/idempotency.js';
 import { pageEnvelope } from '../http/pagination.js';
@@ -47,7 +48,7 @@ export function createAppointmentsRouter(deps: AppDeps): Router {
     const { count, results } = await auditedRead(
       pool,
       req,
-      (tx) => listAppointmentsPage(tx, viewerOf(actor), filters, size, (page - 1) * size),
+      (db) => listAppointmentsPage(db, viewerOf(actor), filters, size, (page - 1) * size, countCacheOf(pool)),
       (found) => ({
         action: 'appointment.list',
         entity: 'appointment',

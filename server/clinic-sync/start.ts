@@ -2,6 +2,7 @@
 // access policy and long-poll holds, and the listener that ends a session's live requests.
 // The assembler (server.ts, or a test) starts it and puts it into the app's deps itself.
 import type { AppDeps } from '../deps.js';
+import { attachCountCache, CountCache } from '../http/count-cache.js';
 import { createSyncEngine, type SyncEngine } from '../sync/engine.js';
 import type { SyncServiceOptions } from '../sync/service.js';
 import { CLINIC_TABLES, clinicShapeAccess } from './access.js';
@@ -60,6 +61,19 @@ export async function startClinicSync(
  * (readiness.replication) and the admin page and /metrics read its status (syncStatus).
  */
 export function withSyncEngine(deps: AppDeps, engine: SyncEngine): AppDeps {
+  // List totals of appointments are kept until the stream reports a change (count-cache.ts).
+  attachCountCache(
+    deps.pool,
+    new CountCache(
+      {
+        get streaming() {
+          return engine.streaming;
+        },
+        onTablesChanged: (fn) => engine.service.onTablesChanged(fn),
+      },
+      ['public.appointments'],
+    ),
+  );
   return {
     ...deps,
     sync: engine,

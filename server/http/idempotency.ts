@@ -5,6 +5,7 @@ import type { Request, Response } from 'express';
 import { appendAudit, AUDIT_INSERT, auditContext, auditValues, canonicalJson, type AuditEntry } from '../audit/log.js';
 import { prepared, type Pool, type PoolClient } from '../db/pool.js';
 import { withRetriedTransaction } from '../db/transaction.js';
+import { countCacheOf } from './count-cache.js';
 import { conflict } from './errors.js';
 import { parseInput } from './validate.js';
 import { idempotencyKeySchema } from '../../src/lib/shared/appointment-schemas.js';
@@ -121,6 +122,9 @@ export async function runWrite(
     }
     return { status: result.status, json, headers, replayed: false };
   });
+  // Committed: list totals this process keeps are cleared now, so the writer's next page
+  // counts the write without waiting for it to come back on the replication stream.
+  if (!answer.replayed) countCacheOf(pool)?.invalidate();
   res.set(answer.headers);
   if (answer.replayed) res.set('Idempotent-Replayed', 'true');
   res.status(answer.status);

@@ -307,10 +307,21 @@ export class SyncService {
 
   // ---- replication → logs ----
 
+  private changeListeners: Array<(tables: ReadonlySet<string>) => void> = [];
+
+  /** Calls `fn` with the tables every replicated transaction changed, as it arrives. */
+  onTablesChanged(fn: (tables: ReadonlySet<string>) => void): void {
+    this.changeListeners.push(fn);
+  }
+
   private enqueue(tx: ReplicatedTransaction) {
     // After a reconnect PostgreSQL resends from the confirmed position: skip what we have.
     if (tx.lsn <= this.lastQueuedLsn) return;
     this.lastQueuedLsn = tx.lsn;
+    if (this.changeListeners.length) {
+      const tables = new Set([...tx.changes.map((c) => `${c.schema}.${c.table}`), ...tx.truncated]);
+      for (const fn of this.changeListeners) fn(tables);
+    }
     this.queue.push(tx);
     if (!this.processing) this.processing = this.drain();
   }
