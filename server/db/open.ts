@@ -57,7 +57,6 @@ export async function openDatabase(
   log(`starting embedded PostgreSQL in ${pgDir}`);
   // With BACKUP_DIR set, every finished WAL segment is archived there (point-in-time restore).
   const extraFlags = config.backupDir ? await archiveFlags(config.backupDir) : [];
-  if (process.env.PROF_PG) extraFlags.push('-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all', '-c', 'pg_stat_statements.track_planning=on');
   const db = await startEmbeddedPostgres({
     dataDir: config.dataDir,
     port: config.embeddedPgPort,
