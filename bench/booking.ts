@@ -4,6 +4,7 @@
 //   (a) uncontended bookings across many doctors and slots at 50 connections;
 //   (b) 1,000 concurrent attempts on one slot: time until all are answered;
 //   (c) a page of 50 from the list, and one doctor's day: p50/p95.
+//   (c) also with the total counted on every request, and at one connection (service time).
 // Prints a table and writes the figures, with the machine, to bench/results/booking-<date>.json.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -12,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { pageSql } from '../server/appointments/queries.js';
+import { countSql, pageSql } from '../server/appointments/queries.js';
 import { measureBookingFloor } from './booking-floor.js';
 import { machineAtEnd, machineAtStart } from './machine.js';
 import { runLoad, type LoadFigures } from './booking-load.js';
@@ -207,29 +208,66 @@ async function main() {
     );
     const lastPage = Math.max(1, Math.ceil(appointments / 50));
     const middlePage = Math.max(1, Math.floor(lastPage / 2));
-    const reads = {
-      list_first_page: { query: '?page_size=50', filters: {}, page: 1 },
-      list_middle_page: { query: `?page_size=50&page=${middlePage}`, filters: {}, page: middlePage },
-      list_last_page: { query: `?page_size=50&page=${lastPage}`, filters: {}, page: lastPage },
+    // A list's total is kept between changes (server/http/count-cache.ts): paging through
+    // one list counts once. "counted" reads change the filter on every request (a `to` far in
+    // the future, one second later each time: the same rows), so every one of them counts.
+    let farFuture = Date.UTC(2100, 0, 1);
+    const reads: Record<
+      string,
+      { query: () => string; filters: Record<string, string>; page: number; connections: number }
+    > = {
+      list_first_page: { query: () => '?page_size=50', filters: {}, page: 1, connections: 10 },
+      list_middle_page: {
+        query: () => `?page_size=50&page=${middlePage}`,
+        filters: {},
+        page: middlePage,
+        connections: 10,
+      },
+      list_last_page: { query: () => `?page_size=50&page=${lastPage}`, filters: {}, page: lastPage, connections: 10 },
+      list_first_page_total_counted: {
+        query: () => `?page_size=50&to=${new Date((farFuture += 1000)).toISOString()}`,
+        filters: { to: '2100-01-01T00:00:00.000Z' },
+        page: 1,
+        connections: 10,
+      },
       doctor_day: {
-        query: `?doctor_id=${doctors[0]}&from=${busyDay}T00:00:00Z&to=${busyDay}T23:59:59Z&page_size=50`,
+        query: () => `?doctor_id=${doctors[0]}&from=${busyDay}T00:00:00Z&to=${busyDay}T23:59:59Z&page_size=50`,
         filters: { doctor_id: doctors[0]!, from: `${busyDay}T00:00:00Z`, to: `${busyDay}T23:59:59Z` },
         page: 1,
+        connections: 10,
+      },
+      // One connection: the read's own service time, with no queue in front of it.
+      list_middle_page_1_connection: {
+        query: () => `?page_size=50&page=${middlePage}`,
+        filters: {},
+        page: middlePage,
+        connections: 1,
       },
     };
     const readFigures: Record<string, LoadFigures & { explain: string }> = {};
     for (const [name, r] of Object.entries(reads)) {
       const figures = await runLoad({
         url,
-        connections: 10,
+        connections: r.connections,
         ...(SMOKE ? { amount: 20 } : { duration: READ_SECONDS }),
         headers,
-        next: () => ({ path: `/api/appointments${r.query}` }),
+        next: () => ({ path: `/api/appointments${r.query()}` }),
       });
-      // The plan of the exact statement the route runs (the server's own SQL builder), as a receptionist sees it.
-      const sql = pageSql({ doctorId: null, seesNotes: false }, r.filters, 50, (r.page - 1) * 50);
-      const plan = await db.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql.text}`, sql.values);
-      readFigures[name] = { ...figures, explain: plan.rows.map((row) => row['QUERY PLAN']).join('\n') };
+      // The plans of the exact statements the route runs (the server's own SQL builders), as a
+      // receptionist sees them: the total (when it is not kept), then the page.
+      const viewer = { doctorId: null, seesNotes: false };
+      const count = countSql(viewer, r.filters);
+      const total = Number((await db.query(count)).rows[0].total);
+      const page = pageSql(viewer, r.filters, 50, (r.page - 1) * 50, total);
+      const plans: string[] = [];
+      for (const [label, sql] of [
+        ['total', count],
+        ['page', page],
+      ] as const) {
+        const plan = await db.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql.text}`, sql.values);
+        plans.push(`-- ${label}\n${plan.rows.map((row) => row['QUERY PLAN']).join('\n')}`);
+      }
+      readFigures[name] = { ...figures, explain: plans.join('\n') };
     }
     await db.end();
 
