@@ -279,7 +279,9 @@ const IN_FLIGHT_BYTES = 32 * 1024 * 1024;
  * slices of at most 5,000 rows / 4 MiB: one INSERT of a 100k-row transaction's entries for every
  * shape it reaches was hundreds of megabytes of array parameters, escaped and copied in memory
  * several times over (and past PostgreSQL's 1 GB value limit a little further on); COPY's text
- * lines need no quoting of the JSON. Each slice is sent as soon as the previous one is stored,
+ * lines need no quoting of the JSON. A slice takes the entries of as many shapes as fit (a
+ * batch of small transactions for a hundred shapes is one COPY, not a hundred). Each slice is
+ * sent as soon as it is full and the previous one is stored,
  * so PostgreSQL stores while the caller converts the next shape, and the caller waits only when
  * 32 MiB are in flight. Counters, membership counts and the processed LSN are
  * written by commit(), in the same transaction: after a crash the logs and the slot position
@@ -306,40 +308,48 @@ export class LogWriter {
     return new LogWriter(client);
   }
 
+  /** Lines of the slice being filled (entries of several shapes share a slice). */
+  private lines: string[] = [];
+  private lineBytes = 0;
+
   /** Queues a shape's entries (in commit order); waits only while too much is in flight. */
   async append(shapeId: number, entries: readonly LogEntry[]): Promise<void> {
-    for (let from = 0; from < entries.length;) {
+    for (const e of entries) {
       // COPY's text format: one line per entry. Only a backslash, tab, newline or carriage
       // return needs escaping; a JSON body has no raw control character, and usually no
       // backslash either (the test is one native search per body).
-      const lines: string[] = [];
-      let bytes = 0;
-      while (from < entries.length && lines.length < SLICE_ROWS && bytes < SLICE_BYTES) {
-        const e = entries[from++]!;
-        const body = COPY_SPECIAL.test(e.body) ? e.body.replace(COPY_ESCAPES, copyEscape) : e.body;
-        lines.push(`${shapeId}\t${e.lsn}\t${e.op}\t${body}\n`);
-        bytes += e.body.length;
-      }
-      const data = Buffer.from(lines.join(''));
-      const copy = () =>
-        this.failure
-          ? undefined
-          : new Promise<void>((resolve, reject) => {
-              const stream = this.client.query(copyFrom('COPY sync_shape_log (shape_id, lsn, op, body) FROM STDIN'));
-              stream.on('error', reject);
-              stream.on('finish', resolve);
-              stream.end(data);
-            });
-      const done = this.tail.then(copy).then(
-        () => {},
-        (err: unknown) => void (this.failure ??= { err }),
-      );
-      this.tail = done;
-      this.inFlight.push({ done, bytes });
-      this.inFlightBytes += bytes;
-      while (this.inFlightBytes > IN_FLIGHT_BYTES) await this.settleOldest();
-      if (this.failure) throw this.failure.err;
+      const body = COPY_SPECIAL.test(e.body) ? e.body.replace(COPY_ESCAPES, copyEscape) : e.body;
+      this.lines.push(`${shapeId}\t${e.lsn}\t${e.op}\t${body}\n`);
+      this.lineBytes += e.body.length;
+      if (this.lines.length >= SLICE_ROWS || this.lineBytes >= SLICE_BYTES) await this.flush();
     }
+  }
+
+  /** Sends the slice being filled as one COPY, after the ones before it. */
+  private async flush(): Promise<void> {
+    if (!this.lines.length) return;
+    const data = Buffer.from(this.lines.join(''));
+    const bytes = this.lineBytes;
+    this.lines = [];
+    this.lineBytes = 0;
+    const copy = () =>
+      this.failure
+        ? undefined
+        : new Promise<void>((resolve, reject) => {
+            const stream = this.client.query(copyFrom('COPY sync_shape_log (shape_id, lsn, op, body) FROM STDIN'));
+            stream.on('error', reject);
+            stream.on('finish', resolve);
+            stream.end(data);
+          });
+    const done = this.tail.then(copy).then(
+      () => {},
+      (err: unknown) => void (this.failure ??= { err }),
+    );
+    this.tail = done;
+    this.inFlight.push({ done, bytes });
+    this.inFlightBytes += bytes;
+    while (this.inFlightBytes > IN_FLIGHT_BYTES) await this.settleOldest();
+    if (this.failure) throw this.failure.err;
   }
 
   private async settleOldest() {
@@ -360,6 +370,7 @@ export class LogWriter {
     processedLsn: bigint,
   ): Promise<XidSnapshot> {
     const client = this.client;
+    await this.flush();
     while (this.inFlight.length) await this.settleOldest();
     if (this.failure) throw this.failure.err;
     // One statement for every shape's counters: a batch can touch hundreds of shapes.
