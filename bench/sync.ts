@@ -14,6 +14,12 @@
 // A negative or otherwise impossible sample aborts the run (exit 1). Prints every figure with
 // its target and writes them, with the machine and the commit, to bench/results/sync-<date>.json.
 // --smoke: toy sizes, nothing written (CI proves the script still runs; no thresholds).
+// --only latency,changes,initial,bigtx,fanout: those sections alone, nothing written (to measure
+// one part without the whole run). The shapes of a skipped section are still created (opened
+// and closed again), so the big transaction reaches as many shapes as in a full run. bigtx needs
+// the shape of initial, so it runs initial too. --rows N: initial and bigtx with N rows.
+// --cpu-prof DIR: the server writes a V8 CPU profile into DIR when it stops (open it in Chrome's
+// DevTools): where the server's time goes, section by section.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -29,9 +35,28 @@ import { LiveClients, now } from './sync-clients.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SMOKE = process.argv.includes('--smoke');
+const SECTIONS = ['latency', 'changes', 'initial', 'bigtx', 'fanout'] as const;
+type Section = (typeof SECTIONS)[number];
+const argValue = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+};
+const ONLY = argValue('--only')
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const s of ONLY ?? [])
+  if (!(SECTIONS as readonly string[]).includes(s))
+    throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
+const ROWS = argValue('--rows') === undefined ? undefined : Number(argValue('--rows'));
+if (ROWS !== undefined && !(Number.isInteger(ROWS) && ROWS > 0)) throw new Error('--rows: a positive integer');
+/** A partial run (some sections, other sizes) is for measuring one part: its figures are not kept. */
+const PARTIAL = ONLY !== undefined || ROWS !== undefined;
+const CPU_PROF_DIR = argValue('--cpu-prof');
+const runs = (s: Section) => !ONLY || ONLY.includes(s) || (s === 'initial' && ONLY.includes('bigtx'));
 const SIZE = SMOKE
   ? { doctors: 5, patients: 50, latencyClients: 2, latencyWrites: 20, changes: 500, txRows: 100, initialRows: 500, bigTxRows: 500, fanOut: 20 } // prettier-ignore
-  : { doctors: 100, patients: 1000, latencyClients: 4, latencyWrites: 500, changes: 20_000, txRows: 500, initialRows: 100_000, bigTxRows: 100_000, fanOut: 2000 }; // prettier-ignore
+  : { doctors: 100, patients: 1000, latencyClients: 4, latencyWrites: 500, changes: 20_000, txRows: 100 * 5, initialRows: ROWS ?? 100_000, bigTxRows: ROWS ?? 100_000, fanOut: 2000 }; // prettier-ignore
 const TARGET = {
   p50Ms: 4,
   p99Ms: 15,
@@ -73,7 +98,8 @@ function memoryOf(pid: number) {
 async function startServer(env: NodeJS.ProcessEnv) {
   // `node --import tsx` rather than the tsx CLI, which would run the server in a grandchild:
   // the pid here must be the server's, for its memory.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/sync-server.ts'], {
+  const profile = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/sync-server.ts'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -183,198 +209,214 @@ async function main() {
     }
 
     // (1) ----------------------------------------------------------------------------------
-    console.error(`(1) commit → live client: ${SIZE.latencyClients} clients × ${SIZE.latencyWrites} writes…`);
-    await clients.open(
-      'latency',
-      Array.from({ length: SIZE.latencyClients }, () => ({ table: 'appointments' })),
-      SIZE.latencyClients,
-    );
-    const latencies: number[] = [];
-    const commitMs: number[] = [];
-    let last: string | null = null;
-    for (let i = 0; i < SIZE.latencyWrites; i++) {
-      // Inserts and updates in turn, as a booking and then its confirmation would be.
-      const tag = `latency-${i}`;
-      const id: string = i % 2 === 1 && last ? last : randomUUID();
-      const seen = clients.watch('latency', { id, reason: tag }, 1, 10_000);
-      await db.query('BEGIN');
-      if (id === last) {
-        await db.query(`UPDATE appointments SET reason = $2 WHERE id = $1`, [id, tag]);
-      } else {
-        const s = slot++;
-        await db.query(
-          `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, reason)
+    const latencyShapes = Array.from({ length: SIZE.latencyClients }, () => ({ table: 'appointments' }));
+    const doctorShapes = doctors.map((d) => ({ table: 'appointments', where: 'doctor_id = $1', params: { '1': d } }));
+    // Skipped sections still create their shapes: later sections convert changes for them.
+    for (const [section, name, shapes] of [
+      ['latency', 'latency', latencyShapes.slice(0, 1)],
+      ['changes', 'doctors', doctorShapes],
+    ] as const) {
+      if (runs(section)) continue;
+      await clients.open(name, shapes, 20);
+      clients.close(name);
+    }
+    if (runs('latency')) {
+      console.error(`(1) commit → live client: ${SIZE.latencyClients} clients × ${SIZE.latencyWrites} writes…`);
+      await clients.open('latency', latencyShapes, SIZE.latencyClients);
+      const latencies: number[] = [];
+      const commitMs: number[] = [];
+      let last: string | null = null;
+      for (let i = 0; i < SIZE.latencyWrites; i++) {
+        // Inserts and updates in turn, as a booking and then its confirmation would be.
+        const tag = `latency-${i}`;
+        const id: string = i % 2 === 1 && last ? last : randomUUID();
+        const seen = clients.watch('latency', { id, reason: tag }, 1, 10_000);
+        await db.query('BEGIN');
+        if (id === last) {
+          await db.query(`UPDATE appointments SET reason = $2 WHERE id = $1`, [id, tag]);
+        } else {
+          const s = slot++;
+          await db.query(
+            `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, reason)
           VALUES ($1, $2, $3, timestamptz '2040-01-01' + make_interval(mins => 5 * $4::int),
                   timestamptz '2040-01-01' + make_interval(mins => 5 * $4::int + 5), 5, 'scheduled', $5)`,
-          [id, patients[i % patients.length], doctors[i % doctors.length], s, tag],
-        );
+            [id, patients[i % patients.length], doctors[i % doctors.length], s, tag],
+          );
+        }
+        const committing = now(); // the clock starts before COMMIT leaves: no sample can start late
+        await db.query('COMMIT');
+        commitMs.push(ms(now() - committing));
+        latencies.push(...delaysMs((await seen).at, committing, `write ${i}`));
+        last = id === last ? null : id;
       }
-      const committing = now(); // the clock starts before COMMIT leaves: no sample can start late
-      await db.query('COMMIT');
-      commitMs.push(ms(now() - committing));
-      latencies.push(...delaysMs((await seen).at, committing, `write ${i}`));
-      last = id === last ? null : id;
+      clients.close('latency');
+      if (latencies.length !== SIZE.latencyClients * SIZE.latencyWrites)
+        throw new ImpossibleSample(
+          `${latencies.length} latency samples for ${SIZE.latencyClients * SIZE.latencyWrites}`,
+        );
+      stats.write_to_client_ms = {
+        p50: round(pct(latencies, 50)),
+        p95: round(pct(latencies, 95)),
+        p99: round(pct(latencies, 99)),
+        max: round(Math.max(...latencies)),
+        samples: latencies.length,
+        clients: SIZE.latencyClients,
+        writes: SIZE.latencyWrites,
+        commit_round_trip_ms_p50: round(pct(commitMs, 50)),
+        target: `p50 ≤ ${TARGET.p50Ms} ms, p99 ≤ ${TARGET.p99Ms} ms`,
+        note:
+          'one insert or update per transaction through pg, one at a time; clock from just before COMMIT is sent ' +
+          'until the ShapeStream (role shape of all appointments, over HTTP) delivers the row; ' +
+          'CLOCK_MONOTONIC (process.hrtime)',
+      };
     }
-    clients.close('latency');
-    if (latencies.length !== SIZE.latencyClients * SIZE.latencyWrites)
-      throw new ImpossibleSample(`${latencies.length} latency samples for ${SIZE.latencyClients * SIZE.latencyWrites}`);
-    stats.write_to_client_ms = {
-      p50: round(pct(latencies, 50)),
-      p95: round(pct(latencies, 95)),
-      p99: round(pct(latencies, 99)),
-      max: round(Math.max(...latencies)),
-      samples: latencies.length,
-      clients: SIZE.latencyClients,
-      writes: SIZE.latencyWrites,
-      commit_round_trip_ms_p50: round(pct(commitMs, 50)),
-      target: `p50 ≤ ${TARGET.p50Ms} ms, p99 ≤ ${TARGET.p99Ms} ms`,
-      note:
-        'one insert or update per transaction through pg, one at a time; clock from just before COMMIT is sent ' +
-        'until the ShapeStream (role shape of all appointments, over HTTP) delivers the row; ' +
-        'CLOCK_MONOTONIC (process.hrtime)',
-    };
 
     // (2) ----------------------------------------------------------------------------------
-    console.error(`(2) ${SIZE.changes} changes into ${doctors.length} live doctor shapes…`);
-    await clients.open(
-      'doctors',
-      doctors.map((d) => ({ table: 'appointments', where: 'doctor_id = $1', params: { '1': d } })),
-      20,
-    );
-    const tpTag = `throughput-${randomUUID()}`;
-    const tpSeen = clients.watch('doctors', { reason: tpTag }, SIZE.changes / doctors.length, 600_000);
-    let firstCommit: bigint | null = null;
-    for (let b = 0; b < SIZE.changes / SIZE.txRows; b++) {
-      const { committing } = await insertRows(SIZE.txRows, tpTag, '2040-01-01');
-      firstCommit ??= committing;
+    if (runs('changes')) {
+      console.error(`(2) ${SIZE.changes} changes into ${doctors.length} live doctor shapes…`);
+      await clients.open('doctors', doctorShapes, 20);
+      const tpTag = `throughput-${randomUUID()}`;
+      const tpSeen = clients.watch('doctors', { reason: tpTag }, SIZE.changes / doctors.length, 600_000);
+      let firstCommit: bigint | null = null;
+      for (let b = 0; b < SIZE.changes / SIZE.txRows; b++) {
+        const { committing } = await insertRows(SIZE.txRows, tpTag, '2040-01-01');
+        firstCommit ??= committing;
+      }
+      const writerDone = now();
+      const tpDelays = delaysMs((await tpSeen).at, firstCommit!, 'throughput');
+      clients.close('doctors');
+      const tpSeconds = Math.max(...tpDelays) / 1000;
+      stats.changes_into_live_shapes = {
+        per_second: Math.round(SIZE.changes / tpSeconds),
+        changes: SIZE.changes,
+        shapes: doctors.length,
+        clients: doctors.length,
+        rows_per_transaction: SIZE.txRows,
+        seconds: round(tpSeconds),
+        writer_seconds: round(ms(writerDone - firstCommit!) / 1000),
+        target: `≥ ${TARGET.changesPerSecond.toLocaleString('en-US')}/s`,
+        note:
+          'inserts spread evenly over the doctors, committed one transaction after another by one writer; ' +
+          'from just before the first COMMIT until the last client has its last change',
+      };
     }
-    const writerDone = now();
-    const tpDelays = delaysMs((await tpSeen).at, firstCommit!, 'throughput');
-    clients.close('doctors');
-    const tpSeconds = Math.max(...tpDelays) / 1000;
-    stats.changes_into_live_shapes = {
-      per_second: Math.round(SIZE.changes / tpSeconds),
-      changes: SIZE.changes,
-      shapes: doctors.length,
-      clients: doctors.length,
-      rows_per_transaction: SIZE.txRows,
-      seconds: round(tpSeconds),
-      writer_seconds: round(ms(writerDone - firstCommit!) / 1000),
-      target: `≥ ${TARGET.changesPerSecond.toLocaleString('en-US')}/s`,
-      note:
-        'inserts spread evenly over the doctors, committed one transaction after another by one writer; ' +
-        'from just before the first COMMIT until the last client has its last change',
-    };
 
     // (3) ----------------------------------------------------------------------------------
-    console.error(
-      `(3) initial sync of a new ${SIZE.initialRows}-row shape, then one ${SIZE.bigTxRows}-row transaction…`,
-    );
-    slot = 0; // a fresh range from FAR on
-    await insertRows(SIZE.initialRows, 'initial', FAR);
-    // Replication of that insert finishes first (the slot confirms it): this measures serving.
-    const lsn = (await db.query(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0].l as string;
-    const drainFrom = now();
-    for (;;) {
-      const { rows } = await db.query(
-        `SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $2`,
-        [lsn, SLOT],
+    if (runs('initial')) {
+      console.error(
+        `(3) initial sync of a new ${SIZE.initialRows}-row shape, then one ${SIZE.bigTxRows}-row transaction…`,
       );
-      if (rows[0]?.done) break;
-      if (ms(now() - drainFrom) > 600_000) throw new Error('replication did not catch up within 10 minutes');
-      await sleep(50);
-    }
-    const drainSeconds = ms(now() - drainFrom) / 1000;
-    const expected = Number(
-      (await db.query(`SELECT count(*) AS n FROM appointments WHERE deleted_at IS NULL AND starts_at >= $1`, [FAR]))
-        .rows[0].n,
-    );
-    const opened = await clients.open(
-      'initial',
-      [{ table: 'appointments', where: 'starts_at >= $1', params: { '1': FAR } }],
-      1,
-    );
-    const initialSeconds = ms(opened.upToDateAt[0]! - opened.startedAt) / 1000;
-    if (opened.rows[0] !== expected)
-      throw new ImpossibleSample(`initial sync delivered ${opened.rows[0]} rows, the shape has ${expected}`);
-    if (initialSeconds <= 0) throw new ImpossibleSample(`initial sync took ${initialSeconds} s`);
-    stats.initial_sync = {
-      rows: expected,
-      seconds: round(initialSeconds),
-      rows_per_second: Math.round(expected / initialSeconds),
-      replication_drain_seconds_before: round(drainSeconds),
-      target: `≥ ${TARGET.initialRowsPerSecond.toLocaleString('en-US')} rows/s`,
-      note:
-        'the first client of a new shape (appointments where starts_at >= 2050), offset=-1 until up-to-date: ' +
-        'snapshot taken, stored and served to the official client',
-    };
+      slot = 0; // a fresh range from FAR on
+      await insertRows(SIZE.initialRows, 'initial', FAR);
+      // Replication of that insert finishes first (the slot confirms it): this measures serving.
+      const lsn = (await db.query(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0].l as string;
+      const drainFrom = now();
+      for (;;) {
+        const { rows } = await db.query(
+          `SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $2`,
+          [lsn, SLOT],
+        );
+        if (rows[0]?.done) break;
+        if (ms(now() - drainFrom) > 600_000) throw new Error('replication did not catch up within 10 minutes');
+        await sleep(50);
+      }
+      const drainSeconds = ms(now() - drainFrom) / 1000;
+      const expected = Number(
+        (await db.query(`SELECT count(*) AS n FROM appointments WHERE deleted_at IS NULL AND starts_at >= $1`, [FAR]))
+          .rows[0].n,
+      );
+      const opened = await clients.open(
+        'initial',
+        [{ table: 'appointments', where: 'starts_at >= $1', params: { '1': FAR } }],
+        1,
+      );
+      const initialSeconds = ms(opened.upToDateAt[0]! - opened.startedAt) / 1000;
+      if (opened.rows[0] !== expected)
+        throw new ImpossibleSample(`initial sync delivered ${opened.rows[0]} rows, the shape has ${expected}`);
+      if (initialSeconds <= 0) throw new ImpossibleSample(`initial sync took ${initialSeconds} s`);
+      stats.initial_sync = {
+        rows: expected,
+        seconds: round(initialSeconds),
+        rows_per_second: Math.round(expected / initialSeconds),
+        replication_drain_seconds_before: round(drainSeconds),
+        target: `≥ ${TARGET.initialRowsPerSecond.toLocaleString('en-US')} rows/s`,
+        note:
+          'the first client of a new shape (appointments where starts_at >= 2050), offset=-1 until up-to-date: ' +
+          'snapshot taken, stored and served to the official client',
+      };
 
-    const bigTag = `big-${randomUUID()}`;
-    const bigSeen = clients.watch('initial', { reason: bigTag }, SIZE.bigTxRows, 900_000);
-    const bigCommit = await insertRows(SIZE.bigTxRows, bigTag, FAR);
-    const [bigMs] = delaysMs((await bigSeen).at, bigCommit.committing, 'the big transaction');
-    clients.close('initial');
-    stats.transaction_100k = {
-      rows: SIZE.bigTxRows,
-      seconds: round(bigMs! / 1000),
-      commit_round_trip_seconds: round(ms(bigCommit.committed - bigCommit.committing) / 1000),
-      shapes_on_appointments: 2 + doctors.length,
-      target: `≤ ${TARGET.bigTxSeconds} s`,
-      note:
-        `one ${SIZE.bigTxRows}-row INSERT transaction; from just before COMMIT until the live client of the ` +
-        'shape from (3) has every row; all appointment shapes (role shape, the doctor shapes, this one) take it',
-    };
+      if (runs('bigtx')) {
+        const bigTag = `big-${randomUUID()}`;
+        const bigSeen = clients.watch('initial', { reason: bigTag }, SIZE.bigTxRows, 900_000);
+        const bigCommit = await insertRows(SIZE.bigTxRows, bigTag, FAR);
+        const [bigMs] = delaysMs((await bigSeen).at, bigCommit.committing, 'the big transaction');
+        stats.transaction_100k = {
+          rows: SIZE.bigTxRows,
+          seconds: round(bigMs! / 1000),
+          commit_round_trip_seconds: round(ms(bigCommit.committed - bigCommit.committing) / 1000),
+          shapes_on_appointments: 2 + doctors.length,
+          target: `≤ ${TARGET.bigTxSeconds} s`,
+          note:
+            `one ${SIZE.bigTxRows}-row INSERT transaction; from just before COMMIT until the live client of the ` +
+            'shape from (3) has every row; all appointment shapes (role shape, the doctor shapes, this one) take it',
+        };
+      }
+      clients.close('initial');
+    }
 
     // (4) ----------------------------------------------------------------------------------
-    console.error(`(4) fan-out to ${SIZE.fanOut} live clients on one shape…`);
-    const fanDoctor = (await db.query(`INSERT INTO doctors (full_name) VALUES ('Dr Fan-out') RETURNING id`)).rows[0]
-      .id as string;
-    await insertRows(5, 'fan-out seed', '2045-01-01', { doctors: [fanDoctor] });
-    const connectFrom = now();
-    await clients.open(
-      'fanout',
-      Array.from({ length: SIZE.fanOut }, () => ({
-        table: 'appointments',
-        where: 'doctor_id = $1',
-        params: { '1': fanDoctor },
-      })),
-      100,
-    );
-    const connectSeconds = ms(now() - connectFrom) / 1000;
-    await sleep(2000); // every client back in its live long-poll
-    const fanId = randomUUID();
-    const fanSeen = clients.watch('fanout', { id: fanId }, 1, 60_000);
-    const s = slot++;
-    await db.query('BEGIN');
-    await db.query(
-      `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, reason)
+    if (runs('fanout')) {
+      console.error(`(4) fan-out to ${SIZE.fanOut} live clients on one shape…`);
+      const fanDoctor = (await db.query(`INSERT INTO doctors (full_name) VALUES ('Dr Fan-out') RETURNING id`)).rows[0]
+        .id as string;
+      await insertRows(5, 'fan-out seed', '2045-01-01', { doctors: [fanDoctor] });
+      const connectFrom = now();
+      await clients.open(
+        'fanout',
+        Array.from({ length: SIZE.fanOut }, () => ({
+          table: 'appointments',
+          where: 'doctor_id = $1',
+          params: { '1': fanDoctor },
+        })),
+        100,
+      );
+      const connectSeconds = ms(now() - connectFrom) / 1000;
+      await sleep(2000); // every client back in its live long-poll
+      const fanId = randomUUID();
+      const fanSeen = clients.watch('fanout', { id: fanId }, 1, 60_000);
+      const s = slot++;
+      await db.query('BEGIN');
+      await db.query(
+        `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, reason)
       VALUES ($1, $2, $3, timestamptz '2045-06-01' + make_interval(mins => 5 * $4::int),
               timestamptz '2045-06-01' + make_interval(mins => 5 * $4::int + 5), 5, 'scheduled', 'fan-out')`,
-      [fanId, patients[0], fanDoctor, s],
-    );
-    const fanCommit = now();
-    await db.query('COMMIT');
-    const fanDelays = delaysMs((await fanSeen).at, fanCommit, 'fan-out');
-    const memory = memoryOf(server.child.pid!);
-    clients.close('fanout');
-    stats.fan_out = {
-      clients: SIZE.fanOut,
-      received: fanDelays.length,
-      p50_ms: round(pct(fanDelays, 50)),
-      p99_ms: round(pct(fanDelays, 99)),
-      max_ms: round(Math.max(...fanDelays)),
-      connect_seconds: round(connectSeconds),
-      target: `all within ${TARGET.fanOutMs} ms`,
-      note:
-        'official ShapeStreams, all on appointments where doctor_id = one doctor; ' +
-        'one insert, from just before COMMIT; every answer carries patient rows, so each is audited',
-    };
-    stats.server_memory = {
-      rss_mb_with_fan_out_clients: memory.rss_mb,
-      peak_rss_mb: memory.peak_mb,
-      target: `≤ ${TARGET.rssMb} MB`,
-      note: "VmRSS / VmHWM of the server's process alone (/proc/<pid>/status), PostgreSQL and clients apart",
-    };
+        [fanId, patients[0], fanDoctor, s],
+      );
+      const fanCommit = now();
+      await db.query('COMMIT');
+      const fanDelays = delaysMs((await fanSeen).at, fanCommit, 'fan-out');
+      const memory = memoryOf(server.child.pid!);
+      clients.close('fanout');
+      stats.fan_out = {
+        clients: SIZE.fanOut,
+        received: fanDelays.length,
+        p50_ms: round(pct(fanDelays, 50)),
+        p99_ms: round(pct(fanDelays, 99)),
+        max_ms: round(Math.max(...fanDelays)),
+        connect_seconds: round(connectSeconds),
+        target: `all within ${TARGET.fanOutMs} ms`,
+        note:
+          'official ShapeStreams, all on appointments where doctor_id = one doctor; ' +
+          'one insert, from just before COMMIT; every answer carries patient rows, so each is audited',
+      };
+      stats.server_memory = {
+        rss_mb_with_fan_out_clients: memory.rss_mb,
+        peak_rss_mb: memory.peak_mb,
+        target: `≤ ${TARGET.rssMb} MB`,
+        note: "VmRSS / VmHWM of the server's process alone (/proc/<pid>/status), PostgreSQL and clients apart",
+      };
+    }
+    stats.server_peak_rss_mb = memoryOf(server.child.pid!).peak_mb; // over the whole run
   } catch (err) {
     failed = true;
     console.error(err instanceof ImpossibleSample ? `\nIMPOSSIBLE SAMPLE, run rejected: ${err.message}` : err);
@@ -394,8 +436,8 @@ async function main() {
     sizes: SIZE,
     ...stats,
   };
-  printTable(report as unknown as Record<string, Record<string, unknown>>);
-  if (!SMOKE) {
+  printTable(report);
+  if (!SMOKE && !PARTIAL) {
     await mkdir(path.join(ROOT, 'bench/results'), { recursive: true });
     const file = path.join(ROOT, 'bench/results', `sync-${report.date.replace(/[:.]/g, '-')}.json`);
     await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
@@ -404,50 +446,57 @@ async function main() {
   process.exit(0);
 }
 
-function printTable(r: Record<string, Record<string, any>>) {
+function printTable(r: Record<string, any>) {
   const m = r.machine!;
   console.log(
-    `\nsync benchmark — ${r.date} — ${m.cpus} × ${m.cpu_model}, Node ${m.node}, load ${m.load_average_at_start.join(' / ')} → ${m.load_average_at_end.join(' / ')}${SMOKE ? ' — SMOKE (toy sizes)' : ''}`,
+    `\nsync benchmark — ${r.date} — ${m.cpus} × ${m.cpu_model}, Node ${m.node}, load ${m.load_average_at_start.join(' / ')} → ${m.load_average_at_end.join(' / ')}${SMOKE ? ' — SMOKE (toy sizes)' : ''}${PARTIAL ? ` — PARTIAL (${ONLY?.join(', ') ?? 'all'}, not kept)` : ''}`,
   );
-  const w = r.write_to_client_ms!;
-  const c = r.changes_into_live_shapes!;
-  const i = r.initial_sync!;
-  const t = r.transaction_100k!;
-  const f = r.fan_out!;
-  const mem = r.server_memory!;
-  const rows: [string, string, string, boolean][] = [
-    [
+  const w = r.write_to_client_ms;
+  const c = r.changes_into_live_shapes;
+  const i = r.initial_sync;
+  const t = r.transaction_100k;
+  const f = r.fan_out;
+  const mem = r.server_memory;
+  // A partial run (--only) prints the sections it ran.
+  const rows: [string, string, string, boolean][] = [];
+  if (w)
+    rows.push([
       'write_to_live_client p50 / p95 / p99',
       `${w.p50} / ${w.p95} / ${w.p99} ms (${w.samples} samples)`,
       `p50 ≤ ${TARGET.p50Ms}, p99 ≤ ${TARGET.p99Ms} ms`,
       w.p50 <= TARGET.p50Ms && w.p99 <= TARGET.p99Ms,
-    ],
-    [
+    ]);
+  if (c)
+    rows.push([
       `changes_into_live_shapes (${c.shapes})`,
       `${c.per_second}/s (${c.changes} in ${c.seconds} s)`,
       c.target,
       c.per_second >= TARGET.changesPerSecond,
-    ],
-    [
+    ]);
+  if (i)
+    rows.push([
       'initial_sync of a new shape',
       `${i.rows_per_second} rows/s (${i.rows} in ${i.seconds} s)`,
       i.target,
       i.rows_per_second >= TARGET.initialRowsPerSecond,
-    ],
-    [
+    ]);
+  if (t)
+    rows.push([
       `transaction_100k (${t.rows} rows) to a live client`,
       `${t.seconds} s`,
       t.target,
       t.seconds <= TARGET.bigTxSeconds,
-    ],
-    [
+    ]);
+  if (f)
+    rows.push([
       `fan_out (${f.clients} clients) p50 / p99 / max`,
       `${f.p50_ms} / ${f.p99_ms} / ${f.max_ms} ms`,
       f.target,
       f.max_ms <= TARGET.fanOutMs,
-    ],
-    ['server_rss with the fan-out clients', `${mem.rss_mb_with_fan_out_clients} MB (peak ${mem.peak_rss_mb} MB)`, mem.target, mem.rss_mb_with_fan_out_clients <= TARGET.rssMb], // prettier-ignore
-  ];
+    ]);
+  if (mem)
+    rows.push(['server_rss with the fan-out clients', `${mem.rss_mb_with_fan_out_clients} MB (peak ${mem.peak_rss_mb} MB)`, mem.target, mem.rss_mb_with_fan_out_clients <= TARGET.rssMb]); // prettier-ignore
+  else rows.push(['server peak RSS over the run', `${r.server_peak_rss_mb} MB`, '', true]);
   console.log(`${'measure'.padEnd(46)} ${'measured'.padEnd(36)} ${'target'.padEnd(26)} met`);
   for (const [name, value, target, met] of rows)
     console.log(`${name.padEnd(46)} ${value.padEnd(36)} ${target.padEnd(26)} ${met ? 'yes' : 'NO'}`);

@@ -3,8 +3,8 @@
 // engine.ts puts the two together.
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
-import { convertTransaction, type ShapeRuntime } from './convert.js';
-import { isVisibleInSnapshot } from './offsets.js';
+import { convertTransaction, type LogEntry, type MemberChanges, type ShapeRuntime } from './convert.js';
+import { isVisibleInSnapshot, type XidSnapshot } from './offsets.js';
 import { ensureSlot, ReplicationConsumer, type ReplicatedTransaction } from './replication.js';
 import { definitionKey, type CompiledShape, type ShapeDef } from './shape-def.js';
 import pg from 'pg';
@@ -384,27 +384,52 @@ export class SyncService {
     this.consumer.confirm(last.endLsn);
   }
 
-  /** Converts transactions for the given shapes and stores them (advancing the LSN if asked). */
+  /**
+   * Converts transactions for the given shapes and stores them (advancing the LSN if asked), in
+   * one PostgreSQL transaction. Shape by shape: one shape's entries are sent to PostgreSQL
+   * while the next shape converts, and dropped once stored, so a transaction reaching many
+   * shapes never holds every shape's entries at once.
+   */
   private async storeBatch(txs: ReplicatedTransaction[], shapes: ShapeState[], advance: boolean) {
     if (!txs.length) return;
-    const batches: store.ShapeBatch[] = [];
     const fetchRows = (shape: CompiledShape, column: string, values: string[]) =>
       store.fetchRowsByColumn(this.options.pool, shape, column, values);
-    // Only the shapes a transaction can affect convert it (change-routing.ts).
-    const reached = new Map(txs.map((tx) => [tx, this.registry.router.forTransaction(tx)]));
-    for (const s of shapes) {
-      const batch: store.ShapeBatch = { shapeId: s.id, entries: [], memberChanges: new Map() };
-      for (const tx of txs) {
-        if (!reached.get(tx)!.has(s) || !touches(tx, s.runtime) || this.seenBySnapshot(s, tx)) continue;
-        const result = await convertTransaction(s.runtime, tx, fetchRows);
-        batch.entries.push(...result.entries);
-        for (const [m, n] of result.memberChanges) batch.memberChanges.set(m, n);
+    // Only the shapes a transaction can affect convert it, and only the changes that can
+    // affect them (change-routing.ts).
+    const reached = new Map(txs.map((tx) => [tx, this.registry.router.forChanges(tx)]));
+    const appended: store.ShapeAppend[] = [];
+    const memberChanges: Array<{ shapeId: number; changes: MemberChanges }> = [];
+    const writer = await store.LogWriter.open(this.options.pool);
+    let seen: XidSnapshot;
+    try {
+      for (const s of shapes) {
+        const entries: LogEntry[] = [];
+        const changes: MemberChanges = new Map();
+        for (const tx of txs) {
+          const only = reached.get(tx)!.get(s);
+          if (only === undefined || !touches(tx, s.runtime) || this.seenBySnapshot(s, tx)) continue;
+          const result = await convertTransaction(s.runtime, tx, fetchRows, only ?? undefined);
+          // Not push(...entries): a spread of a 100k-row transaction's entries overflows the stack.
+          for (const e of result.entries) entries.push(e);
+          for (const [m, n] of result.memberChanges) changes.set(m, n);
+        }
+        if (changes.size) memberChanges.push({ shapeId: s.id, changes });
+        if (!entries.length) continue;
+        const last = entries[entries.length - 1]!;
+        let bytes = 0;
+        for (const e of entries) bytes += e.body.length;
+        appended.push({ shapeId: s.id, rows: entries.length, bytes, lastLsn: last.lsn, lastOp: last.op });
+        await writer.append(s.id, entries);
       }
-      if (batch.entries.length || batch.memberChanges.size) batches.push(batch);
+      const newLsn = advance ? txs[txs.length - 1]!.lsn : this.processedLsn;
+      seen = await writer.commit(this.options.slotName, appended, memberChanges, newLsn);
+      this.processedLsn = newLsn;
+    } catch (err) {
+      await writer.rollback();
+      throw err;
+    } finally {
+      writer.release();
     }
-    const newLsn = advance ? txs[txs.length - 1]!.lsn : this.processedLsn;
-    const seen = await store.appendBatch(this.options.pool, this.options.slotName, batches, newLsn);
-    this.processedLsn = newLsn;
     if (advance) this.unseen = [...this.unseen, ...txs].filter((tx) => !isVisibleInSnapshot(tx.xid, seen));
     const now = new Date();
     if (advance) {
@@ -412,14 +437,13 @@ export class SyncService {
       for (const tx of txs) if (tx.receivedAt !== undefined) this.commitToWakeMs.push(woken - tx.receivedAt);
       if (this.commitToWakeMs.length > 1000) this.commitToWakeMs.splice(0, this.commitToWakeMs.length - 1000);
     }
-    for (const b of batches) {
-      const s = this.registry.byId.get(b.shapeId);
-      if (!s || !b.entries.length) continue;
-      const last = b.entries[b.entries.length - 1]!;
-      s.logRows += b.entries.length;
-      s.logBytes += b.entries.reduce((n, e) => n + e.body.length, 0);
-      s.lastLsn = last.lsn;
-      s.lastOp = last.op;
+    for (const a of appended) {
+      const s = this.registry.byId.get(a.shapeId);
+      if (!s) continue;
+      s.logRows += a.rows;
+      s.logBytes += a.bytes;
+      s.lastLsn = a.lastLsn;
+      s.lastOp = a.lastOp;
       s.lastChangeAt = now;
       this.registry.wake(s);
     }

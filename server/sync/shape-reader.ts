@@ -82,7 +82,35 @@ function sharedRead(service: SyncService, state: ShapeState, offset: Offset): Pr
     state.readCache.set(key, read);
     read.catch(() => state.readCache.delete(key));
   }
+  read.then(
+    (answer) => readAhead(service, state, answer),
+    () => {},
+  );
   return read;
+}
+
+/** How long a chunk read ahead waits for the request that would take it. */
+const READ_AHEAD_MS = 30_000;
+
+/**
+ * An answer cut at a chunk boundary (a snapshot, or a long catch-up) is followed by the
+ * client's request for the next chunk: that chunk is read now, while this one is being sent,
+ * parsed by the client and audited, and waits in the read cache under the offset the client
+ * will ask for. It is the read that request would make (the same readOnce; the global LSN is
+ * set when it is sent, and a wake-up clears it like any cached read). One chunk ahead at most,
+ * and only when a request took the previous one; dropped after 30 s when nobody asks for it.
+ */
+function readAhead(service: SyncService, state: ShapeState, answer: ReadAnswer) {
+  if (!answer.hasData || answer.upToDate || isDeleted(state)) return;
+  const next = parseEnd(answer.offset);
+  if (!next || state.readCache.has(answer.offset)) return;
+  const read = readOnce(service, state, next);
+  state.readCache.set(answer.offset, read);
+  const drop = () => {
+    if (state.readCache.get(answer.offset) === read) state.readCache.delete(answer.offset);
+  };
+  read.catch(drop);
+  setTimeout(drop, READ_AHEAD_MS).unref();
 }
 
 export async function readShape(

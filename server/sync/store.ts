@@ -3,6 +3,7 @@
 // transaction, so after any crash the logs and the slot position agree exactly; backups
 // carry the logs; and each test database is isolated for free.
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Pool } from '../db/pool.js';
 import type { LogEntry, MemberChanges } from './convert.js';
 import type { Members } from './subqueries.js';
@@ -254,47 +255,126 @@ export async function fetchRowsByColumn(
   }
 }
 
-export interface ShapeBatch {
+/** What a batch stored for one shape: its entries' count, size and last position. */
+export interface ShapeAppend {
   shapeId: number;
-  entries: LogEntry[];
-  memberChanges: MemberChanges;
+  rows: number;
+  bytes: number;
+  lastLsn: bigint;
+  lastOp: number;
 }
 
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES = /[\\\t\n\r]/g;
+const copyEscape = (c: string) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r');
+
+/** Rows and bytes of one COPY of log entries. */
+const SLICE_ROWS = 5_000;
+const SLICE_BYTES = 4 * 1024 * 1024;
+/** Entries sent to PostgreSQL but not yet stored, at most (the converter waits beyond it). */
+const IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+
 /**
- * Stores a batch of entries and member counts together with the processed LSN. Returns the
- * snapshot the storing transaction saw: replicated transactions not yet visible in it may be
- * missed by shape snapshots taken next (see SyncService.unseen).
+ * One batch's storing transaction, written while the caller converts. Entries go by COPY in
+ * slices of at most 5,000 rows / 4 MiB: one INSERT of a 100k-row transaction's entries for every
+ * shape it reaches was hundreds of megabytes of array parameters, escaped and copied in memory
+ * several times over (and past PostgreSQL's 1 GB value limit a little further on); COPY's text
+ * lines need no quoting of the JSON. A slice takes the entries of as many shapes as fit (a
+ * batch of small transactions for a hundred shapes is one COPY, not a hundred). Each slice is
+ * sent as soon as it is full and the previous one is stored,
+ * so PostgreSQL stores while the caller converts the next shape, and the caller waits only when
+ * 32 MiB are in flight. Counters, membership counts and the processed LSN are
+ * written by commit(), in the same transaction: after a crash the logs and the slot position
+ * still agree exactly.
  */
-export async function appendBatch(
-  pool: Pool,
-  slot: string,
-  batches: ShapeBatch[],
-  processedLsn: bigint,
-): Promise<XidSnapshot> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const ids: number[] = [],
-      lsns: string[] = [],
-      ops: number[] = [],
-      bodies: string[] = [];
-    for (const b of batches) {
-      for (const e of b.entries) {
-        ids.push(b.shapeId);
-        lsns.push(e.lsn.toString());
-        ops.push(e.op);
-        bodies.push(e.body);
-      }
+export class LogWriter {
+  /** The slices, one after another on the connection (pg runs one query at a time). */
+  private tail: Promise<void> = Promise.resolve();
+  private inFlight: Array<{ done: Promise<void>; bytes: number }> = [];
+  private inFlightBytes = 0;
+  private failure: { err: unknown } | undefined;
+  private broken = false;
+
+  private constructor(private readonly client: pg.PoolClient) {}
+
+  static async open(pool: Pool): Promise<LogWriter> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+    } catch (err) {
+      client.release();
+      throw err;
     }
-    if (ids.length) {
-      await client.query(
-        `INSERT INTO sync_shape_log (shape_id, lsn, op, body)
-         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[])`,
-        [ids, lsns, ops, bodies],
-      );
+    return new LogWriter(client);
+  }
+
+  /** Lines of the slice being filled (entries of several shapes share a slice). */
+  private lines: string[] = [];
+  private lineBytes = 0;
+
+  /** Queues a shape's entries (in commit order); waits only while too much is in flight. */
+  async append(shapeId: number, entries: readonly LogEntry[]): Promise<void> {
+    for (const e of entries) {
+      // COPY's text format: one line per entry. Only a backslash, tab, newline or carriage
+      // return needs escaping; a JSON body has no raw control character, and usually no
+      // backslash either (the test is one native search per body).
+      const body = COPY_SPECIAL.test(e.body) ? e.body.replace(COPY_ESCAPES, copyEscape) : e.body;
+      this.lines.push(`${shapeId}\t${e.lsn}\t${e.op}\t${body}\n`);
+      this.lineBytes += e.body.length;
+      if (this.lines.length >= SLICE_ROWS || this.lineBytes >= SLICE_BYTES) await this.flush();
     }
+  }
+
+  /** Sends the slice being filled as one COPY, after the ones before it. */
+  private async flush(): Promise<void> {
+    if (!this.lines.length) return;
+    const data = Buffer.from(this.lines.join(''));
+    const bytes = this.lineBytes;
+    this.lines = [];
+    this.lineBytes = 0;
+    const copy = () =>
+      this.failure
+        ? undefined
+        : new Promise<void>((resolve, reject) => {
+            const stream = this.client.query(copyFrom('COPY sync_shape_log (shape_id, lsn, op, body) FROM STDIN'));
+            stream.on('error', reject);
+            stream.on('finish', resolve);
+            stream.end(data);
+          });
+    const done = this.tail.then(copy).then(
+      () => {},
+      (err: unknown) => void (this.failure ??= { err }),
+    );
+    this.tail = done;
+    this.inFlight.push({ done, bytes });
+    this.inFlightBytes += bytes;
+    while (this.inFlightBytes > IN_FLIGHT_BYTES) await this.settleOldest();
+    if (this.failure) throw this.failure.err;
+  }
+
+  private async settleOldest() {
+    const oldest = this.inFlight.shift()!;
+    await oldest.done;
+    this.inFlightBytes -= oldest.bytes;
+  }
+
+  /**
+   * Waits for every slice, writes the shapes' counters, the membership counts and the processed
+   * LSN, and commits. Returns the snapshot the storing transaction saw: replicated transactions
+   * not yet visible in it may be missed by shape snapshots taken next (see SyncService.unseen).
+   */
+  async commit(
+    slot: string,
+    appended: readonly ShapeAppend[],
+    memberChanges: ReadonlyArray<{ shapeId: number; changes: MemberChanges }>,
+    processedLsn: bigint,
+  ): Promise<XidSnapshot> {
+    const client = this.client;
+    await this.flush();
+    while (this.inFlight.length) await this.settleOldest();
+    if (this.failure) throw this.failure.err;
     // One statement for every shape's counters: a batch can touch hundreds of shapes.
-    const touched = batches.filter((b) => b.entries.length);
+    const touched = appended.filter((a) => a.rows);
     if (touched.length) {
       await client.query(
         `UPDATE sync_shapes s SET log_rows = s.log_rows + u.n, log_bytes = s.log_bytes + u.bytes,
@@ -302,16 +382,16 @@ export async function appendBatch(
            FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::int[]) AS u(id, n, bytes, lsn, op)
           WHERE s.id = u.id`,
         [
-          touched.map((b) => b.shapeId),
-          touched.map((b) => b.entries.length),
-          touched.map((b) => b.entries.reduce((n, e) => n + e.body.length, 0)),
-          touched.map((b) => b.entries[b.entries.length - 1]!.lsn.toString()),
-          touched.map((b) => b.entries[b.entries.length - 1]!.op),
+          touched.map((a) => a.shapeId),
+          touched.map((a) => a.rows),
+          touched.map((a) => a.bytes),
+          touched.map((a) => a.lastLsn.toString()),
+          touched.map((a) => a.lastOp),
         ],
       );
     }
     // Membership counts as they stand after the batch: set the positive ones, drop the zeros.
-    const counts = batches.flatMap((b) => [...b.memberChanges.values()].map((c) => ({ ...c, shapeId: b.shapeId })));
+    const counts = memberChanges.flatMap((b) => [...b.changes.values()].map((c) => ({ ...c, shapeId: b.shapeId })));
     const columns = (list: typeof counts) => [
       list.map((c) => c.shapeId),
       list.map((c) => c.subquery),
@@ -339,11 +419,19 @@ export async function appendBatch(
     );
     await client.query('COMMIT');
     return parseSnapshot(state.rows[0]!.s);
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
+  }
+
+  /** Ends the transaction without storing anything (after a failure) and gives the connection back. */
+  async rollback(): Promise<void> {
+    // Slices still queued fail on the aborted transaction; they are only waited for here.
+    await Promise.all(this.inFlight.map((f) => f.done));
+    this.inFlight = [];
+    await this.client.query('ROLLBACK').catch(() => (this.broken = true));
+  }
+
+  release(): void {
+    // A connection that could not even roll back is closed rather than handed to the next user.
+    this.client.release(this.broken || undefined);
   }
 }
 

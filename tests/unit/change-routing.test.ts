@@ -184,6 +184,35 @@ describe('ChangeRouter', () => {
     expect([...router.forTransaction(tx)].sort()).toEqual(['members', 'sub']);
   });
 
+  it('lists, per shape, the changes of a transaction that can affect it (each shape converts only those)', () => {
+    const router = clinic();
+    const tx = {
+      xid: 1,
+      lsn: 1n,
+      endLsn: 2n,
+      truncated: [],
+      changes: [
+        insert(row({ owner: OWNER_A, grp: '7' })),
+        insert(row({ owner: OWNER_B, grp: '0' })),
+        { ...insert(row({})), table: 'appointments' },
+        update(row({ owner: OWNER_B, grp: '0' }), row({ owner: OWNER_A, grp: '0' })),
+      ],
+    };
+    const lists = router.forChanges(tx);
+    expect(Object.fromEntries([...lists].sort(([a], [b]) => a.localeCompare(b)))).toEqual({
+      bigGrp: [0, 1, 3],
+      everything: [0, 1, 3],
+      grp7: [0],
+      members: null, // subquery shapes take every change
+      ownerA: [0, 3],
+      ownerB: [1, 3],
+    });
+    // The same shapes as forTransaction, each change listed once per shape.
+    expect([...lists.keys()].sort()).toEqual([...router.forTransaction(tx)].sort());
+    router.bypass = true;
+    expect([...router.forChanges(tx).values()].every((l) => l === null)).toBe(true);
+  });
+
   it('forgets removed shapes and keeps the others of the same value', () => {
     const router = clinic();
     router.add('ownerB2', shape(`owner IN ('${OWNER_B}', '${OWNER_A}')`));
