@@ -7,7 +7,7 @@ import type { OutboxDb } from './db';
 import { discardEntry } from './confirm';
 import { OutboxRunner } from './runner';
 import { retryNow } from './sender';
-import { bookChecked, rescheduleChecked, setStatusChecked, type RuleContext } from './rule-writes';
+import { bookChecked, rescheduleChecked, setStatusChecked, type RuleContext, type ShownRow } from './rule-writes';
 import { undoStep } from './undo';
 import type { BookingInput } from './writes';
 
@@ -53,10 +53,18 @@ export async function book(input: BookingInput, opts: { force?: boolean } = {}):
   return id;
 }
 
-/** Returns the outbox entry's id: a one-tap step can be undone with it for a few seconds. */
-export async function setStatus(id: string, status: AppointmentStatus, reason?: string | null): Promise<string> {
+/**
+ * Returns the outbox entry's id: a one-tap step can be undone with it for a few seconds.
+ * Screens pass the row they show (`shown`): the rules are checked against it, without a read.
+ */
+export async function setStatus(
+  id: string,
+  status: AppointmentStatus,
+  reason?: string | null,
+  shown?: ShownRow,
+): Promise<string> {
   const { db, userId } = await context();
-  const entryId = await setStatusChecked(db, userId, id, status, rules(), reason);
+  const entryId = await setStatusChecked(db, userId, id, status, rules(), reason, shown);
   runner?.kick();
   return entryId;
 }
