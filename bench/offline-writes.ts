@@ -57,7 +57,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
 }
 
 /** Client-side navigation (no reload), then one tap on "Confirm": ms until "pending" is painted. */
-async function tapConfirm(page: Page, id: string): Promise<number> {
+async function tapConfirm(page: Page, id: string): Promise<{ painted: number; write: number | null }> {
   await page.evaluate((href) => {
     const a = document.createElement('a');
     a.href = href;
@@ -70,7 +70,7 @@ async function tapConfirm(page: Page, id: string): Promise<number> {
   if (SETTLE) await localCount(page, 'SELECT 1 AS n');
   // Painted = the optimistic row re-rendered with its new status (the live query answered).
   // A string, not a function: tsx would wrap named inner functions in a helper the page lacks.
-  return page.evaluate(`new Promise((resolve, reject) => {
+  const painted = await page.evaluate<number>(`new Promise((resolve, reject) => {
     setTimeout(() => reject(new Error('not painted: ' + document.querySelector('main')?.innerText)), 10000);
     const box = document.querySelector('${actions}');
     const button = [...box.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Confirm');
@@ -83,6 +83,12 @@ async function tapConfirm(page: Page, id: string): Promise<number> {
     observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
     button.click();
   })`);
+  // The local write's share (src/lib/outbox/device.ts measures it); the rest is the live
+  // query's re-run and the frame.
+  const write = await page.evaluate<number | null>(
+    `performance.getEntriesByName('outbox.write').at(-1)?.duration ?? null`,
+  );
+  return { painted, write };
 }
 
 /** Online: ms until every queued write is confirmed in the replica (outbox empty). */
@@ -279,7 +285,15 @@ async function main() {
     console.log(`replica has the ${WRITES} appointments; offline taps…`);
     await context.setOffline(true);
     const taps: number[] = [];
-    for (const id of ids) taps.push(await tapConfirm(page, id));
+    const writes: number[] = [];
+    const afterWrite: number[] = [];
+    for (const id of ids) {
+      const { painted, write } = await tapConfirm(page, id);
+      taps.push(painted);
+      if (write === null) continue;
+      writes.push(write);
+      afterWrite.push(painted - write);
+    }
     const queued = await localCount(page, `SELECT count(*)::int AS n FROM outbox`);
 
     console.log(
@@ -306,6 +320,18 @@ async function main() {
         max: round(Math.max(...taps)),
         samples: taps.map(round),
       },
+      // Of which the local write (rules, the one statement, the flush), as measured in the page.
+      localWriteMs: writes.length
+        ? { p50: round(percentile(writes, 50)), p95: round(percentile(writes, 95)), max: round(Math.max(...writes)) }
+        : null,
+      // ... and from "saved" to the row painted (live query re-run, render, next frame).
+      writeToPaintMs: afterWrite.length
+        ? {
+            p50: round(percentile(afterWrite, 50)),
+            p95: round(percentile(afterWrite, 95)),
+            max: round(Math.max(...afterWrite)),
+          }
+        : null,
       onlineToAllConfirmedMs: online?.confirmAllMs ?? null,
       replay: online && 'replay' in online ? online.replay : null,
       confirmedOnServer: online?.confirmedOnServer ?? null,
