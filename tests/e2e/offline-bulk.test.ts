@@ -77,7 +77,7 @@ async function forceIndexedDb(context: BrowserContext): Promise<void> {
 }
 
 describe('bulk offline writes', () => {
-  it('50 mixed writes through the UI offline -> online -> applied once each, in order; replica equals server', async () => {
+  it('50 mixed writes through the UI offline -> online -> applied once each, in order per row; replica equals server', async () => {
     newDay();
     const { doctorA, doctorB } = fixture;
     const expected = new Expectations();
