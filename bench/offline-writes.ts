@@ -57,7 +57,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
 }
 
 /** Client-side navigation (no reload), then one tap on "Confirm": ms until "pending" is painted. */
-async function tapConfirm(page: Page, id: string): Promise<number> {
+async function tapConfirm(page: Page, id: string): Promise<{ painted: number; write: number | null }> {
   await page.evaluate((href) => {
     const a = document.createElement('a');
     a.href = href;
@@ -70,7 +70,7 @@ async function tapConfirm(page: Page, id: string): Promise<number> {
   if (SETTLE) await localCount(page, 'SELECT 1 AS n');
   // Painted = the optimistic row re-rendered with its new status (the live query answered).
   // A string, not a function: tsx would wrap named inner functions in a helper the page lacks.
-  return page.evaluate(`new Promise((resolve, reject) => {
+  const painted = await page.evaluate<number>(`new Promise((resolve, reject) => {
     setTimeout(() => reject(new Error('not painted: ' + document.querySelector('main')?.innerText)), 10000);
     const box = document.querySelector('${actions}');
     const button = [...box.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Confirm');
@@ -83,11 +83,70 @@ async function tapConfirm(page: Page, id: string): Promise<number> {
     observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
     button.click();
   })`);
+  // The local write's share (src/lib/outbox/device.ts measures it); the rest is the live
+  // query's re-run and the frame.
+  const write = await page.evaluate<number | null>(
+    `performance.getEntriesByName('outbox.write').at(-1)?.duration ?? null`,
+  );
+  return { painted, write };
 }
 
 /** Online: ms until every queued write is confirmed in the replica (outbox empty). */
+interface ReplayRequest {
+  url: string;
+  method: string;
+  sentAt: number;
+  answeredAt: number | null;
+  status: number | null;
+  /** ms the browser held the request before it went out (a free connection), then the server's time to answer */
+  queuedMs?: number;
+  serverMs?: number;
+}
+
 async function goOnlineAndConfirm(page: Page, context: BrowserContext, databaseUrl: string, ids: string[]) {
-  const t0 = Date.now();
+  let t0 = Date.now();
+  // Where the replay's time goes: every outbox request (sent → answered), the shape requests
+  // in flight meanwhile, and the outbox's states every 250 ms (accepted entries waiting for sync).
+  const requests: ReplayRequest[] = [];
+  const pending = new Map<unknown, (typeof requests)[number]>();
+  const onRequest = (req: import('playwright-core').Request) => {
+    if (!/\/api\/|\/v1\/shape/.test(req.url())) return;
+    const r = { url: req.url(), method: req.method(), sentAt: Date.now() - t0, answeredAt: null, status: null };
+    requests.push(r);
+    pending.set(req, r);
+  };
+  const onDone = (req: import('playwright-core').Request) => {
+    const r = pending.get(req);
+    if (!r) return;
+    r.answeredAt = Date.now() - t0;
+    const timing = req.timing();
+    if (timing.requestStart >= 0 && timing.responseStart >= 0) {
+      r.queuedMs = timing.requestStart;
+      r.serverMs = timing.responseStart - timing.requestStart;
+    }
+    void req.response().then(
+      (res) => (r.status = res?.status() ?? null),
+      () => undefined,
+    );
+  };
+  page.on('request', onRequest);
+  page.on('requestfinished', onDone);
+  page.on('requestfailed', onDone);
+  const states: { at: number; counts: Record<string, number> }[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const rows = (await page
+        .evaluate(
+          `window.__clinicDb().then((db) => db.query(
+          "SELECT state, count(*)::int AS n FROM outbox GROUP BY 1")).then((r) => r.rows)`,
+        )
+        .catch(() => [])) as { state: string; n: number }[];
+      states.push({ at: Date.now() - t0, counts: Object.fromEntries(rows.map((r) => [r.state, r.n])) });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  t0 = Date.now();
   await context.setOffline(false);
   await until(async () => (await localCount(page, `SELECT count(*)::int AS n FROM outbox`)) === 0, 300_000).catch(
     async (err: unknown) => {
@@ -104,6 +163,11 @@ async function goOnlineAndConfirm(page: Page, context: BrowserContext, databaseU
     },
   );
   const confirmAllMs = Date.now() - t0;
+  sampling = false;
+  await sampler;
+  page.off('request', onRequest);
+  page.off('requestfinished', onDone);
+  page.off('requestfailed', onDone);
   const check = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   const confirmedOnServer: number = (
     await check.query(
@@ -112,7 +176,46 @@ async function goOnlineAndConfirm(page: Page, context: BrowserContext, databaseU
     )
   ).rows[0].n;
   await check.end();
-  return { confirmAllMs, confirmedOnServer };
+  return { confirmAllMs, confirmedOnServer, replay: replayProfile(requests, states) };
+}
+
+/** Summary of the replay: how the outbox requests were spaced and how long each took. */
+function replayProfile(requests: ReplayRequest[], states: { at: number; counts: Record<string, number> }[]) {
+  const writes = requests.filter((r) => r.url.includes('/api/appointments') && r.method !== 'GET');
+  const answered = writes.filter((r) => r.answeredAt !== null);
+  const latency = answered.map((r) => r.answeredAt! - r.sentAt);
+  // Gap = from one answer to the next request: the sender's local work between two entries.
+  const gaps = answered.slice(1).map((r, i) => r.sentAt - answered[i]!.answeredAt!);
+  const stat = (xs: number[]) =>
+    xs.length
+      ? {
+          n: xs.length,
+          p50: round(percentile(xs, 50)),
+          p95: round(percentile(xs, 95)),
+          max: round(Math.max(...xs)),
+          sum: round(xs.reduce((a, b) => a + b, 0)),
+        }
+      : null;
+  const lastAnswer = Math.max(0, ...answered.map((r) => r.answeredAt!));
+  return {
+    firstWriteSentMs: writes[0]?.sentAt ?? null,
+    lastWriteAnsweredMs: lastAnswer,
+    writeRequests: writes.length,
+    statuses: Object.fromEntries(
+      [...new Set(writes.map((r) => r.status))].map((s) => [String(s), writes.filter((r) => r.status === s).length]),
+    ),
+    maxInFlight: Math.max(
+      0,
+      ...writes.map((r) => writes.filter((o) => o.sentAt <= r.sentAt && (o.answeredAt ?? Infinity) > r.sentAt).length),
+    ),
+    latencyMs: stat(latency),
+    browserQueuedMs: stat(answered.flatMap((r) => (r.queuedMs === undefined ? [] : [r.queuedMs]))),
+    serverAnswerMs: stat(answered.flatMap((r) => (r.serverMs === undefined ? [] : [r.serverMs]))),
+    gapBetweenWritesMs: stat(gaps),
+    shapeRequests: requests.filter((r) => r.url.includes('/v1/shape')).length,
+    otherApiRequests: requests.filter((r) => r.url.includes('/api/') && !writes.includes(r)).length,
+    outboxStates: states.filter((_, i) => i % 4 === 0),
+  };
 }
 
 async function main() {
@@ -182,7 +285,15 @@ async function main() {
     console.log(`replica has the ${WRITES} appointments; offline taps…`);
     await context.setOffline(true);
     const taps: number[] = [];
-    for (const id of ids) taps.push(await tapConfirm(page, id));
+    const writes: number[] = [];
+    const afterWrite: number[] = [];
+    for (const id of ids) {
+      const { painted, write } = await tapConfirm(page, id);
+      taps.push(painted);
+      if (write === null) continue;
+      writes.push(write);
+      afterWrite.push(painted - write);
+    }
     const queued = await localCount(page, `SELECT count(*)::int AS n FROM outbox`);
 
     console.log(
@@ -209,7 +320,20 @@ async function main() {
         max: round(Math.max(...taps)),
         samples: taps.map(round),
       },
+      // Of which the local write (rules, the one statement, the flush), as measured in the page.
+      localWriteMs: writes.length
+        ? { p50: round(percentile(writes, 50)), p95: round(percentile(writes, 95)), max: round(Math.max(...writes)) }
+        : null,
+      // ... and from "saved" to the row painted (live query re-run, render, next frame).
+      writeToPaintMs: afterWrite.length
+        ? {
+            p50: round(percentile(afterWrite, 50)),
+            p95: round(percentile(afterWrite, 95)),
+            max: round(Math.max(...afterWrite)),
+          }
+        : null,
       onlineToAllConfirmedMs: online?.confirmAllMs ?? null,
+      replay: online && 'replay' in online ? online.replay : null,
       confirmedOnServer: online?.confirmedOnServer ?? null,
       ...(online && 'error' in online ? { onlineError: online.error } : {}),
     };

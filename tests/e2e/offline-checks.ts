@@ -63,6 +63,31 @@ export function expectedAudit(writes: QueuedWrite[]) {
   }));
 }
 
+type AuditRow = { action: string; entity_id: string | null; to: string | null };
+const auditKey = (a: AuditRow) => `${a.action} ${a.entity_id} ${a.to}`;
+
+/** The audit rows as a sorted list: each queued write exactly once, whatever the order. */
+export const auditedWrites = (rows: AuditRow[]) => rows.map(auditKey).sort();
+
+/**
+ * Pairs of queued writes on a common row (the one changed, or the one created) that the
+ * server applied out of queue order. The outbox sends writes on different rows side by side,
+ * so only the order per row is kept (docs/offline-writes.md, "Order").
+ */
+export function rowOrderViolations(audit: AuditRow[], writes: QueuedWrite[]): string[] {
+  const at = new Map(audit.map((a, i) => [auditKey(a), i]));
+  const expected = expectedAudit(writes).map(auditKey);
+  const rowsOf = (w: QueuedWrite) => [w.entity_id, ...(w.result_id ? [w.result_id] : [])];
+  const out: string[] = [];
+  writes.forEach((w, i) => {
+    for (let j = i + 1; j < writes.length; j++) {
+      if (!rowsOf(writes[j]!).some((r) => rowsOf(w).includes(r))) continue;
+      if ((at.get(expected[i]!) ?? -1) > (at.get(expected[j]!) ?? -1)) out.push(`${expected[i]} after ${expected[j]}`);
+    }
+  });
+  return out;
+}
+
 export async function auditSince(pool: Pool, actorId: string, afterId: number) {
   const { rows } = await pool.query(
     `SELECT action, entity_id, details->>'to' AS to FROM audit_log

@@ -136,6 +136,7 @@ describe('offline writes', () => {
     }
   });
 
+  // Two browsers, a rejection, the outbox page and a rebooking: minutes on a loaded machine.
   it('two offline browsers book one slot: one confirmed, the other rejected with suggestions; a suggestion books', async () => {
     const a = await openBrowser();
     const b = await openBrowser();
@@ -160,7 +161,8 @@ describe('offline writes', () => {
 
       await b.page.getByTestId('outbox-counter').click();
       const rejected = b.page.locator('[data-testid=outbox-entry][data-state=rejected]');
-      await expect.poll(() => rejected.count()).toBe(1);
+      // The outbox page sets up its live query first: seconds on a loaded machine.
+      await expect.poll(() => rejected.count(), { timeout: 30_000 }).toBe(1);
       expect(await rejected.locator('[data-code]').getAttribute('data-code')).toBe('slot_conflict');
       expect(await rejected.textContent()).toContain('The doctor already has another appointment at that time.');
       const suggestion = rejected.locator('[data-testid=suggestions] button').first();
@@ -183,7 +185,7 @@ describe('offline writes', () => {
       await a.close();
       await b.close();
     }
-  });
+  }, 240_000);
 
   it('tab closed while an entry is sending (answer never received) -> reopened -> replayed -> one row', async () => {
     const profile = await mkdtemp(path.join(os.tmpdir(), 'clinic-e2e-outbox-'));

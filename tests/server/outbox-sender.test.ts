@@ -205,10 +205,15 @@ describe('outbox sender against the real server', () => {
     // The day's steps reach the server on the appointments' day (the time rules): its clock
     // reads 10:15 that day for the status changes, real time for bookings and moves.
     const api = transportOf(clinic.receptionist);
-    await sendPass(local, async (req) => {
-      clinic.setNow(req.path.endsWith('/status') ? at('10:15', date) : null);
-      return api(req);
-    });
+    // One request at a time: the server's clock set here is shared by every request in flight.
+    await sendPass(
+      local,
+      async (req) => {
+        clinic.setNow(req.path.endsWith('/status') ? at('10:15', date) : null);
+        return api(req);
+      },
+      { window: 1 },
+    );
     clinic.setNow(null);
     const states = (
       await local.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM outbox GROUP BY state')
@@ -231,5 +236,57 @@ describe('outbox sender against the real server', () => {
     expect(localRows).toEqual(remote);
     expect(remote.filter((r: { status: string }) => r.status === 'in_progress')).toHaveLength(10);
     expect(remote.filter((r: { status: string }) => r.status === 'rescheduled')).toHaveLength(5);
+  });
+
+  it('writes on different rows go side by side: each applied and audited once, replays included', async () => {
+    const date = '2030-01-10';
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++)
+      ids.push(
+        await bookLocally(local, userId(), {
+          ...input(i, `${String(8 + Math.floor(i / 2)).padStart(2, '0')}:00`, date),
+          doctor_id: i % 2 ? clinic.fixture.doctorB : clinic.fixture.doctorA,
+        }),
+      );
+    for (const id of ids) await changeStatusLocally(local, userId(), id, 'confirmed');
+    const api = transportOf(clinic.receptionist);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const lost = new Set<string>();
+    const pipelined: Transport = async (req) => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        const res = await api(req);
+        // The first answer to every fourth confirmation is lost after the server applied it.
+        const row = req.path.split('/')[3]!;
+        if (req.path.endsWith('/status') && ids.indexOf(row) % 4 === 0 && !lost.has(row)) {
+          lost.add(row);
+          throw new TypeError('network connection lost');
+        }
+        return res;
+      } finally {
+        inFlight--;
+      }
+    };
+    for (let pass = 0; pass < 10; pass++) {
+      const result = await sendPass(local, pipelined);
+      if (result.nextAttemptAt === null) break;
+      await local.query(`UPDATE outbox SET next_attempt_at = now() WHERE state = 'pending'`);
+    }
+    expect(lost.size).toBe(3);
+    // Bookings of one doctor go one at a time; the two doctors' and the confirmations side by side.
+    expect(maxInFlight).toBeGreaterThan(1);
+    expect((await local.query('SELECT 1 FROM outbox WHERE state <> $1', ['accepted'])).rows).toEqual([]);
+    const remote = await clinic.db.pool.query<{ status: string; version: number }>(
+      'SELECT status, version FROM appointments WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    expect(remote.rows).toEqual(Array(12).fill({ status: 'confirmed', version: 2 }));
+    const audited = await clinic.db.pool.query<{ entity_id: string; n: number }>(
+      `SELECT entity_id, count(*)::int AS n FROM audit_log
+        WHERE entity_id = ANY($1::text[]) AND action IN ('appointment.book', 'appointment.status') GROUP BY 1`,
+      [ids],
+    );
+    expect(audited.rows.map((r) => r.n)).toEqual(Array(12).fill(2));
   });
 });

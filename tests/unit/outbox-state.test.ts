@@ -2,7 +2,7 @@
 // state transition, ordering and dependency rules, confirmation by sync, discard, local
 // conflict pre-check and a schema upgrade with pending entries. The network side is a
 // scripted transport here; tests/server/outbox-sender.test.ts uses the real server.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LOCAL_MIGRATIONS } from '../../src/lib/db/schema/migrations.js';
 import { migrateLocal } from '../../src/lib/db/schema/migrate.js';
 import { confirmAccepted, discardEntry } from '../../src/lib/outbox/confirm.js';
@@ -277,22 +277,139 @@ describe('sender state machine', () => {
     expect(await states(db)).toEqual({ [a]: 'accepted' });
   });
 
-  it('sends mixed writes in the order they were made', async () => {
+  it('sends mixed writes in the order they were made, per row and per doctor', async () => {
     const ids = [await book(patients[0]), await book(patients[1]), await book(patients[2])];
     await changeStatusLocally(db, USER, ids[0]!, 'confirmed');
     await changeStatusLocally(db, USER, ids[1]!, 'cancelled', 'ill');
     await rescheduleLocally(db, USER, ids[2]!, { starts_at: freeStart() });
     const net = scripted(Array.from({ length: 6 }, () => (r: OutboxRequest) => ok(r)));
     await sendPass(db, net.transport);
-    expect(net.requests.map((r) => r.path.replace(/[0-9a-f-]{36}/g, ':id'))).toEqual([
-      '/api/appointments',
-      '/api/appointments',
-      '/api/appointments',
-      '/api/appointments/:id/status',
-      '/api/appointments/:id/cancel',
-      '/api/appointments/:id/reschedule',
+    const sent = net.requests.map((r) => r.path.replace(/[0-9a-f-]{36}/g, ':id') + ' ' + rowOf(r));
+    // One doctor: the bookings, the cancel and the move (which take or free its slots) keep
+    // queue order; the confirmation of the first booking may go as soon as that booking is in.
+    expect(sent.filter((r) => !r.includes('/status'))).toEqual([
+      `/api/appointments ${ids[0]}`,
+      `/api/appointments ${ids[1]}`,
+      `/api/appointments ${ids[2]}`,
+      `/api/appointments/:id/cancel ${ids[1]}`,
+      `/api/appointments/:id/reschedule ${ids[2]}`,
     ]);
-    expect(net.requests[4]!.body).toEqual({ reason: 'ill' });
+    expect(sent.indexOf(`/api/appointments/:id/status ${ids[0]}`)).toBeGreaterThan(0);
+    expect(net.requests.find((r) => r.path.endsWith('/cancel'))!.body).toEqual({ reason: 'ill' });
+    expect(Object.values(await states(db))).toEqual(Array(6).fill('accepted'));
+  });
+});
+
+/** The appointment a request is about (a booking's id, or the one in its path). */
+function rowOf(r: OutboxRequest): string {
+  return (r.body as { id?: string }).id ?? r.path.split('/')[3]!;
+}
+
+/** A network that answers only when the test says so: shows which requests are in flight together. */
+function gated() {
+  const requests: OutboxRequest[] = [];
+  const open: { req: OutboxRequest; answer: (res: OutboxResponse) => void }[] = [];
+  const transport = (req: OutboxRequest) =>
+    new Promise<OutboxResponse>((resolve) => {
+      requests.push(req);
+      open.push({ req, answer: resolve });
+    });
+  /** Answers the open request about `row` (default: accepted). */
+  const answer = (row: string, res: Partial<OutboxResponse> = {}) => {
+    const i = open.findIndex((o) => rowOf(o.req) === row);
+    if (i < 0) throw new Error(`no open request about ${row}`);
+    const [o] = open.splice(i, 1);
+    o!.answer({ status: 200, retryAfter: null, json: null, ...ok(o!.req), ...res });
+  };
+  const inFlight = () => open.map((o) => rowOf(o.req)).sort();
+  return { transport, requests, answer, inFlight };
+}
+
+describe('independent entries in flight together', () => {
+  const otherDoctor = data.doctors[1]!.id;
+  const bookWith = (doctorId: string, patient: string) =>
+    bookLocally(db, USER, { patient_id: patient, doctor_id: doctorId, starts_at: freeStart(), duration_minutes: 30 });
+
+  it('other doctors and patients go together; a same-doctor booking and a dependent step wait their turn', async () => {
+    const a1 = await bookWith(doctor, patients[0]!);
+    const b1 = await bookWith(otherDoctor, patients[1]!);
+    await changeStatusLocally(db, USER, a1, 'confirmed');
+    const a2 = await bookWith(doctor, patients[2]!);
+    const net = gated();
+    const pass = sendPass(db, net.transport);
+    await vi.waitFor(() => expect(net.inFlight()).toEqual([a1, b1].sort()));
+    // Both answered in queue order per doctor: a2 (same doctor) and a1's confirmation wait for a1.
+    net.answer(b1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(net.inFlight()).toEqual([a1]);
+    net.answer(a1);
+    await vi.waitFor(() => expect(net.inFlight()).toEqual([a1, a2].sort()));
+    expect(net.requests.filter((r) => rowOf(r) === a1).map((r) => r.path.endsWith('/status'))).toEqual([false, true]);
+    net.answer(a1, { json: { appointment: { id: a1, version: 2 }, txid: 1 } });
+    net.answer(a2);
+    expect((await pass).sent).toBe(4);
+    expect(Object.values(await states(db))).toEqual(Array(4).fill('accepted'));
+  });
+
+  it('a rejected booking takes its dependent step with it while an unrelated one is accepted', async () => {
+    const a1 = await bookWith(doctor, patients[0]!);
+    const b1 = await bookWith(otherDoctor, patients[1]!);
+    await changeStatusLocally(db, USER, a1, 'confirmed');
+    const net = gated();
+    const pass = sendPass(db, net.transport);
+    await vi.waitFor(() => expect(net.inFlight()).toEqual([a1, b1].sort()));
+    net.answer(a1, { status: 409, json: { error: { code: 'slot_conflict', message: 'Slot taken' } } });
+    net.answer(b1);
+    await pass;
+    expect(net.requests).toHaveLength(2);
+    const rows = (
+      await db.query<{ kind: string; state: string; code: string | null }>(
+        `SELECT kind, state, last_error->>'code' AS code FROM outbox ORDER BY seq`,
+      )
+    ).rows;
+    expect(rows).toEqual([
+      { kind: 'book', state: 'rejected', code: 'slot_conflict' },
+      { kind: 'book', state: 'accepted', code: null },
+      { kind: 'status', state: 'rejected', code: 'dependency_rejected' },
+    ]);
+  });
+
+  it('at most `window` requests in flight; a retry holds what has not left yet', async () => {
+    // Six synced appointments (as sync would bring them), each confirmed offline.
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO appointments_synced (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, version)
+       SELECT gen_random_uuid(), $1, $2, t, t + interval '30 minutes', 30, 'scheduled', 'routine', 1
+         FROM unnest($3::timestamptz[]) AS t RETURNING id`,
+      [patients[0], doctor, Array.from({ length: 6 }, () => freeStart())],
+    );
+    for (const r of rows) await changeStatusLocally(db, USER, r.id, 'confirmed');
+    const ids = rows.map((r) => r.id);
+    const net = gated();
+    const t0 = Date.parse('2031-01-01T00:00:00Z');
+    const pass = sendPass(db, net.transport, { window: 4, now: () => t0, random: () => 0 });
+    await vi.waitFor(() => expect(net.inFlight()).toEqual(ids.slice(0, 4).sort()));
+    net.answer(ids[0]!, ok(net.requests[0]!, 2));
+    await vi.waitFor(() => expect(net.inFlight()).toEqual(ids.slice(1, 5).sort()));
+    // No answer for the second: it waits out a backoff and the sixth does not leave.
+    net.answer(ids[1]!, { status: 503 });
+    for (const id of ids.slice(2, 5))
+      net.answer(
+        id,
+        ok(
+          net.requests.find((r) => rowOf(r) === id)!,
+          2,
+        ),
+      );
+    const result = await pass;
+    expect(result).toEqual({ sent: 5, paused: null, nextAttemptAt: t0 + 500 });
+    expect(Object.values(await states(db))).toEqual([
+      'accepted',
+      'pending',
+      'accepted',
+      'accepted',
+      'accepted',
+      'pending',
+    ]);
   });
 });
 

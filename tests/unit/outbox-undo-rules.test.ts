@@ -86,6 +86,22 @@ describe('undo of a one-tap step while it waits on the device', () => {
     expect((await db.query('SELECT 1 FROM outbox')).rows).toEqual([]);
   });
 
+  it('a step checked against the row on screen: written as shown, refused if the row changed meanwhile', async () => {
+    const now = Date.parse(at('08:50'));
+    const shown = { status: 'scheduled' as const, starts_at: at('09:00') };
+    await setStatusChecked(db, USER, APPT, 'checked_in', { ...UTC, now }, null, shown);
+    expect(await row()).toEqual({ status: 'checked_in', pending: true, version: 2 });
+    // The screen still shows "scheduled" (a stale render): the write is refused, nothing queued.
+    const err = await setStatusChecked(db, USER, APPT, 'confirmed', { ...UTC, now }, null, shown).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toBe('An appointment that is checked_in cannot become confirmed.');
+    expect((await db.query('SELECT 1 FROM outbox')).rows).toHaveLength(1);
+    // The rules are checked against the shown row: too early for a check-in of a 09:00 row.
+    await expect(
+      setStatusChecked(db, USER, APPT, 'checked_in', { ...UTC, now: Date.parse(at('06:00')) }, null, shown),
+    ).rejects.toBeInstanceOf(RuleRefusedError);
+  });
+
   it('two steps: the later one is undone first, back to the first step', async () => {
     const now = Date.parse(at('08:50'));
     const checkIn = await setStatusChecked(db, USER, APPT, 'checked_in', { ...UTC, now });

@@ -7,7 +7,7 @@ import type { OutboxDb } from './db';
 import { discardEntry } from './confirm';
 import { OutboxRunner } from './runner';
 import { retryNow } from './sender';
-import { bookChecked, rescheduleChecked, setStatusChecked, type RuleContext } from './rule-writes';
+import { bookChecked, rescheduleChecked, setStatusChecked, type RuleContext, type ShownRow } from './rule-writes';
 import { undoStep } from './undo';
 import type { BookingInput } from './writes';
 
@@ -41,6 +41,16 @@ function rules(): RuleContext {
   };
 }
 
+/**
+ * The last local write's duration (tap to "saved on this device") as a User Timing measure,
+ * `outbox.write`: the benchmark reads it to split a tap's time between the write and the
+ * repaint. Only the latest is kept.
+ */
+function markWrite(started: number): void {
+  performance.clearMeasures('outbox.write');
+  performance.measure('outbox.write', { start: started });
+}
+
 /** Tells the sender (in whichever tab holds it) that a write was queued. */
 export function kickSender(): void {
   runner?.kick();
@@ -53,10 +63,20 @@ export async function book(input: BookingInput, opts: { force?: boolean } = {}):
   return id;
 }
 
-/** Returns the outbox entry's id: a one-tap step can be undone with it for a few seconds. */
-export async function setStatus(id: string, status: AppointmentStatus, reason?: string | null): Promise<string> {
+/**
+ * Returns the outbox entry's id: a one-tap step can be undone with it for a few seconds.
+ * Screens pass the row they show (`shown`): the rules are checked against it, without a read.
+ */
+export async function setStatus(
+  id: string,
+  status: AppointmentStatus,
+  reason?: string | null,
+  shown?: ShownRow,
+): Promise<string> {
+  const started = performance.now();
   const { db, userId } = await context();
-  const entryId = await setStatusChecked(db, userId, id, status, rules(), reason);
+  const entryId = await setStatusChecked(db, userId, id, status, rules(), reason, shown);
+  markWrite(started);
   runner?.kick();
   return entryId;
 }

@@ -76,9 +76,19 @@ export async function rescheduleChecked(
   return rescheduleLocally(db, userId, id, to, opts);
 }
 
+/** The row as the screen showed it when the user tapped (saves a read before the write). */
+export interface ShownRow {
+  status: AppointmentStatus;
+  starts_at: Date | string;
+}
+
 /**
  * A status change (cancel, revert and the one-tap steps) under the rules; returns the outbox
  * entry's id. One-tap steps wait UNDO_SECONDS on the device so they can be undone (undo.ts).
+ * With `shown` (the row on screen) the rules are checked against it and the local write is
+ * allowed only from the shown status: no read first (each statement is a round trip to the
+ * database worker that a tap waits for), and a row that changed meanwhile is refused, not
+ * changed under rules checked against other data.
  */
 export async function setStatusChecked(
   db: OutboxDb,
@@ -87,24 +97,31 @@ export async function setStatusChecked(
   to: AppointmentStatus,
   ctx: RuleContext,
   reason?: string | null,
+  shown?: ShownRow,
 ): Promise<string> {
   if (to === 'cancelled' && !reason?.trim()) throw new RuleRefusedError('validation_failed', 'Invalid input: reason.');
-  const { rows } = await db.query<{ status: AppointmentStatus; starts_at: Date }>(
-    'SELECT status, starts_at FROM appointments WHERE id = $1',
-    [id],
-  );
-  const row = rows[0];
+  const row =
+    shown ??
+    (
+      await db.query<{ status: AppointmentStatus; starts_at: Date }>(
+        'SELECT status, starts_at FROM appointments WHERE id = $1',
+        [id],
+      )
+    ).rows[0];
   if (!row) throw new LocalWriteError('This appointment is not on this device.');
   refuse(
     statusTimeRule({
       from: row.status,
       to,
-      startsAt: row.starts_at,
+      startsAt: new Date(row.starts_at),
       now: ctx.now ?? Date.now(),
       timeZone: ctx.timeZone,
       checkInEarlyMinutes: ctx.checkInEarlyMinutes,
     }),
   );
   const holdSeconds = ONE_TAP_STEPS.includes(to) ? UNDO_SECONDS : 0;
-  return changeStatusLocally(db, userId, id, to, to === 'cancelled' ? reason!.trim() : null, { holdSeconds });
+  return changeStatusLocally(db, userId, id, to, to === 'cancelled' ? reason!.trim() : null, {
+    holdSeconds,
+    onlyFrom: shown?.status,
+  });
 }

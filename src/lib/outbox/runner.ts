@@ -9,6 +9,13 @@ import { hasAccepted, recoverInDoubt, retryNow, sendPass, type Transport } from 
 
 const POLL_MS = 3_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * A write was just queued: the pass it triggers waits this long, so that the tap's own row
+ * repaints first. The tab and the sender share the database worker, which runs statements
+ * one at a time: the pass's statements would otherwise queue ahead of the live query's
+ * re-run. A one-tap step is held for its undo window anyway; a booking leaves 0.15 s later.
+ */
+const KICK_DELAY_MS = 150;
 
 export function outboxChannelName(dbKey: string): string {
   return `clinic-outbox:${dbKey}`;
@@ -39,6 +46,7 @@ export class OutboxRunner {
   #abort = new AbortController();
   #wake: (() => void) | null = null;
   #pausedForAuth = false;
+  #kickTimer: ReturnType<typeof setTimeout> | undefined;
   #channels: BroadcastChannel[] = [];
 
   constructor(
@@ -49,7 +57,7 @@ export class OutboxRunner {
 
   start(): void {
     const outbox = new BroadcastChannel(outboxChannelName(this.dbKey));
-    outbox.onmessage = () => this.#kickHere();
+    outbox.onmessage = () => this.#kickSoon();
     const sync = new BroadcastChannel(syncChannelName(this.dbKey));
     sync.onmessage = (e: MessageEvent<SyncMessage>) => {
       if (e.data.type === 'resume') this.resume();
@@ -65,6 +73,7 @@ export class OutboxRunner {
 
   stop(): void {
     this.#abort.abort();
+    clearTimeout(this.#kickTimer);
     removeEventListener('online', this.#onOnline);
     for (const c of this.#channels) c.close();
     this.#wake?.();
@@ -75,7 +84,7 @@ export class OutboxRunner {
     const c = new BroadcastChannel(outboxChannelName(this.dbKey));
     c.postMessage('kick');
     c.close();
-    this.#kickHere();
+    this.#kickSoon();
   }
 
   /** After a new login. */
@@ -93,6 +102,14 @@ export class OutboxRunner {
     this.#wake?.();
   }
 
+  // Offline, a pass would only meet network errors (and its statements compete with the
+  // taps): the 'online' event starts one.
+  #kickSoon(): void {
+    if (navigator.onLine === false) return;
+    clearTimeout(this.#kickTimer);
+    this.#kickTimer = setTimeout(() => this.#kickHere(), KICK_DELAY_MS);
+  }
+
   async #run(): Promise<void> {
     await recoverInDoubt(this.db);
     while (!this.#abort.signal.aborted) {
@@ -100,7 +117,7 @@ export class OutboxRunner {
       try {
         await confirmAccepted(this.db);
         await forgetOldConfirmations(this.db);
-        if (!this.#pausedForAuth) {
+        if (!this.#pausedForAuth && navigator.onLine !== false) {
           const pass = await sendPass(this.db, this.transport);
           if (pass.paused === 'auth') this.#pausedForAuth = true;
           if (pass.nextAttemptAt) waitMs = Math.max(50, Math.min(POLL_MS * 10, pass.nextAttemptAt - Date.now()));

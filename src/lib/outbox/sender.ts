@@ -58,27 +58,11 @@ export async function hasAccepted(db: OutboxDb): Promise<boolean> {
   return rows.length > 0;
 }
 
-async function nextPending(db: OutboxDb): Promise<OutboxEntry | undefined> {
-  const { rows } = await db.query<OutboxEntry>(
-    `SELECT ${ENTRY_COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1`,
-  );
-  return rows[0];
-}
-
 async function markRejected(db: OutboxDb, id: string, error: OutboxError): Promise<void> {
   await db.query(`UPDATE outbox SET state = 'rejected', last_error = $2, updated_at = now() WHERE id = $1`, [
     id,
     JSON.stringify(error),
   ]);
-}
-
-/** The kind of the rejected entry this one depends on, or null when it may go. */
-async function rejectedDependency(db: OutboxDb, entry: OutboxEntry): Promise<string | null> {
-  if (!entry.depends_on) return null;
-  const { rows } = await db.query<{ state: string; kind: string }>('SELECT state, kind FROM outbox WHERE id = $1', [
-    entry.depends_on,
-  ]);
-  return rows[0]?.state === 'rejected' ? rows[0].kind : null;
 }
 
 function errorOf(status: number | null, json: unknown): OutboxError {
@@ -120,69 +104,209 @@ async function recordAccepted(db: OutboxDb, entry: OutboxEntry, json: unknown): 
   );
 }
 
-/** Sends due entries in order until the queue is empty, one must wait, or auth is needed. */
-export async function sendPass(db: OutboxDb, transport: Transport, opts: PassOptions = {}): Promise<PassResult> {
+/**
+ * How many independent entries may be in flight at once. Chromium opens at most six HTTP/1.1
+ * connections per host and the sync long-polls use some of them; more would only queue in
+ * the browser. Tests pass 1 where their server-side clock is shared by all requests.
+ */
+export const SEND_WINDOW = 4;
+
+/** Statuses a one-tap step moves between without freeing or taking a slot (all active). */
+const SLOT_NEUTRAL_STATUSES = ['confirmed', 'checked_in', 'in_progress'];
+
+interface QueuedEntry extends OutboxEntry {
+  /** doctors and patients of the rows the entry is about (appointments view), if any */
+  doctors: string[] | null;
+  patients: string[] | null;
+  dependency_state: string | null;
+  dependency_kind: string | null;
+}
+
+/**
+ * What an entry's outcome on the server may depend on: entries sharing a key are sent one
+ * after the other in queue order, entries sharing none may be in flight together (their
+ * answers cannot depend on each other's). '*' = everything (an entry of a kind not analysed
+ * here, or whose rows are no longer on the device): sent alone, in order.
+ *  - the rows it is about or creates: two changes of one appointment (or patient) keep order;
+ *  - writes that take or free a slot (book, reschedule, cancel, no-show, completion, a revert
+ *    to scheduled): the doctor and the patient, because the server's overlap checks read the
+ *    other active appointments of both (a cancel may free the slot a later booking needs);
+ *  - patient writes: one key for all of them (MRNs are unique across patients).
+ */
+function sendKeys(e: QueuedEntry): string[] | '*' {
+  const rows = [`row:${e.entity_id}`, ...(e.result_id ? [`row:${e.result_id}`] : [])];
+  if (e.kind === 'patient_create' || e.kind === 'patient_update') return [...rows, 'patients'];
+  if (e.kind === 'update') return rows;
+  const status = (e.body as { status?: string }).status;
+  if (e.kind === 'status' && status && SLOT_NEUTRAL_STATUSES.includes(status)) return rows;
+  if (e.kind !== 'book' && e.kind !== 'reschedule' && e.kind !== 'cancel' && e.kind !== 'status') return '*';
+  const body = e.body as { doctor_id?: string; patient_id?: string };
+  const doctors = [...(e.doctors ?? []), ...(body.doctor_id ? [body.doctor_id] : [])];
+  const patients = [...(e.patients ?? []), ...(body.patient_id ? [body.patient_id] : [])];
+  if (!doctors.length || !patients.length) return '*';
+  return [...rows, ...doctors.map((d) => `doctor:${d}`), ...patients.map((p) => `patient:${p}`)];
+}
+
+async function pendingEntries(db: OutboxDb): Promise<QueuedEntry[]> {
+  const cols = ENTRY_COLUMNS.split(', ')
+    .map((c) => `o.${c}`)
+    .join(', ');
+  const { rows } = await db.query<QueuedEntry>(
+    `SELECT ${cols},
+            (SELECT array_agg(DISTINCT a.doctor_id) FROM appointments a WHERE a.id IN (o.entity_id, o.result_id)) AS doctors,
+            (SELECT array_agg(DISTINCT a.patient_id) FROM appointments a WHERE a.id IN (o.entity_id, o.result_id)) AS patients,
+            d.state AS dependency_state, d.kind AS dependency_kind
+       FROM outbox o LEFT JOIN outbox d ON d.id = o.depends_on
+      WHERE o.state = 'pending' ORDER BY o.seq`,
+  );
+  return rows;
+}
+
+type Answer = { entry: QueuedEntry; res: OutboxResponse | null };
+
+/**
+ * Sends due entries in queue order until the queue is empty, one must wait, or auth is
+ * needed. Entries whose outcomes cannot depend on each other (`sendKeys`) are in flight
+ * together, up to `window`; an entry goes only once every earlier entry sharing a key with
+ * it, and the entry it depends on, has its answer. An entry waiting out a backoff holds every
+ * entry queued after it that has not left yet.
+ */
+export async function sendPass(
+  db: OutboxDb,
+  transport: Transport,
+  opts: PassOptions & { window?: number } = {},
+): Promise<PassResult> {
   const now = opts.now ?? Date.now;
+  const window = Math.max(1, opts.window ?? SEND_WINDOW);
   let sent = 0;
+  let paused: 'auth' | null = null;
+  let nextAttemptAt: number | null = null;
+  /** entry id → its answer (settled) while in flight */
+  const inFlight = new Map<string, Promise<Answer>>();
+  /** outcome of entries answered in this pass (a dependent one is rejected with its parent) */
+  const answered = new Map<string, 'accepted' | 'rejected'>();
+
   for (;;) {
-    const entry = await nextPending(db);
-    if (!entry) break;
-    const dueAt = new Date(entry.next_attempt_at).getTime();
-    if (dueAt > now()) return { sent, paused: null, nextAttemptAt: dueAt };
-    const rejectedKind = await rejectedDependency(db, entry);
-    if (rejectedKind) {
-      await markRejected(db, entry.id, {
-        status: null,
-        code: 'dependency_rejected',
-        message:
-          rejectedKind === 'patient_create'
-            ? 'The new patient this change needs was rejected.'
-            : 'The booking this change depends on was rejected.',
-      });
-      continue;
+    const queue = await pendingEntries(db);
+    let progressed = false;
+    // Schedule, send, record answers, until nothing more of this snapshot of the queue can go.
+    for (;;) {
+      const launch: QueuedEntry[] = [];
+      if (!paused && nextAttemptAt === null) {
+        const busy = new Set<string>();
+        let barrier = false;
+        for (const e of queue) {
+          if (answered.has(e.id)) continue;
+          const flying = inFlight.has(e.id);
+          const dueAt = new Date(e.next_attempt_at).getTime();
+          if (!flying && dueAt > now()) {
+            // Not due: it holds the queue behind it (later entries may build on it).
+            if (inFlight.size === 0 && launch.length === 0 && !progressed) nextAttemptAt = dueAt;
+            break;
+          }
+          const parentState = e.depends_on ? (answered.get(e.depends_on) ?? e.dependency_state) : null;
+          if (!flying && parentState === 'rejected') {
+            await markRejected(db, e.id, {
+              status: null,
+              code: 'dependency_rejected',
+              message:
+                (e.dependency_kind ?? queue.find((q) => q.id === e.depends_on)?.kind) === 'patient_create'
+                  ? 'The new patient this change needs was rejected.'
+                  : 'The booking this change depends on was rejected.',
+            });
+            answered.set(e.id, 'rejected');
+            progressed = true;
+            continue;
+          }
+          const keys = sendKeys(e);
+          const parentOpen = !!e.depends_on && parentState !== 'accepted' && parentState !== null;
+          const free =
+            !barrier &&
+            !parentOpen &&
+            (keys === '*' ? busy.size === 0 && inFlight.size === 0 : !keys.some((k) => busy.has(k)));
+          if (keys === '*') barrier = true;
+          else for (const k of keys) busy.add(k);
+          if (flying || !free) continue;
+          if (inFlight.size + launch.length >= window) break;
+          launch.push(e);
+          if (barrier) break;
+        }
+      }
+      if (launch.length) {
+        // Durable "sending" before the requests: a crash from here on is resolved by a replay.
+        await db.query(
+          `UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = ANY($1::uuid[])`,
+          [launch.map((e) => e.id)],
+        );
+        for (const entry of launch) {
+          sent++;
+          inFlight.set(
+            entry.id,
+            transport({ method: entry.method, path: entry.path, body: entry.body, idempotencyKey: entry.id }).then(
+              (res) => ({ entry, res }),
+              () => ({ entry, res: null }),
+            ),
+          );
+        }
+      }
+      if (inFlight.size === 0) break;
+      const { entry, res } = await Promise.race(inFlight.values());
+      inFlight.delete(entry.id);
+      progressed = true;
+      const outcome = await recordAnswer(db, entry, res, now, opts);
+      if (outcome === 'accepted' || outcome === 'rejected') answered.set(entry.id, outcome);
+      else if (outcome === 'auth') paused = 'auth';
+      else nextAttemptAt = Math.min(nextAttemptAt ?? Infinity, outcome.at);
     }
-    // Durable "sending" before the request: a crash from here on is resolved by a replay.
-    await db.query(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = $1`, [
-      entry.id,
-    ]);
-    let res: OutboxResponse | null = null;
-    try {
-      res = await transport({ method: entry.method, path: entry.path, body: entry.body, idempotencyKey: entry.id });
-    } catch {
-      res = null;
-    }
-    sent++;
-    const retryAfterMs = parseRetryAfter(res?.retryAfter, now());
-    const verdict = classify(res?.status ?? null, retryAfterMs !== null);
-    if (verdict === 'accepted') {
-      await recordAccepted(db, entry, res!.json);
-    } else if (verdict === 'rejected') {
-      await markRejected(db, entry.id, errorOf(res!.status, res!.json));
-    } else if (verdict === 'auth') {
-      await db.query(`UPDATE outbox SET state = 'pending', last_error = $2, updated_at = now() WHERE id = $1`, [
-        entry.id,
-        JSON.stringify(errorOf(401, res!.json)),
-      ]);
-      return { sent, paused: 'auth', nextAttemptAt: null };
-    } else if (verdict === 'wait') {
-      // Not a failure: the attempt is given back and the entry waits as long as it was told.
-      const at = now() + waitDelay(retryAfterMs!, opts.random);
-      await db.query(
-        `UPDATE outbox SET state = 'pending', attempts = greatest(0, attempts - 1), next_attempt_at = $2, last_error = $3,
-           updated_at = now() WHERE id = $1`,
-        [entry.id, new Date(at).toISOString(), JSON.stringify(errorOf(res!.status, res!.json))],
-      );
-      return { sent, paused: null, nextAttemptAt: at };
-    } else {
-      const delay = backoffDelay(entry.attempts + 1, retryAfterMs, opts.backoff, opts.random);
-      const at = now() + delay;
-      await db.query(
-        `UPDATE outbox SET state = 'pending', next_attempt_at = $2, last_error = $3, updated_at = now() WHERE id = $1`,
-        [entry.id, new Date(at).toISOString(), JSON.stringify(errorOf(res?.status ?? null, res?.json ?? null))],
-      );
-      return { sent, paused: null, nextAttemptAt: at };
-    }
+    if (paused) return { sent, paused, nextAttemptAt: null };
+    if (nextAttemptAt !== null) return { sent, paused: null, nextAttemptAt };
+    // Entries queued while this snapshot was being sent go in the same pass.
+    if (!progressed) break;
   }
   await confirmAccepted(db);
   return { sent, paused: null, nextAttemptAt: null };
+}
+
+/** Records one answer; says how the entry ended up. */
+async function recordAnswer(
+  db: OutboxDb,
+  entry: OutboxEntry,
+  res: OutboxResponse | null,
+  now: () => number,
+  opts: PassOptions,
+): Promise<'accepted' | 'rejected' | 'auth' | { at: number }> {
+  const retryAfterMs = parseRetryAfter(res?.retryAfter, now());
+  const verdict = classify(res?.status ?? null, retryAfterMs !== null);
+  if (verdict === 'accepted') {
+    await recordAccepted(db, entry, res!.json);
+    return 'accepted';
+  }
+  if (verdict === 'rejected') {
+    await markRejected(db, entry.id, errorOf(res!.status, res!.json));
+    return 'rejected';
+  }
+  if (verdict === 'auth') {
+    await db.query(`UPDATE outbox SET state = 'pending', last_error = $2, updated_at = now() WHERE id = $1`, [
+      entry.id,
+      JSON.stringify(errorOf(401, res!.json)),
+    ]);
+    return 'auth';
+  }
+  if (verdict === 'wait') {
+    // Not a failure: the attempt is given back and the entry waits as long as it was told.
+    const at = now() + waitDelay(retryAfterMs!, opts.random);
+    await db.query(
+      `UPDATE outbox SET state = 'pending', attempts = greatest(0, attempts - 1), next_attempt_at = $2, last_error = $3,
+         updated_at = now() WHERE id = $1`,
+      [entry.id, new Date(at).toISOString(), JSON.stringify(errorOf(res!.status, res!.json))],
+    );
+    return { at };
+  }
+  const delay = backoffDelay(entry.attempts + 1, retryAfterMs, opts.backoff, opts.random);
+  const at = now() + delay;
+  await db.query(
+    `UPDATE outbox SET state = 'pending', next_attempt_at = $2, last_error = $3, updated_at = now() WHERE id = $1`,
+    [entry.id, new Date(at).toISOString(), JSON.stringify(errorOf(res?.status ?? null, res?.json ?? null))],
+  );
+  return { at };
 }

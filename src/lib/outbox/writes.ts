@@ -165,9 +165,11 @@ export async function changeStatusLocally(
   id: string,
   status: AppointmentStatus,
   reason?: string | null,
-  { holdSeconds = 0 }: { holdSeconds?: number } = {},
+  { holdSeconds = 0, onlyFrom }: { holdSeconds?: number; onlyFrom?: AppointmentStatus } = {},
 ): Promise<string> {
   const cancel = status === 'cancelled';
+  // onlyFrom: the status the caller checked its rules against; any other is refused.
+  const from = allowedFrom(status).filter((s) => onlyFrom === undefined || s === onlyFrom);
   const key = crypto.randomUUID();
   const entry = entryJson(userId, {
     kind: cancel ? 'cancel' : 'status',
@@ -182,7 +184,7 @@ export async function changeStatusLocally(
   const { verdict } = await writeOneStatement<{ verdict: Verdict }>(
     db,
     'SELECT local_set_status($1, $2, $3, $4, $5, $6) AS verdict',
-    [id, status, allowedFrom(status), userId, reason ?? null, entry],
+    [id, status, from, userId, reason ?? null, entry],
   );
   accept(verdict, (from) => `An appointment that is ${from} cannot become ${status}.`);
   return key;
