@@ -15,6 +15,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { countSql, pageSql } from '../server/appointments/queries.js';
 import { measureBookingFloor } from './booking-floor.js';
+import { cpuBetween, readCpu } from './cpu.js';
 import { machineAtEnd, machineAtStart } from './machine.js';
 import { runLoad, type LoadFigures } from './booking-load.js';
 
@@ -164,6 +165,7 @@ async function main() {
       next: book,
     });
     console.error('(a) uncontended bookings, 50 connections, 15 s…');
+    const cpuBeforeBookings = readCpu(server.pid!);
     const uncontended = await runLoad({
       url,
       connections: 50,
@@ -173,8 +175,27 @@ async function main() {
       next: book,
     });
 
+    const bookingCpu = cpuBetween(cpuBeforeBookings, readCpu(server.pid!));
+
     console.error('(a′) the floor: the same database work without HTTP, audit or idempotency, 50 clients, 15 s…');
+    const cpuBeforeFloor = readCpu(server.pid!);
     const floor = await measureBookingFloor(pgUrl, 50, SMOKE ? { transactionsPerClient: 2 } : { seconds: SECONDS });
+    const floorCpu = cpuBetween(cpuBeforeFloor, readCpu(server.pid!));
+    // CPU per operation: the server's Node process and PostgreSQL for a booking (the load
+    // generator's share is shown apart); PostgreSQL and pgbench for the floor.
+    const perOperationMs = (seconds: number, operations: number) =>
+      operations ? Math.round((seconds / operations) * 100_000) / 100 : null;
+    const cpu = {
+      booking_ms: {
+        server: perOperationMs(bookingCpu.server, uncontended.requests),
+        postgres: perOperationMs(bookingCpu.postgres, uncontended.requests),
+        load_generator: perOperationMs(bookingCpu.benchmark, uncontended.requests),
+      },
+      floor_ms: {
+        postgres: perOperationMs(floorCpu.postgres, floor.transactions),
+        pgbench: perOperationMs(floorCpu.benchmark, floor.transactions),
+      },
+    };
 
     console.error('(b) 1,000 concurrent attempts on one slot…');
     const slot = new Date(Date.UTC(2035, 0, 8, 10, 0)).toISOString(); // a Monday, far from (a)'s slots
@@ -278,6 +299,7 @@ async function main() {
       data: { ...DATA, appointments_after_run: appointments },
       uncontended_bookings_50_connections: uncontended,
       floor_same_transaction_50_clients: floor,
+      cpu_per_operation: cpu,
       ratio_to_floor: {
         throughput: Math.round((uncontended.perSecond / floor.perSecond) * 100) / 100,
         p99: Math.round((uncontended.latencyMs.p99 / floor.latencyMs.p99) * 100) / 100,
@@ -314,6 +336,7 @@ function printTable(report: Record<string, unknown>) {
   }
   const ratio = report.ratio_to_floor as { throughput: number; p99: number };
   console.log(`\nbookings / floor: throughput ${ratio.throughput} × (target ≥ 0.8), p99 ${ratio.p99} × (target ≤ 1.5)`);
+  console.log(`CPU per operation (ms): ${JSON.stringify(report.cpu_per_operation)}`);
   for (const [name, value] of Object.entries(report.reads_10_connections as Record<string, { explain: string }>)) {
     console.log(`\nEXPLAIN ${name}:\n${value.explain}`);
   }

@@ -46,6 +46,22 @@ const ROWS: Row[] = [
   },
   {
     benchmark: 'booking',
+    measure: 'CPU per booking (server + PostgreSQL) vs. per floor transaction (PostgreSQL + pgbench)',
+    target: '—',
+    value: (r) =>
+      both(
+        n(r.cpu_per_operation?.booking_ms?.server, 2),
+        ' + ',
+        n(r.cpu_per_operation?.booking_ms?.postgres, 2),
+        ' ms vs. ',
+        n(r.cpu_per_operation?.floor_ms?.postgres, 2),
+        ' + ',
+        n(r.cpu_per_operation?.floor_ms?.pgbench, 2),
+        ' ms',
+      ),
+  },
+  {
+    benchmark: 'booking',
     measure: '1,000 concurrent attempts on one slot, all answered',
     target: '≤ 5 s, exactly one 201',
     value: (r) =>

@@ -19,6 +19,7 @@ import {
 } from './helpers.js';
 
 const MONDAY = '2030-01-07';
+let twoBrowserAttempts = 0;
 let srv: E2EServer;
 let fixture: Fixture;
 
@@ -36,7 +37,7 @@ async function ready(page: Page, email: string): Promise<void> {
 
 /** Books through the form: doctor A, the patient whose name matches, the slot at `startsAt`. */
 async function bookViaForm(page: Page, patientName: string, startsAt: string): Promise<string> {
-  await page.goto(`${srv.url}/appointments/new?date=${MONDAY}&doctor=${fixture.doctorA}`);
+  await page.goto(`${srv.url}/appointments/new?date=${startsAt.slice(0, 10)}&doctor=${fixture.doctorA}`);
   await page.getByPlaceholder('name, MRN or phone').fill(patientName);
   // Pick the patient by name: the list may still show the unfiltered results of an earlier
   // keystroke, whose first radio is someone else.
@@ -145,7 +146,8 @@ describe('offline writes', () => {
       await ready(b.page, fixture.users.admin.email);
       await a.context.setOffline(true);
       await b.context.setOffline(true);
-      const slot = `${MONDAY}T11:00:00.000Z`;
+      // A day of its own per attempt: a retry must not meet the first attempt's booking.
+      const slot = `2030-01-${String(8 + twoBrowserAttempts++).padStart(2, '0')}T11:00:00.000Z`;
       const first = await bookViaForm(a.page, await patientName(1), slot);
       const second = await bookViaForm(b.page, await patientName(2), slot);
 
