@@ -1,10 +1,8 @@
 // npm run bench:client — the PWA in headless Chromium against the real server with a large
 // clinic (npm run seed's generator: 20 doctors, 20k patients, 50k appointments by default).
-// Measures (a) time to first sync (and where it went), (b) a 50-row page: rendered in the real
-// Appointments screen (the click, the query, Svelte's update and the paint) and the query alone
-// through the shared worker, (c) patient search per keystroke, rendered and query-only, (d)
-// cold start of the installed app offline after a browser restart, and the bytes of the first
-// load. Writes bench/results/.
+// Measures (a) time to first sync, (b) a 50-row page (first / middle / last) through the
+// shared worker, (c) patient search per keystroke, (d) cold start of the installed app
+// offline after a browser restart, and the bytes of the first load. Writes bench/results/.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,92 +70,6 @@ async function timedQueries(page: Page, queries: { sql: string; params: unknown[
     }
     return out;
   }, queries);
-}
-
-/**
- * One UI action timed from the event to the frame that shows its answer: the table's
- * data-settled turns false (new query) then true (its rows are in the DOM), then the next
- * frame is painted (a requestAnimationFrame, then a task after it). performance.mark/measure
- * record the same span in the page's timeline.
- */
-type UiAction =
-  | { kind: 'click'; label: string }
-  | { kind: 'set'; fields: { selector: string; value: string; event: 'change' | 'input' }[] };
-
-async function renderedAction(page: Page, table: string, action: UiAction, name: string): Promise<number | null> {
-  return page.evaluate(
-    async ({ table, action, name }) => {
-      const el = document.querySelector<HTMLElement>(`[data-testid="${table}"]`)!;
-      let button: HTMLButtonElement | undefined;
-      if (action.kind === 'click') {
-        button = [...document.querySelectorAll<HTMLButtonElement>('button')].find((b) =>
-          b.textContent?.includes(action.label),
-        );
-        if (!button || button.disabled) return null;
-      }
-      const settled = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${name}: the table did not settle in 10 s`)), 10_000);
-        const observer = new MutationObserver(() => {
-          if (el.dataset.settled !== 'true') return;
-          observer.disconnect();
-          clearTimeout(timer);
-          resolve();
-        });
-        observer.observe(el, { attributes: true, attributeFilter: ['data-settled'] });
-      });
-      performance.mark(`${name}:start`);
-      const t0 = performance.now();
-      if (button) button.click();
-      else if (action.kind === 'set') {
-        for (const f of action.fields) {
-          const input = document.querySelector<HTMLInputElement | HTMLSelectElement>(f.selector)!;
-          input.value = f.value;
-          input.dispatchEvent(new Event(f.event, { bubbles: true }));
-        }
-      }
-      await settled;
-      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
-      performance.mark(`${name}:end`);
-      performance.measure(name, `${name}:start`, `${name}:end`);
-      return performance.now() - t0;
-    },
-    { table, action, name },
-  );
-}
-
-interface EngineReport {
-  /** The first sync's steps, ms since the sync engine started. */
-  firstSync: Record<string, number> | null;
-  /** The worker's own timings of opening the database. */
-  opened: Record<string, number> | null;
-  /** The page's marks around opening the database (ms since the page's time origin). */
-  marks: Record<string, number>;
-}
-
-/** What the sync engine reports of this session (its status broadcast) and the page's marks. */
-async function engineReport(page: Page): Promise<EngineReport | null> {
-  return page.evaluate(
-    () =>
-      new Promise<EngineReport | null>((resolve) => {
-        const marks = Object.fromEntries(
-          performance
-            .getEntriesByType('mark')
-            .filter((m) => m.name.startsWith('clinic:'))
-            .map((m) => [m.name.slice('clinic:'.length), Math.round(m.startTime)]),
-        );
-        const user = JSON.parse(localStorage.getItem('clinic.user') ?? 'null') as { id: string } | null;
-        if (!user) return resolve(null);
-        const channel = new BroadcastChannel(`clinic-sync:clinic-${user.id}`);
-        const timer = setTimeout(() => (channel.close(), resolve({ firstSync: null, opened: null, marks })), 5_000);
-        channel.onmessage = (e: MessageEvent<{ type: string; status?: Omit<EngineReport, 'marks'> }>) => {
-          if (e.data.type !== 'status') return;
-          clearTimeout(timer);
-          channel.close();
-          resolve({ firstSync: e.data.status?.firstSync ?? null, opened: e.data.status?.opened ?? null, marks });
-        };
-        channel.postMessage({ type: 'status?' });
-      }),
-  );
 }
 
 /** How many rows a filter matches, and the row at its middle (the keyset cursor of a middle page). */
@@ -240,7 +152,6 @@ async function main() {
     await page.goto(`${origin}/login`);
     await page.getByLabel('Email').fill(EMAIL);
     await page.getByLabel('Password').fill(PASSWORD);
-    const clickedAt = await page.evaluate(() => performance.now());
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Log in' }).click();
     // (page.waitForFunction does not await an async predicate: poll instead.)
@@ -265,17 +176,7 @@ async function main() {
         .catch(() => null);
     }
     const firstSyncMs = Date.now() - t0;
-    const report = await engineReport(page);
-    const firstSyncSteps = report && {
-      // From the login click (page clock) ...
-      dbOpenStartMs: report.marks['db-open'] !== undefined ? Math.round(report.marks['db-open'] - clickedAt) : null,
-      dbReadyMs: report.marks['db-ready'] !== undefined ? Math.round(report.marks['db-ready'] - clickedAt) : null,
-      // ... in the worker (its own clock) ...
-      worker: report.opened,
-      // ... and since the sync engine started (worker clock).
-      engine: report.firstSync,
-    };
-    console.log(`first sync: ${firstSyncMs} ms`, replica, JSON.stringify(firstSyncSteps));
+    console.log(`first sync: ${firstSyncMs} ms`, replica);
     await page.waitForTimeout(3_000); // let the service worker finish precaching
     const firstLoad = { ...wire };
 
@@ -336,115 +237,22 @@ async function main() {
     const search = stats(await timedQueries(page, [...keystrokes, ...keystrokes]));
     console.log('search', search);
 
-    // (b, c) rendered: the same pages and keystrokes through the real screens. A pause between
-    // actions (not timed) stands for the user: work an action leaves behind (a new statement's
-    // change watch) is not charged to the next one.
-    const pause = () => page.waitForTimeout(150);
-    await page.getByRole('link', { name: 'Appointments', exact: true }).click();
-    await page.locator('[data-testid="appointments-table"][data-settled="true"] tbody tr[data-id]').first().waitFor();
-    const day = (iso: string) => iso.slice(0, 10); // the bench clinic's time zone is UTC
-    const filterFields = (f: AppointmentFilters): UiAction => ({
-      kind: 'set',
-      fields: [
-        {
-          selector: 'form[aria-label="Filters"] label:nth-of-type(2) select',
-          value: f.doctorId ?? '',
-          event: 'change',
-        },
-        {
-          selector: 'form[aria-label="Filters"] label:nth-of-type(3) select',
-          value: f.statuses?.length ? 'active' : '',
-          event: 'change',
-        },
-        { selector: 'form[aria-label="Filters"] label:nth-of-type(4) select', value: f.urgency ?? '', event: 'change' },
-        { selector: 'form[aria-label="Filters"] input[type="date"]', value: f.from ? day(f.from) : '', event: 'input' },
-        {
-          selector: 'form[aria-label="Filters"] label:nth-of-type(6) input',
-          value: f.to ? day(f.to) : '',
-          event: 'input',
-        },
-      ],
-    });
-    const renderedSamples: Record<'first' | 'next' | 'last' | 'previous', number[]> = {
-      first: [],
-      next: [],
-      last: [],
-      previous: [],
-    };
-    const filterList = Object.values(filterSets);
-    // Start from no filter: the first sample switches to the next set.
-    for (let i = 0; i < reads; i++) {
-      const f = filterList[(i + 1) % filterList.length]!;
-      const steps: [keyof typeof renderedSamples, UiAction][] = [
-        ['first', filterFields(f)],
-        ['next', { kind: 'click', label: 'Next' }],
-        ['last', { kind: 'click', label: 'Last' }],
-        ['previous', { kind: 'click', label: 'Previous' }],
-      ];
-      for (const [name, action] of steps) {
-        await pause();
-        const ms = await renderedAction(page, 'appointments-table', action, `page-${name}`);
-        if (ms !== null) renderedSamples[name].push(ms);
-      }
-    }
-    const renderedPages = Object.fromEntries(Object.entries(renderedSamples).map(([k, v]) => [k, stats(v)]));
-    console.log('rendered pages', renderedPages);
-
-    await page.getByRole('link', { name: 'Patients', exact: true }).click();
-    await page.locator('[data-testid="patients-table"][data-settled="true"] tbody tr[data-id]').first().waitFor();
-    const typed: number[] = [];
-    for (const round of [0, 1]) {
-      for (const w of words) {
-        for (let i = 1; i <= w.length; i++) {
-          await page.waitForTimeout(60); // typing speed: one key every ~60 ms plus the answer
-          const ms = await renderedAction(
-            page,
-            'patients-table',
-            {
-              kind: 'set',
-              fields: [{ selector: '[data-testid="patient-search"]', value: w.slice(0, i), event: 'input' }],
-            },
-            `keystroke-${round}`,
-          );
-          if (ms !== null) typed.push(ms);
-        }
-      }
-    }
-    const renderedSearch = stats(typed);
-    console.log('rendered search', renderedSearch);
-
     // (d) cold start: browser restart, no network at all, to the schedule painted.
     await context.close();
     ({ context, page } = await launch(profile, true));
     const cold: number[] = [];
-    const coldSteps: Record<string, number[]> = {};
     const coldRuns = +args.cold;
     for (let i = 0; i < coldRuns; i++) {
       await page.goto(`${origin}/schedule`);
       await page.getByTestId('grid-column-head').first().waitFor({ timeout: 60_000 });
       cold.push(await page.evaluate(() => performance.now()));
-      const r = await engineReport(page);
-      const nav = await page.evaluate(() => {
-        const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
-        return n ? { responseEnd: n.responseEnd, domContentLoaded: n.domContentLoadedEventEnd } : null;
-      });
-      const steps: Record<string, number | undefined> = {
-        documentMs: nav?.responseEnd,
-        domContentLoadedMs: nav?.domContentLoaded,
-        dbOpenStartMs: r?.marks['db-open'],
-        dbReadyMs: r?.marks['db-ready'],
-        workerPgliteMs: r?.opened?.pgliteMs,
-        workerMigrateMs: r?.opened?.migrateMs,
-      };
-      for (const [k, v] of Object.entries(steps)) if (v !== undefined) (coldSteps[k] ??= []).push(v);
       if (i < coldRuns - 1) {
         await context.close();
         ({ context, page } = await launch(profile, true));
       }
     }
     const coldStart = stats(cold);
-    const coldStartSteps = Object.fromEntries(Object.entries(coldSteps).map(([k, v]) => [k, stats(v).p50]));
-    console.log('cold start offline', coldStart, 'steps (p50, ms since navigation):', coldStartSteps);
+    console.log('cold start offline', coldStart);
     const storage = await page.evaluate(async () => {
       const db = await (
         window as unknown as {
@@ -462,13 +270,9 @@ async function main() {
       data: { doctors: +args.doctors, patients: +args.patients, appointments: +args.appointments, replica },
       storage: args.storage || 'app default (OPFS in Chromium)',
       firstSyncMs,
-      firstSyncSteps,
-      renderedPageOf50Ms: renderedPages,
-      renderedSearchPerKeystrokeMs: renderedSearch,
       pageOf50Ms: pages,
       searchPerKeystrokeMs: search,
       coldStartOfflineMs: coldStart,
-      coldStartStepsP50Ms: coldStartSteps,
       firstLoad: {
         bytesOverWire: firstLoad.bytes,
         megabytes: round(firstLoad.bytes / 1e6),

@@ -13,7 +13,6 @@ import {
 } from '../../src/lib/db/queries/appointments.js';
 import { patientByIdQuery, searchPatients, searchPatientsQuery } from '../../src/lib/db/queries/patients.js';
 import { slotInputsQuery } from '../../src/lib/db/queries/slots.js';
-import { watchSql } from '../../src/lib/db/queries/watch.js';
 import type { GeneratedClinic } from '../../server/seed/generate.js';
 import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
 
@@ -218,22 +217,7 @@ describe('live queries (what the screens run)', () => {
       const live = await db.live.query(q.sql, q.params);
       expect(live.initialResults.rows).toEqual(direct.rows);
       await live.unsubscribe();
-      // The screens watch the statement's tables through this wrapper: it must run too.
-      const watch = await db.live.query(watchSql(q.sql), q.params);
-      expect(watch.initialResults.rows).toEqual([]);
-      await watch.unsubscribe();
     }
-    // A watch fires when a table under the statement changes (the overlay as well as the synced rows).
-    const page = appointmentPageQuery({}, { kind: 'first' });
-    let fired = 0;
-    const watch = await db.live.query(watchSql(page.sql), page.params, () => fired++);
-    const before = fired;
-    await db.query(`UPDATE appointments_synced SET reason = reason WHERE id = $1`, [first!.id]);
-    await expect.poll(() => fired).toBeGreaterThan(before);
-    const afterSynced = fired;
-    await db.query(`DELETE FROM appointments_overlay WHERE id = $1`, [first!.id]);
-    await expect.poll(() => fired).toBeGreaterThan(afterSynced);
-    await watch.unsubscribe();
     const counted = countAppointmentsQuery({});
     const seen: number[] = [];
     const live = await db.live.query<{ n: number }>(counted.sql, counted.params, (r) => seen.push(r.rows[0]!.n));

@@ -25,12 +25,9 @@ export function openLocalDb(userId: string, overrides: Partial<WorkerMeta> = {})
   const storage = forced === 'opfs' || forced === 'idb' ? forced : undefined;
   const meta: WorkerMeta = { dbKey, origin: location.origin, sync: true, storage, ...overrides };
   const db = (async () => {
-    // Cold start diagnostics (the client benchmark reads these marks).
-    performance.mark('clinic:db-open');
     const pg = (await PGliteWorker.create(new DbWorker(), { id: dbKey, meta, extensions: { live } })) as LocalDb;
     // create() resolves before the leader has opened and migrated the database.
     await pg.query('SELECT 1 FROM local_schema_version LIMIT 1');
-    performance.mark('clinic:db-ready');
     return pg;
   })();
   current = { dbKey, db };

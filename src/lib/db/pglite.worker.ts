@@ -38,11 +38,9 @@ worker({
       relaxedDurability: storage.relaxedDurability,
       extensions: { live, pg_trgm, sync: electricSync() },
     });
-    const pgliteReady = performance.now();
     await migrateLocal(db);
-    const opened = { pgliteMs: Math.round(pgliteReady), migrateMs: Math.round(performance.now() - pgliteReady) };
     if (meta.sync) {
-      const engine = new SyncEngine(db, { dbKey: meta.dbKey, origin: meta.origin, storage: storage.label, opened });
+      const engine = new SyncEngine(db, { dbKey: meta.dbKey, origin: meta.origin, storage: storage.label });
       void engine.start().catch((err) => console.error('sync failed to start', err));
     }
     return storage.relaxedDurability ? withAwaitedFlush(db) : db;

@@ -4,7 +4,7 @@
 // different user logging in, deletes the previous user's local database first.
 import type { SessionUser } from '../shared/roles';
 import { api, ApiError, OfflineError } from '../api/client';
-import { closeLocalDb, destroyLocalDb, dbKeyFor, openLocalDb } from '../db/client';
+import { closeLocalDb, destroyLocalDb, dbKeyFor } from '../db/client';
 import { syncChannelName, type SyncMessage } from '../sync/status';
 
 const USER_KEY = 'clinic.user';
@@ -38,10 +38,6 @@ class Session {
     this.#listen();
     const stored = readJson<SessionUser>(USER_KEY);
     this.config = readJson<ClinicConfig>(CONFIG_KEY) ?? this.config;
-    // Opening the database (WebAssembly, storage, boot: most of a cold start) does not wait for
-    // the session check: the remembered user's database is opened whatever the server says,
-    // except for another user's login, which deletes it below.
-    if (stored) void openLocalDb(stored.id).catch(() => undefined);
     try {
       // 200 {user: null} when nobody is signed in: no 401 in the console on every first load.
       const { user } = await api<{ user: SessionUser | null }>('GET', '/api/auth/session');
@@ -60,8 +56,6 @@ class Session {
         this.expired = true;
       } else this.user = null;
     }
-    // Opened early for nobody after all (e.g. the server failed and nothing is remembered as usable).
-    if (stored && this.user?.id !== stored.id) await closeLocalDb();
     this.ready = true;
   }
 
