@@ -81,7 +81,9 @@ describe('receptionist', () => {
       await b.page.getByLabel('From').fill(day);
       await b.page.getByLabel('To', { exact: true }).fill(day);
       const pages = Math.ceil(fromApi.length / 50);
-      await expect.poll(() => b.page.getByTestId('page-of').textContent()).toBe(`Page 1 of ${pages}`);
+      await expect
+        .poll(() => b.page.getByTestId('page-of').textContent(), { timeout: 45_000 })
+        .toBe(`Page 1 of ${pages}`);
       const listed: string[] = [];
       for (let p = 1; p <= pages; p++) {
         await expect.poll(() => b.page.getByTestId('page-of').textContent()).toBe(`Page ${p} of ${pages}`);
