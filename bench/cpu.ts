@@ -36,7 +36,7 @@ function tree(root: number): Map<number, string> {
 }
 
 export interface CpuReading {
-  /** per pid: [command, CPU seconds so far] (processes that end between readings drop out) */
+  /** per pid: [command, CPU seconds so far, its ended children's included] */
   processes: Map<number, [string, number]>;
   /** this process plus the children it has waited for (e.g. pgbench), CPU seconds */
   self: number;
@@ -46,7 +46,10 @@ export function readCpu(serverPid: number): CpuReading {
   const processes = new Map<number, [string, number]>();
   for (const [pid, comm] of tree(serverPid)) {
     try {
-      processes.set(pid, [comm, ticksOf(readFileSync(`/proc/${pid}/stat`, 'utf8')).own / TICKS_PER_SECOND]);
+      // Its own time and that of its children that ended (a PostgreSQL backend that exits
+      // between two readings, e.g. pgbench's, is counted in the postmaster's).
+      const t = ticksOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      processes.set(pid, [comm, (t.own + t.children) / TICKS_PER_SECOND]);
     } catch {
       /* ended */
     }
