@@ -10,42 +10,20 @@
 // the test needs: the written position lies before its commit record, and the check's wait
 // (which flushes the WAL with a commit of its own) ends only once the service has stored it.
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { waitForReplication } from '../../bench/load/consistency.js';
-import { createTestDatabase, type TestDatabase } from '../setup/database.js';
-import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
+import { adminSyncSuite } from '../setup/admin-sync-suite.js';
 import { readShapeRaw } from '../setup/raw-shape.js';
-import { ApiClient } from '../setup/server.js';
-import { startSyncTestServer, type SyncTestServer } from '../setup/sync.js';
 
 const SLOT = 'consistency_async_commit_test';
-let db: TestDatabase;
-let server: SyncTestServer;
-let fx: Fixture;
-let cookie = '';
-let pool: pg.Pool;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fx = await createFixture(db.pool);
-  server = await startSyncTestServer(db, SLOT);
-  const api = new ApiClient(server.url);
-  await api.login(fx.users.admin.email, TEST_PASSWORD);
-  cookie = api.cookie;
-  pool = new pg.Pool({ connectionString: db.url, max: 3 });
-});
+const suite = adminSyncSuite(SLOT);
 
-afterAll(async () => {
-  await pool?.end();
-  await server?.close();
-  await db?.drop();
-});
-
-const lsnOf = async (sql: string) => BigInt((await db.pool.query<{ lsn: string }>(sql)).rows[0]!.lsn);
+const lsnOf = async (sql: string) => BigInt((await suite.db.pool.query<{ lsn: string }>(sql)).rows[0]!.lsn);
 const keyOf = (id: string) => `"public"."appointments"/"${id}"`;
 
 it('waits for a write committed without flushing its WAL before the fresh snapshots are read', async (ctx) => {
+  const { db, server, fx, cookie, pool } = suite;
   const { rows: writers } = await db.pool.query<{ pid: number }>(
     `SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'`,
   );

@@ -5,40 +5,19 @@
 // found live devices (which get the write later) "holding rows a fresh snapshot lacks"; it now
 // waits for replication to catch up first.
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { checkConsistency } from '../../bench/load/consistency.js';
 import { Fleet } from '../../bench/load/devices.js';
-import { createTestDatabase, type TestDatabase } from '../setup/database.js';
-import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
+import { adminSyncSuite } from '../setup/admin-sync-suite.js';
 import { readShapeRaw } from '../setup/raw-shape.js';
-import { ApiClient } from '../setup/server.js';
-import { startSyncTestServer, waitFor, type SyncTestServer } from '../setup/sync.js';
+import { waitFor } from '../setup/sync.js';
 
 const SLOT = 'consistency_check_test';
-let db: TestDatabase;
-let server: SyncTestServer;
-let fx: Fixture;
-let cookie = '';
-let pool: pg.Pool;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fx = await createFixture(db.pool);
-  server = await startSyncTestServer(db, SLOT);
-  const api = new ApiClient(server.url);
-  await api.login(fx.users.admin.email, TEST_PASSWORD);
-  cookie = api.cookie;
-  pool = new pg.Pool({ connectionString: db.url, max: 3 });
-});
-
-afterAll(async () => {
-  await pool?.end();
-  await server?.close();
-  await db?.drop();
-});
+const suite = adminSyncSuite(SLOT);
 
 it('a fresh read during replication lag claims nothing it lacks, and the check waits for replication', async () => {
+  const { db, server, fx, cookie, pool } = suite;
   const specs = [{ cookie, tables: ['appointments'], scope: 'admin:' }];
   const fleet = new Fleet();
   await fleet.start(server.url, specs, 0);

@@ -9,41 +9,18 @@
 // read must be in the fresh read at its version or a later one, and every write the read's
 // up-to-date covers must be there too.
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { waitForReplication } from '../../bench/load/consistency.js';
-import { createTestDatabase, type TestDatabase } from '../setup/database.js';
-import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
+import { adminSyncSuite } from '../setup/admin-sync-suite.js';
 import { readShapeRaw, type RawShapeRead } from '../setup/raw-shape.js';
-import { ApiClient } from '../setup/server.js';
-import { startSyncTestServer, type SyncTestServer } from '../setup/sync.js';
 
-let db: TestDatabase;
-let server: SyncTestServer;
-let fx: Fixture;
-let cookie = '';
-let pool: pg.Pool;
 let slot = 0;
 
 const keyOf = (id: string) => `"public"."appointments"/"${id}"`;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fx = await createFixture(db.pool);
-  server = await startSyncTestServer(db, 'sync_fresh_read_stress', {
-    SYNC_CLIENT_SHAPES_PER_USER: '500',
-    SYNC_CLIENT_SHAPES_PER_TABLE: '500',
-  });
-  const api = new ApiClient(server.url);
-  await api.login(fx.users.admin.email, TEST_PASSWORD);
-  cookie = api.cookie;
-  pool = new pg.Pool({ connectionString: db.url, max: 3 });
-});
-
-afterAll(async () => {
-  await pool?.end();
-  await server?.close();
-  await db?.drop();
+const suite = adminSyncSuite('sync_fresh_read_stress', {
+  SYNC_CLIENT_SHAPES_PER_USER: '500',
+  SYNC_CLIENT_SHAPES_PER_TABLE: '500',
 });
 
 interface Write {
@@ -55,6 +32,7 @@ interface Write {
 
 /** One writer transaction: an insert, often an update of an earlier row, sometimes a pause. */
 async function writeOnce(n: number, known: string[]): Promise<Write[]> {
+  const { db, fx } = suite;
   const client = await db.pool.connect();
   try {
     await client.query('BEGIN');
@@ -90,6 +68,7 @@ async function writeOnce(n: number, known: string[]): Promise<Write[]> {
 }
 
 it('fresh reads of new and existing shapes hold every row committed before them while writers run', async () => {
+  const { db, server, cookie, pool } = suite;
   const written: Write[] = [];
   const known: string[] = [];
   let writing = true;
