@@ -22,6 +22,11 @@ import { runLoad, type LoadFigures } from './booking-load.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 // --smoke: tiny sizes and one-second phases, so CI proves the benchmark still runs (no figures kept).
 const SMOKE = process.argv.includes('--smoke');
+// --cpu-prof DIR: the server writes V8 CPU profiles into DIR when it stops (open them in
+// Chrome's DevTools); the figures of such a run are printed but not kept, a profiler slows it.
+const cpuProfIndex = process.argv.indexOf('--cpu-prof');
+const CPU_PROF_DIR = cpuProfIndex > 0 ? process.argv[cpuProfIndex + 1] : undefined;
+if (cpuProfIndex > 0 && !CPU_PROF_DIR) throw new Error('--cpu-prof: a folder');
 const DATA = SMOKE
   ? { doctors: 3, patients: 60, appointments: 300 }
   : { doctors: 20, patients: 20_000, appointments: 50_000 };
@@ -99,7 +104,10 @@ async function main() {
     RATE_LIMIT_USER_PER_HOUR: '100000000',
     RATE_LIMIT_ANON_PER_HOUR: '100000000',
   };
-  const server = spawn(process.execPath, [TSX, 'server/index.ts'], {
+  // `node --import tsx` rather than the tsx CLI: the server is this child itself, not a grandchild,
+  // and takes node's own flags (--cpu-prof is refused in NODE_OPTIONS).
+  const profile = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`] : [];
+  const server = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/index.ts'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -308,7 +316,7 @@ async function main() {
       reads_10_connections: readFigures,
     };
     printTable(report as unknown as Record<string, unknown>);
-    if (SMOKE) return;
+    if (SMOKE || CPU_PROF_DIR) return;
     await mkdir(path.join(ROOT, 'bench/results'), { recursive: true });
     const file = path.join(ROOT, 'bench/results', `booking-${report.date.replace(/[:.]/g, '-')}.json`);
     await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
