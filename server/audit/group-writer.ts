@@ -18,7 +18,9 @@ export class GroupAuditWriter {
 
   constructor(
     private readonly pool: Pool,
-    private readonly maxRows = 1000,
+    // Rows per INSERT (arrays through unnest, so no parameter limit): large enough that one
+    // wake-up of a shape with 2,000 live clients is one commit, not two in a row.
+    private readonly maxRows = 5000,
     /**
      * Commit without waiting for the WAL flush (synchronous_commit = off): for rows that record
      * reads, where a database crash may lose the last fraction of a second of them

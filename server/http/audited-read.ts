@@ -10,7 +10,7 @@ const writers = new WeakMap<Pool, GroupAuditWriter>();
 function readAuditWriter(pool: Pool): GroupAuditWriter {
   let writer = writers.get(pool);
   if (!writer) {
-    writer = new GroupAuditWriter(pool, 1000, true);
+    writer = new GroupAuditWriter(pool, 5000, true);
     writers.set(pool, writer);
   }
   return writer;

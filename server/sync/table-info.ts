@@ -60,6 +60,19 @@ export async function loadTableInfo(db: Queryable, schema: string, name: string)
 
 /** The `electric-schema` header for the selected columns. */
 export function schemaHeader(info: TableInfo, selected: readonly string[]): string {
+  // Every answer carries it and a wake-up answers every live client of a shape at once, so it
+  // is built once per table description and column list (a table's change replaces its info).
+  let byColumns = schemaHeaders.get(info);
+  if (!byColumns) schemaHeaders.set(info, (byColumns = new Map()));
+  const key = selected.join(',');
+  let header = byColumns.get(key);
+  if (header === undefined) byColumns.set(key, (header = buildSchemaHeader(info, selected)));
+  return header;
+}
+
+const schemaHeaders = new WeakMap<TableInfo, Map<string, string>>();
+
+function buildSchemaHeader(info: TableInfo, selected: readonly string[]): string {
   const out: Record<string, Record<string, unknown>> = {};
   for (const c of info.columns) {
     if (!selected.includes(c.name)) continue;
