@@ -526,7 +526,7 @@ function printTable(r: Record<string, any>) {
     ]);
   if (f?.cpu_seconds_until_last_client) {
     const c = f.cpu_seconds_until_last_client;
-    rows.push(['  CPU s until the last client: server / PG / clients', `${c.server} / ${c.postgres} / ${c.clients_and_writer}`, '', true]); // prettier-ignore
+    rows.push(['  CPU s to the last client: server / PG / clients', `${c.server} / ${c.postgres} / ${c.clients_and_writer}`, '', true]); // prettier-ignore
   }
   if (mem) {
     rows.push(['server_rss with the fan-out clients', `${mem.rss_mb_with_fan_out_clients} MB (peak ${mem.peak_rss_mb} MB)`, mem.target, mem.rss_mb_with_fan_out_clients <= TARGET.rssMb]); // prettier-ignore
