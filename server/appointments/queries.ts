@@ -106,8 +106,7 @@ export function countSql(viewer: Viewer, filters: AppointmentFilters) {
  *
  * With the total known, a page in the second half is read from the other end of the index
  * (ascending, skipping total − offset − limit rows), so the last page of 50,000 skips 0 rows
- * instead of 49,950; the outer ORDER BY puts it back in list order. Without the total, the
- * statement also counts (one round trip, for EXPLAIN and preflight probes of the whole read).
+ * instead of 49,950; the outer ORDER BY puts it back in list order. Without it, from the start.
  */
 export function pageSql(viewer: Viewer, filters: AppointmentFilters, limit: number, offset: number, total?: number) {
   const { where, params } = listConditions(viewer, filters);
@@ -123,12 +122,7 @@ export function pageSql(viewer: Viewer, filters: AppointmentFilters, limit: numb
         JOIN appointments a ON a.id = k.id
         JOIN patients p ON p.id = a.patient_id
         JOIN doctors d ON d.id = a.doctor_id`;
-  const text =
-    total === undefined
-      ? `SELECT c.total, page.* FROM (SELECT count(*) AS total FROM appointments a WHERE ${where}) c
-    LEFT JOIN LATERAL (${page}) page ON true
-    ORDER BY page.starts_at DESC, page.id DESC`
-      : `SELECT page.* FROM (${page}) page ORDER BY page.starts_at DESC, page.id DESC`;
+  const text = `SELECT page.* FROM (${page}) page ORDER BY page.starts_at DESC, page.id DESC`;
   return { text, values: [...params, pageLimit, pageOffset] };
 }
 
