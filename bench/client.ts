@@ -296,8 +296,10 @@ async function main() {
       last: [] as number[],
     };
     const pagerButton = { first: '« First', next: 'Next ›', previous: '‹ Previous', last: 'Last »' } as const;
-    const renderedRounds = Math.max(+args.reads, 4);
-    for (let i = 0; i < renderedRounds; i++) {
+    // Rounds until every pager action has `reads` samples (a filter with one page offers none),
+    // and at most four times as many.
+    const enough = () => Object.values(pageActions).every((v) => v.length >= +args.reads);
+    for (let i = 0; i < 4 * +args.reads && !enough(); i++) {
       await pause();
       pageActions.filter.push(
         await renderedSample(
