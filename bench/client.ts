@@ -1,8 +1,11 @@
 // npm run bench:client — the PWA in headless Chromium against the real server with a large
 // clinic (npm run seed's generator: 20 doctors, 20k patients, 50k appointments by default).
-// Measures (a) time to first sync, (b) a 50-row page (first / middle / last) through the
-// shared worker, (c) patient search per keystroke, (d) cold start of the installed app
-// offline after a browser restart, and the bytes of the first load. Writes bench/results/.
+// Measures (a) time to first sync, (b) a 50-row page (first / middle / last): the query alone
+// through the shared worker, and rendered in the real Appointments screen (click or filter
+// change → rows in the DOM → frame painted, the screen's own performance.measure), (c) patient
+// search per keystroke, query-only and rendered (typed into the real Patients screen), (d) cold
+// start of the installed app offline after a browser restart, and the bytes of the first load.
+// Writes bench/results/.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,6 +73,32 @@ async function timedQueries(page: Page, queries: { sql: string; params: unknown[
     }
     return out;
   }, queries);
+}
+
+/**
+ * One real UI action (a playwright click or keystroke) and the rendered measure it produced:
+ * the screen marks the action and measures up to the painted frame that shows its rows
+ * (src/lib/perf/rendered.ts); this reads the newest measure of that name from the page's
+ * timeline once there is one more than before the action.
+ */
+async function renderedSample(page: Page, name: string, act: () => Promise<void>): Promise<number> {
+  const before = await page.evaluate((n) => performance.getEntriesByName(n, 'measure').length, name);
+  await act();
+  const measured = await page.waitForFunction(
+    ({ n, before }) => {
+      const all = performance.getEntriesByName(n, 'measure');
+      return all.length > before ? { ms: all[all.length - 1]!.duration } : null;
+    },
+    { n: name, before },
+    { timeout: 60_000 },
+  );
+  return ((await measured.jsonValue()) as { ms: number }).ms;
+}
+
+/** The appointments list shows the rows and the total of its current filters and page. */
+async function listSettled(page: Page) {
+  await page.locator('[data-testid="appointments-table"][data-settled="true"]').waitFor({ timeout: 60_000 });
+  await page.locator('[data-testid="page-of"][data-settled="true"]').waitFor({ timeout: 60_000 });
 }
 
 /** How many rows a filter matches, and the row at its middle (the keyset cursor of a middle page). */
@@ -237,6 +266,88 @@ async function main() {
     const search = stats(await timedQueries(page, [...keystrokes, ...keystrokes]));
     console.log('search', search);
 
+    // (b, c) rendered, through the real screens: playwright clicks the pager, changes one
+    // filter control at a time and types, and the screens' own measures are read back. Between
+    // actions a short pause stands for the user (work an action leaves behind is not charged to
+    // the next one).
+    const pause = () => page.waitForTimeout(100);
+    await page.getByRole('link', { name: 'Appointments', exact: true }).click();
+    await listSettled(page);
+    await page.locator('[data-testid="appointments-table"] tbody tr[data-id]').first().waitFor();
+    const filtersForm = page.getByRole('form', { name: 'Filters' });
+    const fromDay = new Date(new Date(pick.earliest).getTime() + span / 3).toISOString().slice(0, 10);
+    // One control per step, so each step is one action; the cycle visits eight filter sets
+    // (a doctor, doctor + active, active, active from a date, … , none).
+    const filterSteps: (() => Promise<unknown>)[] = [
+      () => filtersForm.getByLabel('Doctor').selectOption(pick.doctor),
+      () => filtersForm.getByLabel('Status').selectOption('active'),
+      () => filtersForm.getByLabel('Doctor').selectOption(''),
+      () => filtersForm.getByLabel('From').fill(fromDay),
+      () => filtersForm.getByLabel('Urgency').selectOption('urgent'),
+      () => filtersForm.getByLabel('Status').selectOption(''),
+      () => filtersForm.getByLabel('From').fill(''),
+      () => filtersForm.getByLabel('Urgency').selectOption(''),
+    ];
+    const pageActions = {
+      filter: [] as number[],
+      first: [] as number[],
+      next: [] as number[],
+      previous: [] as number[],
+      last: [] as number[],
+    };
+    const pagerButton = { first: '« First', next: 'Next ›', previous: '‹ Previous', last: 'Last »' } as const;
+    // Rounds until every pager action has `reads` samples (a filter with one page offers none),
+    // and at most four times as many.
+    const enough = () => Object.values(pageActions).every((v) => v.length >= +args.reads);
+    for (let i = 0; i < 4 * +args.reads && !enough(); i++) {
+      await pause();
+      pageActions.filter.push(
+        await renderedSample(
+          page,
+          'appointments:filter',
+          async () => void (await filterSteps[i % filterSteps.length]!()),
+        ),
+      );
+      await listSettled(page);
+      for (const action of ['next', 'last', 'previous', 'first'] as const) {
+        const button = page.getByRole('button', { name: pagerButton[action] });
+        if (!(await button.isEnabled())) continue;
+        await pause();
+        pageActions[action].push(await renderedSample(page, `appointments:${action}`, () => button.click()));
+        await listSettled(page);
+      }
+    }
+    const renderedPages = {
+      // A first page: after a filter change or « First; a page from a keyset cursor (the
+      // middle's read): Next › and ‹ Previous; the last page: Last ».
+      first: stats([...pageActions.filter, ...pageActions.first]),
+      middle: stats([...pageActions.next, ...pageActions.previous]),
+      last: stats(pageActions.last),
+    };
+    const renderedPageActions = Object.fromEntries(
+      Object.entries(pageActions).map(([k, v]) => [k, v.length ? stats(v) : null]),
+    );
+    console.log('rendered pages', renderedPages, 'by action', renderedPageActions);
+
+    await page.getByRole('link', { name: 'Patients', exact: true }).click();
+    const searchBox = page.getByTestId('patient-search');
+    await page.locator('[data-testid="patients-table"][data-settled="true"]').waitFor({ timeout: 60_000 });
+    await searchBox.click();
+    const typed: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (const w of words) {
+        if (await searchBox.inputValue()) {
+          await renderedSample(page, 'patients:search', () => searchBox.fill('')); // clearing is not a sample
+        }
+        for (const ch of w) {
+          await page.waitForTimeout(60); // one key every ~60 ms plus the answer
+          typed.push(await renderedSample(page, 'patients:search', () => page.keyboard.type(ch)));
+        }
+      }
+    }
+    const renderedSearch = stats(typed);
+    console.log('rendered search', renderedSearch);
+
     // (d) cold start: browser restart, no network at all, to the schedule painted.
     await context.close();
     ({ context, page } = await launch(profile, true));
@@ -272,6 +383,9 @@ async function main() {
       firstSyncMs,
       pageOf50Ms: pages,
       searchPerKeystrokeMs: search,
+      renderedPageOf50Ms: renderedPages,
+      renderedPageActionsMs: renderedPageActions,
+      renderedSearchPerKeystrokeMs: renderedSearch,
       coldStartOfflineMs: coldStart,
       firstLoad: {
         bytesOverWire: firstLoad.bytes,

@@ -22,11 +22,17 @@ const smoke = (script: string) =>
   });
 
 describe('browser benchmark smoke runs', () => {
-  it('bench:client --smoke: first sync, pages under several filters, search, cold starts', async () => {
+  it('bench:client --smoke: first sync, pages under several filters (query-only and rendered), search, cold starts', async () => {
     const { stdout } = await smoke('bench/client.ts');
     const result = lastJson(stdout);
     expect(result.data.replica).toMatchObject({ done: true, a: 500, p: 200 });
     for (const name of ['first', 'middle', 'last']) expect(result.pageOf50Ms[name]?.n).toBe(4);
+    // Rendered in the real screens: every filter change paints a first page; Next, Last and
+    // Previous only where the filter has more than one page. One sample per typed character
+    // (two rounds over eight words).
+    expect(result.renderedPageOf50Ms.first.n).toBeGreaterThanOrEqual(4);
+    for (const name of ['middle', 'last']) expect(result.renderedPageOf50Ms[name].n).toBeGreaterThan(0);
+    expect(result.renderedSearchPerKeystrokeMs.n).toBeGreaterThanOrEqual(20);
     expect(result.coldStartOfflineMs.n).toBe(2);
     expect(result.machine.commit).toBeTruthy();
     expect(stdout).toContain('smoke run: nothing written');

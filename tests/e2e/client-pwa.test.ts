@@ -172,6 +172,29 @@ describe('receptionist', () => {
         });
       expect(await block.textContent()).toContain(booked.full_name);
       expect(await b.page.locator('[data-testid=grid-appointment]').count()).toBe(before + 1);
+
+      // The open appointments list (plain reads under a shared change watch) gets the next
+      // booking too: its row and its total, without a reload.
+      await b.page.goto(`${srv.url}/appointments`);
+      const filters = b.page.getByRole('form', { name: 'Filters' });
+      await filters.getByLabel('Doctor').selectOption(doctor);
+      await filters.getByLabel('From').fill(day);
+      await filters.getByLabel('To', { exact: true }).fill(day);
+      const listRows = b.page.locator('[data-testid=appointments-table] tbody tr[data-id]');
+      const total = b.page.locator('.pager .muted');
+      await expect
+        .poll(() => listRows.evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))), { timeout: 45_000 })
+        .toContain(id);
+      await b.page.locator('[data-testid=page-of][data-settled=true]').waitFor();
+      const listedBefore = await listRows.count();
+      expect(await total.textContent()).toBe(`${listedBefore} appointments`);
+      const next = await findSlot([doctor], day);
+      const secondId = randomUUID();
+      await bookFirstFreePatient(secondId, doctor, next.slot, patients);
+      await expect
+        .poll(() => listRows.evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))), { timeout: 20_000 })
+        .toContain(secondId);
+      await expect.poll(() => total.textContent(), { timeout: 20_000 }).toBe(`${listedBefore + 1} appointments`);
     } finally {
       await b.close();
     }

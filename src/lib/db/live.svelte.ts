@@ -7,11 +7,15 @@ export interface LiveRows<T> {
   readonly rows: T[];
   readonly loading: boolean;
   readonly error: string | null;
+  /** The query `rows` answer (the very object the caller passed); null before the first answer. */
+  readonly shown: SqlQuery | null;
 }
 
 /** Call during component setup; `query` is re-read when its reactive inputs change. */
 export function liveRows<T>(query: () => SqlQuery | null): LiveRows<T> {
   const state = $state({ rows: [] as T[], loading: true, error: null as string | null });
+  // Raw: a deep proxy would wrap the caller's object, and `shown === query` would never hold.
+  let shown = $state.raw<SqlQuery | null>(null);
   $effect(() => {
     const q = query();
     const dbPromise = currentDb();
@@ -26,6 +30,7 @@ export function liveRows<T>(query: () => SqlQuery | null): LiveRows<T> {
         });
         if (cancelled) return void live.unsubscribe();
         state.rows = live.initialResults.rows;
+        shown = q;
         state.loading = false;
         state.error = null;
         unsubscribe = live.unsubscribe;
@@ -38,5 +43,18 @@ export function liveRows<T>(query: () => SqlQuery | null): LiveRows<T> {
       void unsubscribe?.();
     };
   });
-  return state;
+  return {
+    get rows() {
+      return state.rows;
+    },
+    get loading() {
+      return state.loading;
+    },
+    get error() {
+      return state.error;
+    },
+    get shown() {
+      return shown;
+    },
+  };
 }
