@@ -27,6 +27,12 @@ describe('browser benchmark smoke runs', () => {
     const result = lastJson(stdout);
     expect(result.data.replica).toMatchObject({ done: true, a: 500, p: 200 });
     for (const name of ['first', 'middle', 'last']) expect(result.pageOf50Ms[name]?.n).toBe(4);
+    expect(result.firstSyncSteps.engine).toMatchObject({
+      downloadedMs: expect.any(Number),
+      appliedMs: expect.any(Number),
+      indexedMs: expect.any(Number),
+      analyzedMs: expect.any(Number),
+    });
     expect(result.coldStartOfflineMs.n).toBe(2);
     expect(result.machine.commit).toBeTruthy();
     expect(stdout).toContain('smoke run: nothing written');
