@@ -71,6 +71,10 @@ export async function deferIndexesForFirstSync(db: IndexDb): Promise<number> {
 
 /** Builds the deferred indexes again (none deferred: nothing to do). Returns how many. */
 export async function restoreDeferredIndexes(db: IndexDb): Promise<number> {
+  // Every start after the first sync lands here: with nothing deferred, no write transaction
+  // (a commit, so a storage flush) on the way to the first screen.
+  const pending = await db.query(`SELECT 1 FROM local_meta WHERE key = $1`, [META_KEY]);
+  if (!pending.rows.length) return 0;
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ value: IndexDefinition[] }>(
       `SELECT value FROM local_meta WHERE key = $1 FOR UPDATE`,
