@@ -35,6 +35,9 @@ const { values: args } = parseArgs({
     reads: { type: 'string', default: '50' },
     cold: { type: 'string', default: '10' },
     storage: { type: 'string', default: '' }, // '' = the app's choice, or opfs | idb
+    // Milliseconds on the login page before the click, as a user typing (the page prepares the
+    // database meanwhile); the first sync is still timed from the click.
+    'login-pause': { type: 'string', default: '0' },
     // Toy sizes, nothing written to bench/results: CI runs this so the script cannot rot.
     smoke: { type: 'boolean', default: false },
   },
@@ -99,6 +102,41 @@ async function renderedSample(page: Page, name: string, act: () => Promise<void>
 async function listSettled(page: Page) {
   await page.locator('[data-testid="appointments-table"][data-settled="true"]').waitFor({ timeout: 60_000 });
   await page.locator('[data-testid="page-of"][data-settled="true"]').waitFor({ timeout: 60_000 });
+}
+
+interface EngineReport {
+  /** The first sync's steps, ms since the sync engine started. */
+  firstSync: Record<string, number> | null;
+  /** The worker's own timings of opening the database. */
+  opened: Record<string, number> | null;
+  /** The page's marks around opening the database (ms since the page's time origin). */
+  marks: Record<string, number>;
+}
+
+/** What the sync engine reports of this session (its status broadcast) and the page's marks. */
+async function engineReport(page: Page): Promise<EngineReport | null> {
+  return page.evaluate(
+    () =>
+      new Promise<EngineReport | null>((resolve) => {
+        const marks = Object.fromEntries(
+          performance
+            .getEntriesByType('mark')
+            .filter((m) => m.name.startsWith('clinic:'))
+            .map((m) => [m.name.slice('clinic:'.length), Math.round(m.startTime)]),
+        );
+        const user = JSON.parse(localStorage.getItem('clinic.user') ?? 'null') as { id: string } | null;
+        if (!user) return resolve(null);
+        const channel = new BroadcastChannel(`clinic-sync:clinic-${user.id}`);
+        const timer = setTimeout(() => (channel.close(), resolve({ firstSync: null, opened: null, marks })), 5_000);
+        channel.onmessage = (e: MessageEvent<{ type: string; status?: Omit<EngineReport, 'marks'> }>) => {
+          if (e.data.type !== 'status') return;
+          clearTimeout(timer);
+          channel.close();
+          resolve({ firstSync: e.data.status?.firstSync ?? null, opened: e.data.status?.opened ?? null, marks });
+        };
+        channel.postMessage({ type: 'status?' });
+      }),
+  );
 }
 
 /** How many rows a filter matches, and the row at its middle (the keyset cursor of a middle page). */
@@ -181,6 +219,8 @@ async function main() {
     await page.goto(`${origin}/login`);
     await page.getByLabel('Email').fill(EMAIL);
     await page.getByLabel('Password').fill(PASSWORD);
+    await page.waitForTimeout(+args['login-pause']);
+    const clickedAt = await page.evaluate(() => performance.now());
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Log in' }).click();
     // (page.waitForFunction does not await an async predicate: poll instead.)
@@ -205,7 +245,17 @@ async function main() {
         .catch(() => null);
     }
     const firstSyncMs = Date.now() - t0;
-    console.log(`first sync: ${firstSyncMs} ms`, replica);
+    const report = await engineReport(page);
+    const firstSyncSteps = report && {
+      // From the login click (page clock) ...
+      dbOpenStartMs: report.marks['db-open'] !== undefined ? Math.round(report.marks['db-open'] - clickedAt) : null,
+      dbReadyMs: report.marks['db-ready'] !== undefined ? Math.round(report.marks['db-ready'] - clickedAt) : null,
+      // ... in the worker (its own clock) ...
+      worker: report.opened,
+      // ... and since the sync engine started (worker clock).
+      engine: report.firstSync,
+    };
+    console.log(`first sync: ${firstSyncMs} ms`, replica, JSON.stringify(firstSyncSteps));
     await page.waitForTimeout(3_000); // let the service worker finish precaching
     const firstLoad = { ...wire };
 
@@ -352,18 +402,34 @@ async function main() {
     await context.close();
     ({ context, page } = await launch(profile, true));
     const cold: number[] = [];
+    const coldSteps: Record<string, number[]> = {};
     const coldRuns = +args.cold;
     for (let i = 0; i < coldRuns; i++) {
       await page.goto(`${origin}/schedule`);
       await page.getByTestId('grid-column-head').first().waitFor({ timeout: 60_000 });
       cold.push(await page.evaluate(() => performance.now()));
+      const r = await engineReport(page);
+      const nav = await page.evaluate(() => {
+        const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+        return n ? { responseEnd: n.responseEnd, domContentLoaded: n.domContentLoadedEventEnd } : null;
+      });
+      const steps: Record<string, number | undefined> = {
+        documentMs: nav?.responseEnd,
+        domContentLoadedMs: nav?.domContentLoaded,
+        dbOpenStartMs: r?.marks['db-open'],
+        dbReadyMs: r?.marks['db-ready'],
+        workerPgliteMs: r?.opened?.pgliteMs,
+        workerMigrateMs: r?.opened?.migrateMs,
+      };
+      for (const [k, v] of Object.entries(steps)) if (v !== undefined) (coldSteps[k] ??= []).push(v);
       if (i < coldRuns - 1) {
         await context.close();
         ({ context, page } = await launch(profile, true));
       }
     }
     const coldStart = stats(cold);
-    console.log('cold start offline', coldStart);
+    const coldStartSteps = Object.fromEntries(Object.entries(coldSteps).map(([k, v]) => [k, stats(v).p50]));
+    console.log('cold start offline', coldStart, 'steps (p50, ms since navigation):', coldStartSteps);
     const storage = await page.evaluate(async () => {
       const db = await (
         window as unknown as {
@@ -381,12 +447,15 @@ async function main() {
       data: { doctors: +args.doctors, patients: +args.patients, appointments: +args.appointments, replica },
       storage: args.storage || 'app default (OPFS in Chromium)',
       firstSyncMs,
+      loginPauseMs: +args['login-pause'],
+      firstSyncSteps,
       pageOf50Ms: pages,
       searchPerKeystrokeMs: search,
       renderedPageOf50Ms: renderedPages,
       renderedPageActionsMs: renderedPageActions,
       renderedSearchPerKeystrokeMs: renderedSearch,
       coldStartOfflineMs: coldStart,
+      coldStartStepsP50Ms: coldStartSteps,
       firstLoad: {
         bytesOverWire: firstLoad.bytes,
         megabytes: round(firstLoad.bytes / 1e6),

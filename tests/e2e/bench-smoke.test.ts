@@ -33,6 +33,12 @@ describe('browser benchmark smoke runs', () => {
     expect(result.renderedPageOf50Ms.first.n).toBeGreaterThanOrEqual(4);
     for (const name of ['middle', 'last']) expect(result.renderedPageOf50Ms[name].n).toBeGreaterThan(0);
     expect(result.renderedSearchPerKeystrokeMs.n).toBeGreaterThanOrEqual(20);
+    expect(result.firstSyncSteps.engine).toMatchObject({
+      downloadedMs: expect.any(Number),
+      appliedMs: expect.any(Number),
+      indexedMs: expect.any(Number),
+      analyzedMs: expect.any(Number),
+    });
     expect(result.coldStartOfflineMs.n).toBe(2);
     expect(result.machine.commit).toBeTruthy();
     expect(stdout).toContain('smoke run: nothing written');

@@ -5,11 +5,23 @@ import { live, type PGliteWithLive } from '@electric-sql/pglite/live';
 import { PGliteWorker } from '@electric-sql/pglite/worker';
 import { syncChannelName, type SyncMessage } from '../sync/status';
 import DbWorker from './pglite.worker.ts?worker';
-import { deleteStoredDatabase, type WorkerMeta } from './storage';
+import { deleteStoredDatabase, PREBUILD_WORKER_NAME, type WorkerMeta } from './storage';
 
 export type LocalDb = PGliteWorker & PGliteWithLive;
 
 let current: { dbKey: string; db: Promise<LocalDb> } | null = null;
+/** A database worker the login page started before anyone signed in (prebuilt-data-dir.ts). */
+let prepared: Worker | null = null;
+
+/**
+ * On a device with no local database, while the login form is filled in: starts the database
+ * worker, which compiles PGlite and prepares an initialised, migrated data directory. The next
+ * openLocalDb() takes that worker over.
+ */
+export function prepareFirstDatabase(): void {
+  if (current || prepared) return;
+  prepared = new DbWorker({ name: PREBUILD_WORKER_NAME });
+}
 
 export function dbKeyFor(userId: string): string {
   return `clinic-${userId}`;
@@ -25,9 +37,17 @@ export function openLocalDb(userId: string, overrides: Partial<WorkerMeta> = {})
   const storage = forced === 'opfs' || forced === 'idb' ? forced : undefined;
   const meta: WorkerMeta = { dbKey, origin: location.origin, sync: true, storage, ...overrides };
   const db = (async () => {
-    const pg = (await PGliteWorker.create(new DbWorker(), { id: dbKey, meta, extensions: { live } })) as LocalDb;
+    // Cold start diagnostics (the client benchmark reads these marks).
+    performance.mark('clinic:db-open');
+    const takenOver = prepared;
+    prepared = null;
+    const creating = PGliteWorker.create(takenOver ?? new DbWorker(), { id: dbKey, meta, extensions: { live } });
+    // The prepared worker answers PGlite's protocol once told (create() is listening by now).
+    takenOver?.postMessage({ type: 'clinic:attach' });
+    const pg = (await creating) as LocalDb;
     // create() resolves before the leader has opened and migrated the database.
     await pg.query('SELECT 1 FROM local_schema_version LIMIT 1');
+    performance.mark('clinic:db-ready');
     return pg;
   })();
   current = { dbKey, db };

@@ -6,8 +6,9 @@ import { live } from '@electric-sql/pglite/live';
 import { worker } from '@electric-sql/pglite/worker';
 import { electricSync } from '@electric-sql/pglite-sync';
 import { SyncEngine } from '../sync/engine';
+import { opfsDatabaseExists, opfsStorageFor, prebuildDataDir, type PreparedDataDir } from './prebuilt-data-dir';
 import { migrateLocal } from './schema/migrate';
-import { chooseStorage, type WorkerMeta } from './storage';
+import { chooseStorage, PREBUILD_WORKER_NAME, type WorkerMeta } from './storage';
 
 /**
  * Under relaxedDurability PGlite's syncToFs() starts the copy to IndexedDB and returns at once
@@ -29,20 +30,59 @@ function withAwaitedFlush(db: PGlite): PGlite {
   });
 }
 
-worker({
-  async init(options) {
-    const meta = options.meta as WorkerMeta;
-    const storage = await chooseStorage(meta);
-    const db = await PGlite.create({
-      dataDir: storage.dataDir,
+/**
+ * Opens the database. A worker started early by the login page (prebuilt set) creates a new
+ * OPFS database from its prepared directory; an existing one is always opened as it is.
+ */
+async function openDatabase(meta: WorkerMeta, prebuilt: Promise<PreparedDataDir | null> | null) {
+  const storage = await chooseStorage(meta);
+  const extensions = { live, pg_trgm, sync: electricSync() };
+  const prepared =
+    prebuilt && storage.label === 'OPFS' && !(await opfsDatabaseExists(meta.dbKey)) ? await prebuilt : null;
+  const create = (from: PreparedDataDir | null) =>
+    PGlite.create({
+      ...(from
+        ? { fs: opfsStorageFor(meta.dbKey, from.entries), loadDataDir: from.tar }
+        : { dataDir: storage.dataDir }),
       relaxedDurability: storage.relaxedDurability,
-      extensions: { live, pg_trgm, sync: electricSync() },
+      extensions,
     });
-    await migrateLocal(db);
-    if (meta.sync) {
-      const engine = new SyncEngine(db, { dbKey: meta.dbKey, origin: meta.origin, storage: storage.label });
-      void engine.start().catch((err) => console.error('sync failed to start', err));
-    }
-    return storage.relaxedDurability ? withAwaitedFlush(db) : db;
-  },
-});
+  let db: Awaited<ReturnType<typeof create>>;
+  try {
+    db = await create(prepared);
+  } catch (err) {
+    if (!prepared) throw err;
+    // Nothing of a user's data can be in a directory this call created: start it over with initdb.
+    console.warn('creating the database from the prepared directory failed; running initdb', err);
+    await (await navigator.storage.getDirectory()).removeEntry(meta.dbKey, { recursive: true });
+    db = await create(null);
+  }
+  return { db, storage };
+}
+
+function serve(prebuilt: Promise<PreparedDataDir | null> | null): void {
+  worker({
+    async init(options) {
+      const meta = options.meta as WorkerMeta;
+      const { db, storage } = await openDatabase(meta, prebuilt);
+      const pgliteReady = performance.now();
+      // Always run: a prepared directory is already migrated (nothing to do), an existing
+      // replica gets the migrations it has not seen.
+      await migrateLocal(db);
+      const opened = { pgliteMs: Math.round(pgliteReady), migrateMs: Math.round(performance.now() - pgliteReady) };
+      if (meta.sync) {
+        const engine = new SyncEngine(db, { dbKey: meta.dbKey, origin: meta.origin, storage: storage.label, opened });
+        void engine.start().catch((err) => console.error('sync failed to start', err));
+      }
+      return storage.relaxedDurability ? withAwaitedFlush(db) : db;
+    },
+  });
+}
+
+if (self.name === PREBUILD_WORKER_NAME) {
+  // Started by the login page before anyone has signed in: prepare now, and answer PGlite's
+  // worker protocol only once the page attaches a PGliteWorker (it listens for the worker's
+  // first message, which would be lost if sent before).
+  const prebuilt = prebuildDataDir();
+  addEventListener('message', (event) => event.data?.type === 'clinic:attach' && serve(prebuilt), { once: true });
+} else serve(null);

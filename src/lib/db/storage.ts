@@ -5,6 +5,9 @@
 // relaxed durability, whose writes must then be flushed explicitly (syncToFs) before a
 // write is called saved.
 
+/** The name of a database worker the login page starts before anyone signs in (prebuilt-data-dir.ts). */
+export const PREBUILD_WORKER_NAME = 'clinic-db-prebuild';
+
 export interface WorkerMeta {
   /** Names the database, the election lock and the sync channel: one per user. */
   dbKey: string;

@@ -4,7 +4,7 @@
 // different user logging in, deletes the previous user's local database first.
 import type { SessionUser } from '../shared/roles';
 import { api, ApiError, OfflineError } from '../api/client';
-import { closeLocalDb, destroyLocalDb, dbKeyFor } from '../db/client';
+import { closeLocalDb, destroyLocalDb, dbKeyFor, openLocalDb, prepareFirstDatabase } from '../db/client';
 import { syncChannelName, type SyncMessage } from '../sync/status';
 
 const USER_KEY = 'clinic.user';
@@ -26,6 +26,23 @@ function readJson<T>(key: string): T | null {
   }
 }
 
+/**
+ * Starts opening the remembered user's database, if any (idempotent). Called before the app
+ * renders, so the worker's start overlaps loading and hydrating the page.
+ */
+export function openRememberedDb(): void {
+  const stored = readJson<SessionUser>(USER_KEY);
+  if (stored?.id) void openLocalDb(stored.id).catch(() => undefined);
+}
+
+/**
+ * On the login page: with nobody remembered on this device there is no local database yet, so
+ * the first one is prepared while the user types (client.ts prepareFirstDatabase).
+ */
+export function prepareDatabaseForLogin(): void {
+  if (!readJson<SessionUser>(USER_KEY)) prepareFirstDatabase();
+}
+
 class Session {
   user = $state<SessionUser | null>(null);
   /** The server no longer knows our session: local data stays, a new login resumes sync. */
@@ -38,6 +55,10 @@ class Session {
     this.#listen();
     const stored = readJson<SessionUser>(USER_KEY);
     this.config = readJson<ClinicConfig>(CONFIG_KEY) ?? this.config;
+    // Opening the database (WebAssembly, storage, boot: most of a cold start) does not wait for
+    // the session check: the remembered user's database is opened whatever the server says,
+    // except for another user's login, which deletes it below. (+layout.ts started it already.)
+    openRememberedDb();
     try {
       // 200 {user: null} when nobody is signed in: no 401 in the console on every first load.
       const { user } = await api<{ user: SessionUser | null }>('GET', '/api/auth/session');
@@ -56,6 +77,8 @@ class Session {
         this.expired = true;
       } else this.user = null;
     }
+    // Opened early for nobody after all (e.g. the server failed and nothing is remembered as usable).
+    if (stored && this.user?.id !== stored.id) await closeLocalDb();
     this.ready = true;
   }
 
@@ -65,6 +88,8 @@ class Session {
     if (previous && previous.id !== user.id) await destroyLocalDb(previous.id);
     this.#remember(user);
     this.expired = false;
+    // The database starts opening now, not once the next screen renders.
+    openRememberedDb();
     await this.#loadConfig();
     // Wake the sync of an already open database (after an expired session it had stopped).
     const sync = new BroadcastChannel(syncChannelName(dbKeyFor(user.id)));

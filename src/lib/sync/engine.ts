@@ -5,9 +5,17 @@
 import type { PGliteWithSync, SyncShapesToTablesResult } from '@electric-sql/pglite-sync';
 import type { PGliteWithLive } from '@electric-sql/pglite/live';
 import { SYNCED_TABLE_NAMES, type SyncedTableName } from '../db/schema/tables';
+import { prepareIndexesOnStart, restoreDeferredIndexes } from './deferred-indexes';
 import { syncShapesToTablesSafely } from './resume-guard';
 import { SUBSCRIPTION_KEY, shapeDefinitions } from './shapes';
-import { INITIAL_STATUS, syncChannelName, type SyncMessage, type SyncStatus } from './status';
+import {
+  INITIAL_STATUS,
+  syncChannelName,
+  type FirstSyncTimings,
+  type OpenTimings,
+  type SyncMessage,
+  type SyncStatus,
+} from './status';
 
 type SyncDb = PGliteWithSync & PGliteWithLive;
 
@@ -15,6 +23,7 @@ export interface SyncOptions {
   dbKey: string;
   origin: string;
   storage: string;
+  opened?: OpenTimings;
 }
 
 interface StreamLike {
@@ -31,12 +40,14 @@ export class SyncEngine {
   #rowsSinceAnalyze = 0;
   #restarting: Promise<void> = Promise.resolve();
   #analyzeTimer: ReturnType<typeof setTimeout> | undefined;
+  #startedAt = 0;
+  #upToDate = new Set<SyncedTableName>();
 
   constructor(
     private readonly db: SyncDb,
     private readonly options: SyncOptions,
   ) {
-    this.#status = { ...INITIAL_STATUS, storage: options.storage };
+    this.#status = { ...INITIAL_STATUS, storage: options.storage, opened: options.opened ?? null };
     this.#channel = new BroadcastChannel(syncChannelName(options.dbKey));
     this.#channel.onmessage = (event: MessageEvent<SyncMessage>) => {
       if (event.data.type === 'status?') this.#publish();
@@ -62,8 +73,16 @@ export class SyncEngine {
       error: null,
       received: {},
     });
-    if (!this.#status.initialSyncDone) void this.#loadTotals();
-    else await this.#analyzeIfNoStatistics();
+    this.#startedAt = performance.now();
+    this.#upToDate.clear();
+    if (!this.#status.initialSyncDone) {
+      this.#update({ firstSync: {} });
+      void this.#loadTotals();
+    }
+    await prepareIndexesOnStart(this.db, this.#status.initialSyncDone).catch((err) =>
+      console.warn('sync: deferring or rebuilding indexes failed', err),
+    );
+    if (this.#status.initialSyncDone) await this.#analyzeIfNoStatistics();
     // Shapes stored past the last commit (a reload while changes waited) are refetched.
     const { subscription, refetched } = await syncShapesToTablesSafely(this.db, this.db.sync, {
       key: SUBSCRIPTION_KEY,
@@ -113,7 +132,11 @@ export class SyncEngine {
         const patch: Partial<SyncStatus> = {};
         if (rows) patch.received = { ...this.#status.received, [table]: (this.#status.received[table] ?? 0) + rows };
         if (rows && this.#status.initialSyncDone) this.#maybeAnalyze(rows);
-        if (upToDate) patch.lastSyncedAt = Date.now();
+        if (upToDate) {
+          patch.lastSyncedAt = Date.now();
+          this.#upToDate.add(table);
+          if (this.#upToDate.size === SYNCED_TABLE_NAMES.length) this.#stepDone('downloadedMs');
+        }
         if (stream.lastOffset) patch.offsets = { ...this.#status.offsets, [table]: stream.lastOffset };
         if (this.#status.phase === 'error' || this.#status.phase === 'auth-required') {
           patch.phase = this.#status.initialSyncDone ? 'live' : 'initial';
@@ -152,8 +175,19 @@ export class SyncEngine {
     if (!rows[0]?.has) await this.#analyze();
   }
 
+  /** Records when a step of this session's first sync ended (once). */
+  #stepDone(step: keyof FirstSyncTimings): void {
+    const timings = this.#status.firstSync;
+    if (!timings || timings[step] !== undefined) return;
+    this.#update({ firstSync: { ...timings, [step]: Math.round(performance.now() - this.#startedAt) } });
+  }
+
   async #onInitialSync(): Promise<void> {
+    this.#stepDone('appliedMs');
+    await restoreDeferredIndexes(this.db).catch((err) => console.warn('sync: rebuilding indexes failed', err));
+    this.#stepDone('indexedMs');
     await this.#analyze();
+    this.#stepDone('analyzedMs');
     await this.db.query(
       `INSERT INTO local_meta (key, value) VALUES ('initial_sync_done', 'true') ON CONFLICT (key) DO UPDATE SET updated_at = now()`,
     );

@@ -16,6 +16,30 @@ export interface SyncStatus {
   offsets: Record<string, string>;
   error: string | null;
   storage: string | null;
+  /** Where this session's first sync spent its time (benchmark, Device page); null when none ran. */
+  firstSync: FirstSyncTimings | null;
+  /** How long the worker took to open the database (cold start diagnostics). */
+  opened: OpenTimings | null;
+}
+
+/** Milliseconds, measured in the worker that opened the database. */
+export interface OpenTimings {
+  /** Worker script start to PGlite ready (WebAssembly, file system bundle, storage, boot). */
+  pgliteMs: number;
+  /** The local migrations' check (and any migration run). */
+  migrateMs: number;
+}
+
+/** Milliseconds from the sync engine's start to the end of each step of a first sync. */
+export interface FirstSyncTimings {
+  /** Every shape's snapshot received (up-to-date). */
+  downloadedMs?: number;
+  /** pglite-sync committed the snapshots (one transaction). */
+  appliedMs?: number;
+  /** The deferred secondary indexes built again. */
+  indexedMs?: number;
+  /** Planner statistics gathered: the replica is complete. */
+  analyzedMs?: number;
 }
 
 export const INITIAL_STATUS: SyncStatus = {
@@ -27,6 +51,8 @@ export const INITIAL_STATUS: SyncStatus = {
   offsets: {},
   error: null,
   storage: null,
+  firstSync: null,
+  opened: null,
 };
 
 export type SyncMessage =
