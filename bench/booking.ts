@@ -97,6 +97,7 @@ async function main() {
     SEED_DEMO: 'false',
     LOG_LEVEL: 'warn',
     RATE_LIMIT_USER_PER_HOUR: '100000000',
+    RATE_LIMIT_WRITES_PER_HOUR: '100000000',
     RATE_LIMIT_ANON_PER_HOUR: '100000000',
   };
   const server = spawn(process.execPath, [TSX, 'server/index.ts'], {
