@@ -218,6 +218,11 @@ function replayProfile(requests: ReplayRequest[], states: { at: number; counts: 
     serverAnswerMs: stat(answered.flatMap((r) => (r.serverMs === undefined ? [] : [r.serverMs]))),
     gapBetweenWritesMs: stat(gaps),
     shapeRequests: requests.filter((r) => r.url.includes('/v1/shape')).length,
+    // The appointments shape's requests (sent, answered, live): the rows that confirm the
+    // accepted writes come back through them.
+    appointmentsShape: requests
+      .filter((r) => r.url.includes('/v1/shape') && /[?&]table=appointments(&|$)/.test(r.url))
+      .map((r) => ({ sentAt: r.sentAt, answeredAt: r.answeredAt, live: /[?&]live=true/.test(r.url) })),
     otherApiRequests: requests.filter((r) => r.url.includes('/api/') && !writes.includes(r)).length,
     outboxStates: states.filter((_, i) => i % 4 === 0),
   };

@@ -16,6 +16,12 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * re-run. A one-tap step is held for its undo window anyway; a booking leaves 0.15 s later.
  */
 const KICK_DELAY_MS = 150;
+/**
+ * Accepted entries wait for their rows to come back through sync. When the sync worker says
+ * rows arrived, the sender looks this much later (the worker announces a batch as it starts
+ * applying it), instead of at its next 500 ms poll.
+ */
+const SYNCED_ROWS_DELAY_MS = 100;
 
 export function outboxChannelName(dbKey: string): string {
   return `clinic-outbox:${dbKey}`;
@@ -47,7 +53,12 @@ export class OutboxRunner {
   #wake: (() => void) | null = null;
   #pausedForAuth = false;
   #kickTimer: ReturnType<typeof setTimeout> | undefined;
+  #syncedTimer: ReturnType<typeof setTimeout> | undefined;
   #channels: BroadcastChannel[] = [];
+  /** accepted entries are waiting for their synced rows */
+  #awaitingSync = false;
+  /** rows of the tables that confirm writes, received so far (from the sync status) */
+  #confirmingRows = 0;
 
   constructor(
     private readonly db: OutboxDb,
@@ -61,6 +72,7 @@ export class OutboxRunner {
     const sync = new BroadcastChannel(syncChannelName(this.dbKey));
     sync.onmessage = (e: MessageEvent<SyncMessage>) => {
       if (e.data.type === 'resume') this.resume();
+      if (e.data.type === 'status') this.#onSyncStatus(e.data.status.received);
     };
     this.#channels = [outbox, sync];
     addEventListener('online', this.#onOnline);
@@ -74,6 +86,7 @@ export class OutboxRunner {
   stop(): void {
     this.#abort.abort();
     clearTimeout(this.#kickTimer);
+    clearTimeout(this.#syncedTimer);
     removeEventListener('online', this.#onOnline);
     for (const c of this.#channels) c.close();
     this.#wake?.();
@@ -102,6 +115,16 @@ export class OutboxRunner {
     this.#wake?.();
   }
 
+  // Rows of appointments or patients arrived: accepted entries may be confirmed now.
+  #onSyncStatus(received: Record<string, number>): void {
+    const rows = (received.appointments ?? 0) + (received.patients ?? 0);
+    if (rows === this.#confirmingRows) return;
+    this.#confirmingRows = rows;
+    if (!this.#awaitingSync) return;
+    clearTimeout(this.#syncedTimer);
+    this.#syncedTimer = setTimeout(() => this.#kickHere(), SYNCED_ROWS_DELAY_MS);
+  }
+
   // Offline, a pass would only meet network errors (and its statements compete with the
   // taps): the 'online' event starts one.
   #kickSoon(): void {
@@ -122,8 +145,9 @@ export class OutboxRunner {
           if (pass.paused === 'auth') this.#pausedForAuth = true;
           if (pass.nextAttemptAt) waitMs = Math.max(50, Math.min(POLL_MS * 10, pass.nextAttemptAt - Date.now()));
         }
-        // Accepted entries wait for sync: look again soon.
-        if (await hasAccepted(this.db)) waitMs = Math.min(waitMs, 500);
+        // Accepted entries wait for sync: look again soon (or when rows arrive).
+        this.#awaitingSync = await hasAccepted(this.db);
+        if (this.#awaitingSync) waitMs = Math.min(waitMs, 500);
       } catch (err) {
         console.error('outbox pass failed', err);
       }
