@@ -2,6 +2,7 @@
 // one of them send (the others wait in line and take over when that tab closes). It sends
 // on start, when the browser comes online, when any tab queues a write, after a login that
 // follows an expired session, and on a timer (which also confirms accepted entries).
+import { HOLD_MAX_MS } from '../sync/live-gate';
 import { syncChannelName, type SyncMessage } from '../sync/status';
 import type { OutboxDb } from './db';
 import { confirmAccepted, forgetOldConfirmations } from './confirm';
@@ -22,6 +23,18 @@ const KICK_DELAY_MS = 150;
  * applying it), instead of at its next 500 ms poll.
  */
 const SYNCED_ROWS_DELAY_MS = 100;
+
+/**
+ * Whether requests to `path` share one connection with everything else (HTTP/2 or 3), as far
+ * as the browser's resource timing knows; null when it does not (no entry yet, a full buffer).
+ */
+function multiplexed(path: string): boolean | null {
+  if (typeof location === 'undefined' || typeof performance?.getEntriesByName !== 'function') return null;
+  const href = new URL(path, location.href).href;
+  const entry = performance.getEntriesByName(href, 'resource').at(-1) as PerformanceResourceTiming | undefined;
+  if (!entry?.nextHopProtocol) return null;
+  return entry.nextHopProtocol === 'h2' || entry.nextHopProtocol === 'h3';
+}
 
 export function outboxChannelName(dbKey: string): string {
   return `clinic-outbox:${dbKey}`;
@@ -59,6 +72,10 @@ export class OutboxRunner {
   #awaitingSync = false;
   /** rows of the tables that confirm writes, received so far (from the sync status) */
   #confirmingRows = 0;
+  /** the last outbox request went over HTTP/2 or 3 (null: not known yet) */
+  #multiplexed: boolean | null = null;
+  /** when the sync worker was last asked to hold its live requests (0: not holding) */
+  #holdAskedAt = 0;
 
   constructor(
     private readonly db: OutboxDb,
@@ -133,6 +150,34 @@ export class OutboxRunner {
     this.#kickTimer = setTimeout(() => this.#kickHere(), KICK_DELAY_MS);
   }
 
+  /**
+   * The transport of a pass. Over HTTP/1.1 (or while the protocol is not known) it asks the
+   * sync worker to hold back the live requests of the shapes a replay does not wait for, so
+   * that their connections go to the outbox (src/lib/sync/live-gate.ts); renewed while the
+   * pass sends, ended with the pass.
+   */
+  #passTransport: Transport = async (req) => {
+    if (this.#multiplexed !== true && Date.now() - this.#holdAskedAt > HOLD_MAX_MS / 3) {
+      this.#holdAskedAt = Date.now();
+      this.#postSync({ type: 'outbox-sending', sending: true });
+    }
+    try {
+      return await this.transport(req);
+    } finally {
+      this.#multiplexed = multiplexed(req.path) ?? this.#multiplexed;
+    }
+  };
+
+  #endHold(): void {
+    if (!this.#holdAskedAt) return;
+    this.#holdAskedAt = 0;
+    this.#postSync({ type: 'outbox-sending', sending: false });
+  }
+
+  #postSync(message: SyncMessage): void {
+    this.#channels[1]?.postMessage(message);
+  }
+
   async #run(): Promise<void> {
     await recoverInDoubt(this.db);
     while (!this.#abort.signal.aborted) {
@@ -141,7 +186,7 @@ export class OutboxRunner {
         await confirmAccepted(this.db);
         await forgetOldConfirmations(this.db);
         if (!this.#pausedForAuth && navigator.onLine !== false) {
-          const pass = await sendPass(this.db, this.transport);
+          const pass = await sendPass(this.db, this.#passTransport).finally(() => this.#endHold());
           if (pass.paused === 'auth') this.#pausedForAuth = true;
           if (pass.nextAttemptAt) waitMs = Math.max(50, Math.min(POLL_MS * 10, pass.nextAttemptAt - Date.now()));
         }

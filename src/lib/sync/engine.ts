@@ -5,6 +5,8 @@
 import type { PGliteWithSync, SyncShapesToTablesResult } from '@electric-sql/pglite-sync';
 import type { PGliteWithLive } from '@electric-sql/pglite/live';
 import { SYNCED_TABLE_NAMES, type SyncedTableName } from '../db/schema/tables';
+import { CONFIRMING_TABLES, gatedFetch, LiveRequestGate } from './live-gate';
+import { onlineFetch } from './online-fetch';
 import { syncShapesToTablesSafely } from './resume-guard';
 import { SUBSCRIPTION_KEY, shapeDefinitions } from './shapes';
 import { INITIAL_STATUS, syncChannelName, type SyncMessage, type SyncStatus } from './status';
@@ -31,6 +33,8 @@ export class SyncEngine {
   #rowsSinceAnalyze = 0;
   #restarting: Promise<void> = Promise.resolve();
   #analyzeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Holds the live requests of the shapes an outbox replay does not wait for (live-gate.ts). */
+  #liveGate = new LiveRequestGate();
 
   constructor(
     private readonly db: SyncDb,
@@ -44,6 +48,10 @@ export class SyncEngine {
       // whether or not the error reached us).
       if (event.data.type === 'resume') void this.restart();
       if (event.data.type === 'close') this.stop();
+      if (event.data.type === 'outbox-sending') {
+        if (event.data.sending) this.#liveGate.hold();
+        else this.#liveGate.release();
+      }
     };
   }
 
@@ -68,8 +76,10 @@ export class SyncEngine {
     const { subscription, refetched } = await syncShapesToTablesSafely(this.db, this.db.sync, {
       key: SUBSCRIPTION_KEY,
       // Typed against the nested client 1.0.14; the shapes are plain options objects.
-      shapes: shapeDefinitions(`${this.options.origin}/v1/shape`, (table, error) =>
-        this.#onError(table, error),
+      shapes: shapeDefinitions(
+        `${this.options.origin}/v1/shape`,
+        (table, error) => this.#onError(table, error),
+        (table) => onlineFetch(CONFIRMING_TABLES.has(table) ? undefined : gatedFetch(this.#liveGate)),
       ) as never,
       onInitialSync: () => void this.#onInitialSync(),
       onError: (error) => this.#onError(null, error),
@@ -81,6 +91,7 @@ export class SyncEngine {
 
   stop(): void {
     this.#stopped = true;
+    this.#liveGate.release();
     clearTimeout(this.#analyzeTimer);
     this.#analyzeTimer = undefined;
     this.#subscription?.unsubscribe();

@@ -30,7 +30,12 @@ export const INITIAL_STATUS: SyncStatus = {
 };
 
 export type SyncMessage =
-  { type: 'status'; status: SyncStatus } | { type: 'status?' } | { type: 'resume' } | { type: 'close' };
+  | { type: 'status'; status: SyncStatus }
+  | { type: 'status?' }
+  | { type: 'resume' }
+  | { type: 'close' }
+  /** the outbox is sending over HTTP/1.1 (or stopped): hold back or let go the live requests (live-gate.ts) */
+  | { type: 'outbox-sending'; sending: boolean };
 
 export function syncChannelName(dbKey: string): string {
   return `clinic-sync:${dbKey}`;
