@@ -1,8 +1,10 @@
 // The hold on live shape requests while the outbox sends over HTTP/1.1 (src/lib/sync/live-gate.ts):
 // live requests wait, catch-up requests never do, a hold ends on release, on its own after
-// HOLD_MAX_MS, and an aborted request stops waiting.
+// HOLD_MAX_MS, and an aborted request stops waiting. Shape requests made offline wait for a
+// tab to say the network is back (src/lib/sync/online-fetch.ts), at most MAX_OFFLINE_WAIT_MS.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CONFIRMING_TABLES, gatedFetch, HOLD_MAX_MS, LiveRequestGate } from '../../src/lib/sync/live-gate.js';
+import { MAX_OFFLINE_WAIT_MS, NetworkState, onlineFetch } from '../../src/lib/sync/online-fetch.js';
 
 const LIVE = 'http://clinic.test/v1/shape?table=doctors&offset=0_0&handle=h&live=true&cursor=1';
 const CATCH_UP = 'http://clinic.test/v1/shape?table=doctors&offset=0_0&handle=h';
@@ -73,5 +75,34 @@ describe('live request gate', () => {
 
   it('never holds the shapes whose rows confirm accepted writes', () => {
     expect([...CONFIRMING_TABLES].sort()).toEqual(['appointments', 'patients']);
+  });
+});
+
+describe('shape requests made offline', () => {
+  it('go the moment a tab says the network is back', async () => {
+    const { sent, base } = recordingFetch();
+    const network = new NetworkState();
+    const fetchShape = onlineFetch(network, base);
+    await fetchShape(CATCH_UP);
+    network.set(false);
+    const waiting = fetchShape(LIVE);
+    await settle();
+    expect(sent).toEqual([CATCH_UP]);
+    network.set(true);
+    await waiting;
+    expect(sent).toEqual([CATCH_UP, LIVE]);
+  });
+
+  it('go after MAX_OFFLINE_WAIT_MS if no tab says so (never later than the stream would retry)', async () => {
+    vi.useFakeTimers();
+    const { sent, base } = recordingFetch();
+    const network = new NetworkState();
+    network.set(false);
+    const waiting = onlineFetch(network, base)(LIVE);
+    await vi.advanceTimersByTimeAsync(MAX_OFFLINE_WAIT_MS - 1);
+    expect(sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await waiting;
+    expect(sent).toEqual([LIVE]);
   });
 });

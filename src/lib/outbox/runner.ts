@@ -93,6 +93,8 @@ export class OutboxRunner {
     };
     this.#channels = [outbox, sync];
     addEventListener('online', this.#onOnline);
+    addEventListener('offline', this.#onOffline);
+    if (navigator.onLine === false) this.#onOffline();
     void navigator.locks
       .request(`clinic-outbox-sender:${this.dbKey}`, { signal: this.#abort.signal }, () => this.#run())
       .catch(() => {
@@ -105,6 +107,7 @@ export class OutboxRunner {
     clearTimeout(this.#kickTimer);
     clearTimeout(this.#syncedTimer);
     removeEventListener('online', this.#onOnline);
+    removeEventListener('offline', this.#onOffline);
     for (const c of this.#channels) c.close();
     this.#wake?.();
   }
@@ -123,9 +126,15 @@ export class OutboxRunner {
     void retryNow(this.db).finally(() => this.#kickHere());
   }
 
-  // Back online: entries waiting out a backoff are due now.
+  // Back online: entries waiting out a backoff are due now, and the sync worker's shape
+  // requests made offline go at once (src/lib/sync/online-fetch.ts).
   #onOnline = () => {
+    this.#postSync({ type: 'network', online: true });
     void retryNow(this.db).finally(() => this.#kickHere());
+  };
+
+  #onOffline = () => {
+    this.#postSync({ type: 'network', online: false });
   };
 
   #kickHere(): void {

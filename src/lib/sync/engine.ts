@@ -6,7 +6,7 @@ import type { PGliteWithSync, SyncShapesToTablesResult } from '@electric-sql/pgl
 import type { PGliteWithLive } from '@electric-sql/pglite/live';
 import { SYNCED_TABLE_NAMES, type SyncedTableName } from '../db/schema/tables';
 import { CONFIRMING_TABLES, gatedFetch, LiveRequestGate } from './live-gate';
-import { onlineFetch } from './online-fetch';
+import { NetworkState, onlineFetch } from './online-fetch';
 import { syncShapesToTablesSafely } from './resume-guard';
 import { SUBSCRIPTION_KEY, shapeDefinitions } from './shapes';
 import { INITIAL_STATUS, syncChannelName, type SyncMessage, type SyncStatus } from './status';
@@ -35,6 +35,8 @@ export class SyncEngine {
   #analyzeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Holds the live requests of the shapes an outbox replay does not wait for (live-gate.ts). */
   #liveGate = new LiveRequestGate();
+  /** Offline as the tabs see it: shape requests wait for the network (online-fetch.ts). */
+  #network = new NetworkState();
 
   constructor(
     private readonly db: SyncDb,
@@ -48,6 +50,7 @@ export class SyncEngine {
       // whether or not the error reached us).
       if (event.data.type === 'resume') void this.restart();
       if (event.data.type === 'close') this.stop();
+      if (event.data.type === 'network') this.#network.set(event.data.online);
       if (event.data.type === 'outbox-sending') {
         if (event.data.sending) this.#liveGate.hold();
         else this.#liveGate.release();
@@ -79,7 +82,7 @@ export class SyncEngine {
       shapes: shapeDefinitions(
         `${this.options.origin}/v1/shape`,
         (table, error) => this.#onError(table, error),
-        (table) => onlineFetch(CONFIRMING_TABLES.has(table) ? undefined : gatedFetch(this.#liveGate)),
+        (table) => onlineFetch(this.#network, CONFIRMING_TABLES.has(table) ? undefined : gatedFetch(this.#liveGate)),
       ) as never,
       onInitialSync: () => void this.#onInitialSync(),
       onError: (error) => this.#onError(null, error),
