@@ -102,6 +102,7 @@ async function main() {
     SEED_DEMO: 'false',
     LOG_LEVEL: 'warn',
     RATE_LIMIT_USER_PER_HOUR: '100000000',
+    RATE_LIMIT_WRITES_PER_HOUR: '100000000',
     RATE_LIMIT_ANON_PER_HOUR: '100000000',
   };
   // `node --import tsx` rather than the tsx CLI: the server is this child itself, not a grandchild,

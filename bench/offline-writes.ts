@@ -2,7 +2,7 @@
 // (a) tap to optimistic row painted: "Confirm" tapped offline on 100 appointment pages, time
 // from the click to the "pending" state painted (next animation frame); (b) back online, the
 // time until all 100 queued writes are confirmed in the replica (outbox empty). Writes
-// bench/results/offline-writes-*.json. Options: --taps N, --settle, --paint-only (below).
+// bench/results/offline-writes-*.json. Options: --taps N, --settle, --paint-only, --http1 (below).
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -27,6 +27,11 @@ const WRITES = tapsArg > 0 ? Number(process.argv[tapsArg + 1]) : SMOKE ? 3 : 100
 const SETTLE = process.argv.includes('--settle');
 // `--paint-only`: skip the online part (quick before/after comparisons of tap to paint).
 const PAINT_ONLY = process.argv.includes('--paint-only');
+// The server speaks HTTPS with HTTP/2, as tablets reach it (a PWA needs a secure origin away
+// from localhost, README "Use it from tablets"). `--http1`: plain HTTP/1.1, as a browser on the
+// server machine itself (http://localhost) or behind a proxy that speaks only HTTP/1.1, where
+// the browser opens at most six connections to the host for the sync long-polls and the outbox.
+const HTTP1 = process.argv.includes('--http1');
 if (!Number.isInteger(WRITES) || WRITES < 1 || WRITES > 1000) {
   console.error('--taps takes a whole number from 1 to 1000');
   process.exit(2);
@@ -213,6 +218,11 @@ function replayProfile(requests: ReplayRequest[], states: { at: number; counts: 
     serverAnswerMs: stat(answered.flatMap((r) => (r.serverMs === undefined ? [] : [r.serverMs]))),
     gapBetweenWritesMs: stat(gaps),
     shapeRequests: requests.filter((r) => r.url.includes('/v1/shape')).length,
+    // The appointments shape's requests (sent, answered, live): the rows that confirm the
+    // accepted writes come back through them.
+    appointmentsShape: requests
+      .filter((r) => r.url.includes('/v1/shape') && /[?&]table=appointments(&|$)/.test(r.url))
+      .map((r) => ({ sentAt: r.sentAt, answeredAt: r.answeredAt, live: /[?&]live=true/.test(r.url) })),
     otherApiRequests: requests.filter((r) => r.url.includes('/api/') && !writes.includes(r)).length,
     outboxStates: states.filter((_, i) => i % 4 === 0),
   };
@@ -220,7 +230,7 @@ function replayProfile(requests: ReplayRequest[], states: { at: number; counts: 
 
 async function main() {
   const atStart = machineAtStart();
-  const bench = await startBrowserBenchServer('writes');
+  const bench = await startBrowserBenchServer('writes', { tls: !HTTP1 });
   const { server, origin } = bench;
   const profile = await mkdtemp(path.join(os.tmpdir(), 'clinic-bench-profile-'));
   try {
@@ -264,6 +274,7 @@ async function main() {
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        ...bench.chromiumArgs,
       ],
     });
     const page = context.pages()[0] ?? (await context.newPage());
@@ -272,6 +283,9 @@ async function main() {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.waitForURL(/\/schedule/);
+    const protocol = await page.evaluate<string>(
+      `performance.getEntriesByType('navigation')[0]?.nextHopProtocol ?? 'unknown'`,
+    );
     console.log('logged in; waiting for the first sync…');
     await until(
       async () =>
@@ -313,6 +327,8 @@ async function main() {
       machine: { ...machineAtEnd(atStart), chromium: CHROMIUM },
       writes: WRITES,
       settle: SETTLE,
+      // what the page was served over: 'h2' (HTTPS) or 'http/1.1' (--http1)
+      protocol,
       queuedOffline: queued,
       tapToPaintMs: {
         p50: round(percentile(taps, 50)),

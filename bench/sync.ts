@@ -156,6 +156,7 @@ async function main() {
     LOG_LEVEL: 'warn',
     // One benchmark user stands for every device: per-user caps would measure the cap.
     RATE_LIMIT_USER_PER_HOUR: big,
+    RATE_LIMIT_WRITES_PER_HOUR: big,
     RATE_LIMIT_ANON_PER_HOUR: big,
     RATE_LIMIT_SYNC_PER_HOUR: big,
     SYNC_CLIENT_SHAPES_PER_USER: '1000',

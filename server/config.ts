@@ -50,6 +50,7 @@ const envSchema = z.object({
   ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD: positiveInt.default(10 * 1024 * 1024),
   RATE_LIMIT_ANON_PER_HOUR: positiveInt.default(100),
   RATE_LIMIT_USER_PER_HOUR: positiveInt.default(1000),
+  RATE_LIMIT_WRITES_PER_HOUR: positiveInt.default(1000),
   RATE_LIMIT_SYNC_PER_HOUR: positiveInt.default(20_000),
   RATE_LIMIT_LOGIN_FAILURES: positiveInt.default(10),
   RATE_LIMIT_STORE: z.enum(['memory', 'postgres']).default('memory'),
@@ -110,6 +111,8 @@ export type Config = Readonly<{
   rateLimits: Readonly<{
     anonPerHour: number;
     userPerHour: number;
+    /** Writes carrying an Idempotency-Key (the device outbox's), per user: apart from userPerHour. */
+    writesPerHour: number;
     syncPerHour: number;
     loginFailures: number;
     store: 'memory' | 'postgres';
@@ -212,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: Object.freeze({
       anonPerHour: e.RATE_LIMIT_ANON_PER_HOUR,
       userPerHour: e.RATE_LIMIT_USER_PER_HOUR,
+      writesPerHour: e.RATE_LIMIT_WRITES_PER_HOUR,
       syncPerHour: e.RATE_LIMIT_SYNC_PER_HOUR,
       loginFailures: e.RATE_LIMIT_LOGIN_FAILURES,
       store: e.RATE_LIMIT_STORE,

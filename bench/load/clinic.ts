@@ -57,6 +57,7 @@ export class SpawnedClinic {
       LOG_LEVEL: 'warn',
       // The load is many users from one address: the abuse caps would measure themselves.
       RATE_LIMIT_USER_PER_HOUR: '100000000',
+      RATE_LIMIT_WRITES_PER_HOUR: '100000000',
       RATE_LIMIT_ANON_PER_HOUR: '100000000',
       RATE_LIMIT_SYNC_PER_HOUR: '100000000',
       ...extraEnv,

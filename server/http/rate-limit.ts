@@ -1,6 +1,7 @@
 // Abuse control. Hard caps per hour (express-rate-limit) with growing delays before them
-// (express-slow-down): anonymous requests per IP, signed-in requests per user, the sync
-// long-polls per user on a budget of their own, and password attempts per account + IP.
+// (express-slow-down): anonymous requests per IP, signed-in requests per user, the device
+// outbox's writes (those carrying an Idempotency-Key) and the sync long-polls per user on
+// budgets of their own, and password attempts per account + IP.
 // Only /api and /v1 are limited: the static app (dozens of hashed files on a first visit)
 // and the /healthz, /readyz and /metrics probes are not.
 import type { Request, RequestHandler, Response } from 'express';
@@ -17,7 +18,7 @@ export const LOGIN_FREE_FAILURES = 2;
 /** Share of a cap that passes undelayed before express-slow-down starts adding delays. */
 const SLOW_DOWN_FROM = 0.8;
 
-type LimiterName = 'anon' | 'user' | 'sync' | 'login';
+type LimiterName = 'anon' | 'user' | 'writes' | 'sync' | 'login';
 
 const isLimitedPath = (req: Request) => req.path.startsWith('/api/') || req.path.startsWith('/v1/');
 /**
@@ -28,6 +29,14 @@ const isLimitedPath = (req: Request) => req.path.startsWith('/api/') || req.path
 const isLoginRequest = (req: Request) => req.method === 'POST' && req.path === '/api/auth/login';
 /** The sync long-polls: a device holds ~6 live shapes re-polling every 20 s. */
 const isShapeRequest = (req: Request) => req.path === '/v1/shape';
+/**
+ * A write the device outbox sends: every one carries its Idempotency-Key, so a replay after a
+ * lost answer is applied once. Writes a device queued offline arrive together when it comes
+ * back; made over hours, they would otherwise spend the user's hourly budget in one burst
+ * (and be slowed down from 80 % of it) in the hour of the reconnection.
+ */
+const isKeyedWrite = (req: Request) =>
+  req.method !== 'GET' && req.method !== 'HEAD' && req.get('idempotency-key') !== undefined;
 const clientIp = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown');
 
 /** The API's 429 body via the one error handler, with Retry-After in whole seconds. */
@@ -104,7 +113,7 @@ function cappedBudget(
   return [cap, slow];
 }
 
-/** The per-IP, per-user and sync budgets, in that order; mount once after loadSession. */
+/** The per-IP, per-user, keyed-writes and sync budgets, in that order; mount once after loadSession. */
 export function rateLimits(deps: AppDeps): RequestHandler[] {
   const limits = deps.config.rateLimits;
   const userKey = (req: Request) => req.user!.id;
@@ -120,7 +129,17 @@ export function rateLimits(deps: AppDeps): RequestHandler[] {
       cap: limits.userPerHour,
       windowMs: HOUR_MS,
       key: userKey,
-      applies: (req) => !!req.user && !isShapeRequest(req),
+      applies: (req) => !!req.user && !isShapeRequest(req) && !isKeyedWrite(req),
+      slow: true,
+    }),
+    // Bounded like the hourly cap (a client adding a key to every write gets this budget and
+    // no more), but apart from it: a device's replay is not refused or slowed by the user's
+    // reads that hour, and its burst leaves their other requests their own budget.
+    ...cappedBudget(deps, 'writes', {
+      cap: limits.writesPerHour,
+      windowMs: HOUR_MS,
+      key: userKey,
+      applies: (req) => !!req.user && isKeyedWrite(req),
       slow: true,
     }),
     // Delaying a long-poll achieves nothing: a hard cap only.

@@ -29,7 +29,13 @@ export const PARTIAL_INDEXES = [
   'appointments_active_id_idx',
 ] as const;
 
-const DEFAULT_CAPS = { anonPerHour: 100, userPerHour: 1000, syncPerHour: 20_000, loginFailures: 10 } as const;
+const DEFAULT_CAPS = {
+  anonPerHour: 100,
+  userPerHour: 1000,
+  writesPerHour: 1000,
+  syncPerHour: 20_000,
+  loginFailures: 10,
+} as const;
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const pass = (name: string, detail?: string): CheckResult => ({ name, status: 'pass', detail });
@@ -73,7 +79,7 @@ function configChecks(config: Config, waived: ReadonlySet<Waiver>): CheckResult[
   const raised = (Object.keys(DEFAULT_CAPS) as (keyof typeof DEFAULT_CAPS)[]).filter(
     (k) => caps[k] > DEFAULT_CAPS[k] * 10,
   );
-  const capsText = `anon ${caps.anonPerHour}/h, user ${caps.userPerHour}/h, sync ${caps.syncPerHour}/h, login failures ${caps.loginFailures}, store ${caps.store}`;
+  const capsText = `anon ${caps.anonPerHour}/h, user ${caps.userPerHour}/h, writes ${caps.writesPerHour}/h, sync ${caps.syncPerHour}/h, login failures ${caps.loginFailures}, store ${caps.store}`;
   results.push(
     raised.length
       ? fail(

@@ -1,6 +1,8 @@
-// Abuse control over real HTTP: anonymous and per-user hourly caps, the separate sync budget,
+// Abuse control over real HTTP: anonymous and per-user hourly caps, the separate budgets of
+// keyed writes (the device outbox's) and of sync,
 // failed logins per account + IP, 429 bodies with Retry-After, and the PostgreSQL store shared
 // by two app instances. Small caps come from the environment, as an operator would set them.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capDelay, LOGIN_FREE_FAILURES, loginDelay } from '../../server/http/rate-limit.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
@@ -81,6 +83,47 @@ describe('hourly caps', () => {
     expectRateLimited(await c.get('/api/auth/me'));
     // And the sync budget has its own cap.
     expectRateLimited(await c.get('/v1/shape?table=appointments&offset=-1'));
+  });
+});
+
+describe('writes carrying an Idempotency-Key (the device outbox)', () => {
+  it('have a per-user budget of their own: a replay is not refused by a spent hourly cap, and is capped itself', async () => {
+    const s = await serve({ RATE_LIMIT_USER_PER_HOUR: '3', RATE_LIMIT_WRITES_PER_HOUR: '5' });
+    const c = new ApiClient(s.url);
+    await c.login(fx.users.receptionist.email, TEST_PASSWORD);
+    const patient = fx.patients[0]!;
+    // The user's hourly budget is spent (reads) ...
+    expect((await times(3, () => c.get('/api/auth/me'))).map((r) => r.status)).toEqual([200, 200, 200]);
+    expectRateLimited(await c.get('/api/auth/me'));
+    // ... and so is an unkeyed write, which belongs to it.
+    expectRateLimited(await c.patch(`/api/patients/${patient}`, { phone: '+1 555 0100' }));
+    // Five queued writes replayed with their keys still go, each applied.
+    const replay = await times(5, () =>
+      c.patch(`/api/patients/${patient}`, { phone: '+1 555 0101' }, { 'idempotency-key': randomUUID() }),
+    );
+    expect(replay.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(replay[0]!.headers.get('ratelimit')).toMatch(/limit=5, remaining=4/);
+    // Bounded: the sixth keyed write is refused like any request over a cap, for this user only.
+    expectRateLimited(
+      await c.patch(`/api/patients/${patient}`, { phone: '+1 555 0102' }, { 'idempotency-key': randomUUID() }),
+    );
+    const other = new ApiClient(s.url);
+    await other.login(fx.users.admin.email, TEST_PASSWORD);
+    const theirs = await other.patch(
+      `/api/patients/${patient}`,
+      { phone: '+1 555 0103' },
+      { 'idempotency-key': randomUUID() },
+    );
+    expect(theirs.status).toBe(200);
+  });
+
+  it('a key on a read does not move it out of the hourly cap', async () => {
+    const s = await serve({ RATE_LIMIT_USER_PER_HOUR: '2', RATE_LIMIT_WRITES_PER_HOUR: '100' });
+    const c = new ApiClient(s.url);
+    await c.login(fx.users.clinicianA.email, TEST_PASSWORD);
+    const reads = await times(2, () => c.get('/api/auth/me', { 'idempotency-key': randomUUID() }));
+    expect(reads.map((r) => r.status)).toEqual([200, 200]);
+    expectRateLimited(await c.get('/api/auth/me', { 'idempotency-key': randomUUID() }));
   });
 });
 

@@ -28,6 +28,7 @@ export async function startTestServer(
     PUBLIC_ORIGIN: 'http://clinic.test',
     RATE_LIMIT_ANON_PER_HOUR: '100000',
     RATE_LIMIT_USER_PER_HOUR: '100000',
+    RATE_LIMIT_WRITES_PER_HOUR: '100000',
     RATE_LIMIT_LOGIN_FAILURES: '1000',
     ...env,
   });

@@ -10,7 +10,7 @@ describe('config', () => {
       publicOrigin: 'http://localhost:3000',
       clinicTimeZone: 'UTC',
     });
-    expect(c.rateLimits).toMatchObject({ anonPerHour: 100, userPerHour: 1000 });
+    expect(c.rateLimits).toMatchObject({ anonPerHour: 100, userPerHour: 1000, writesPerHour: 1000 });
   });
 
   it.each([

@@ -413,6 +413,42 @@ describe('independent entries in flight together', () => {
   });
 });
 
+describe('answers that arrive together', () => {
+  it('are recorded with one statement, each with the synced row and version that confirm it', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO appointments_synced (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status, urgency, version)
+       SELECT gen_random_uuid(), $1, $2, t, t + interval '30 minutes', 30, 'scheduled', 'routine', 1
+         FROM unnest($3::timestamptz[]) AS t RETURNING id`,
+      [patients[0], doctor, Array.from({ length: 4 }, () => freeStart())],
+    );
+    for (const r of rows) await changeStatusLocally(db, USER, r.id, 'confirmed');
+    const ids = rows.map((r) => r.id);
+    // The pass's statements, as the database worker would receive them.
+    const statements: string[] = [];
+    const counted: OutboxDb = {
+      query: (sql: string, params?: unknown[]) => {
+        statements.push(sql);
+        return db.query(sql, params);
+      },
+      transaction: (fn) => db.transaction(fn),
+    } as OutboxDb;
+    const net = gated();
+    const pass = sendPass(counted, net.transport, { window: 4 });
+    await vi.waitFor(() => expect(net.inFlight()).toEqual([...ids].sort()));
+    const beforeAnswers = statements.length;
+    ids.forEach((id, i) => net.answer(id, { json: { appointment: { id, version: 2 }, txid: 100 + i } }));
+    expect((await pass).sent).toBe(4);
+    // One write to the outbox for the four answers (it was one per answer).
+    expect(statements.slice(beforeAnswers).filter((q) => /UPDATE outbox/.test(q))).toHaveLength(1);
+    const recorded = await db.query<{ confirm_id: string; confirm_version: number; txid: string; state: string }>(
+      `SELECT confirm_id, confirm_version, txid::text, state FROM outbox ORDER BY seq`,
+    );
+    expect(recorded.rows).toEqual(
+      ids.map((id, i) => ({ confirm_id: id, confirm_version: 2, txid: String(100 + i), state: 'accepted' })),
+    );
+  });
+});
+
 describe('local schema upgrade with pending entries', () => {
   it('keeps pending entries through a later migration and can still send them', async () => {
     const a = await book();

@@ -84,23 +84,51 @@ interface AcceptedAnswer {
   txid?: number;
 }
 
-/** Accepted: remember which synced row (and which version of it) confirms the write. */
-async function recordAccepted(db: OutboxDb, entry: OutboxEntry, json: unknown): Promise<void> {
+/** What an accepted entry records: which synced row (and which version of it) confirms the write. */
+interface AcceptedRecord {
+  id: string;
+  txid: number | null;
+  confirm_table: 'appointments' | 'patients';
+  confirm_id: string | null;
+  confirm_version: number | null;
+  confirm_updated_at: string | null;
+}
+
+function acceptedRecord(entry: OutboxEntry, json: unknown): AcceptedRecord {
   const answer = (json ?? {}) as AcceptedAnswer;
   const written = answer.occurrences?.filter((o) => o.outcome === 'booked' || o.outcome === 'changed').at(-1);
   if (written) answer.appointment = { id: written.id, version: written.version };
   const patient = answer.patient?.id ? answer.patient : null;
+  return {
+    id: entry.id,
+    txid: answer.txid ?? null,
+    confirm_table: patient ? 'patients' : 'appointments',
+    confirm_id: patient?.id ?? answer.appointment?.id ?? entry.result_id ?? entry.entity_id,
+    confirm_version: patient ? null : (answer.appointment?.version ?? 1),
+    confirm_updated_at: patient?.updated_at ?? null,
+  };
+}
+
+/**
+ * One statement for a step of the pass: the accepted answers received since the last step
+ * are recorded, and the entries about to leave are marked `sending` (durably, before their
+ * requests: a crash from there on is resolved by a replay under the same key). Every
+ * statement waits its turn in the database worker behind the sync stream's writes and the
+ * screens' queries; one per step instead of two per entry is what lets a replay keep up with
+ * answers that arrive several at a time.
+ */
+async function recordStep(db: OutboxDb, accepted: AcceptedRecord[], sending: string[]): Promise<void> {
   await db.query(
-    `UPDATE outbox SET state = 'accepted', txid = $2, confirm_table = $3, confirm_id = $4, confirm_version = $5,
-       confirm_updated_at = $6, last_error = NULL, updated_at = now() WHERE id = $1`,
-    [
-      entry.id,
-      answer.txid ?? null,
-      patient ? 'patients' : 'appointments',
-      patient?.id ?? answer.appointment?.id ?? entry.result_id ?? entry.entity_id,
-      patient ? null : (answer.appointment?.version ?? 1),
-      patient?.updated_at ?? null,
-    ],
+    `WITH accepted AS (
+       UPDATE outbox o SET state = 'accepted', txid = a.txid, confirm_table = a.confirm_table,
+              confirm_id = a.confirm_id, confirm_version = a.confirm_version,
+              confirm_updated_at = a.confirm_updated_at, last_error = NULL, updated_at = now()
+         FROM jsonb_to_recordset($1::jsonb) AS a(id uuid, txid bigint, confirm_table text, confirm_id uuid,
+                                                  confirm_version integer, confirm_updated_at timestamptz)
+        WHERE o.id = a.id
+        RETURNING o.id)
+     UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = ANY($2::uuid[])`,
+    [JSON.stringify(accepted), sending],
   );
 }
 
@@ -181,8 +209,12 @@ export async function sendPass(
   let sent = 0;
   let paused: 'auth' | null = null;
   let nextAttemptAt: number | null = null;
-  /** entry id → its answer (settled) while in flight */
-  const inFlight = new Map<string, Promise<Answer>>();
+  /** entry id → its request while in flight */
+  const inFlight = new Map<string, Promise<unknown>>();
+  /** answers received and not handled yet */
+  const settled: Answer[] = [];
+  /** accepted answers handled and not recorded yet: they go with the next step's statement */
+  const toRecord: AcceptedRecord[] = [];
   /** outcome of entries answered in this pass (a dependent one is rejected with its parent) */
   const answered = new Map<string, 'accepted' | 'rejected'>();
 
@@ -232,31 +264,37 @@ export async function sendPass(
           if (barrier) break;
         }
       }
-      if (launch.length) {
-        // Durable "sending" before the requests: a crash from here on is resolved by a replay.
-        await db.query(
-          `UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = ANY($1::uuid[])`,
-          [launch.map((e) => e.id)],
+      if (launch.length || toRecord.length) {
+        await recordStep(
+          db,
+          toRecord.splice(0),
+          launch.map((e) => e.id),
         );
         for (const entry of launch) {
           sent++;
           inFlight.set(
             entry.id,
             transport({ method: entry.method, path: entry.path, body: entry.body, idempotencyKey: entry.id }).then(
-              (res) => ({ entry, res }),
-              () => ({ entry, res: null }),
+              (res) => settled.push({ entry, res }),
+              () => settled.push({ entry, res: null }),
             ),
           );
         }
       }
       if (inFlight.size === 0) break;
-      const { entry, res } = await Promise.race(inFlight.values());
-      inFlight.delete(entry.id);
-      progressed = true;
-      const outcome = await recordAnswer(db, entry, res, now, opts);
-      if (outcome === 'accepted' || outcome === 'rejected') answered.set(entry.id, outcome);
-      else if (outcome === 'auth') paused = 'auth';
-      else nextAttemptAt = Math.min(nextAttemptAt ?? Infinity, outcome.at);
+      // Every answer in by now is handled in this step, not only the first.
+      if (!settled.length) await Promise.race(inFlight.values());
+      for (const { entry, res } of settled.splice(0)) {
+        inFlight.delete(entry.id);
+        progressed = true;
+        const outcome = await recordAnswer(db, entry, res, now, opts);
+        if (typeof outcome === 'object' && 'accepted' in outcome) {
+          toRecord.push(outcome.accepted);
+          answered.set(entry.id, 'accepted');
+        } else if (outcome === 'rejected') answered.set(entry.id, outcome);
+        else if (outcome === 'auth') paused = 'auth';
+        else nextAttemptAt = Math.min(nextAttemptAt ?? Infinity, outcome.at);
+      }
     }
     if (paused) return { sent, paused, nextAttemptAt: null };
     if (nextAttemptAt !== null) return { sent, paused: null, nextAttemptAt };
@@ -267,20 +305,20 @@ export async function sendPass(
   return { sent, paused: null, nextAttemptAt: null };
 }
 
-/** Records one answer; says how the entry ended up. */
+/**
+ * Records one answer; says how the entry ended up. An acceptance is returned, not written: the
+ * pass records it with its next step (`recordStep`).
+ */
 async function recordAnswer(
   db: OutboxDb,
   entry: OutboxEntry,
   res: OutboxResponse | null,
   now: () => number,
   opts: PassOptions,
-): Promise<'accepted' | 'rejected' | 'auth' | { at: number }> {
+): Promise<{ accepted: AcceptedRecord } | 'rejected' | 'auth' | { at: number }> {
   const retryAfterMs = parseRetryAfter(res?.retryAfter, now());
   const verdict = classify(res?.status ?? null, retryAfterMs !== null);
-  if (verdict === 'accepted') {
-    await recordAccepted(db, entry, res!.json);
-    return 'accepted';
-  }
+  if (verdict === 'accepted') return { accepted: acceptedRecord(entry, res!.json) };
   if (verdict === 'rejected') {
     await markRejected(db, entry.id, errorOf(res!.status, res!.json));
     return 'rejected';

@@ -6,6 +6,8 @@ import type { PGliteWithSync, SyncShapesToTablesResult } from '@electric-sql/pgl
 import type { PGliteWithLive } from '@electric-sql/pglite/live';
 import { SYNCED_TABLE_NAMES, type SyncedTableName } from '../db/schema/tables';
 import { prepareIndexesOnStart, restoreDeferredIndexes } from './deferred-indexes';
+import { CONFIRMING_TABLES, gatedFetch, LiveRequestGate } from './live-gate';
+import { NetworkState, onlineFetch } from './online-fetch';
 import { syncShapesToTablesSafely } from './resume-guard';
 import { SUBSCRIPTION_KEY, shapeDefinitions } from './shapes';
 import {
@@ -42,6 +44,10 @@ export class SyncEngine {
   #analyzeTimer: ReturnType<typeof setTimeout> | undefined;
   #startedAt = 0;
   #upToDate = new Set<SyncedTableName>();
+  /** Holds the live requests of the shapes an outbox replay does not wait for (live-gate.ts). */
+  #liveGate = new LiveRequestGate();
+  /** Offline as the tabs see it: shape requests wait for the network (online-fetch.ts). */
+  #network = new NetworkState();
 
   constructor(
     private readonly db: SyncDb,
@@ -55,6 +61,11 @@ export class SyncEngine {
       // whether or not the error reached us).
       if (event.data.type === 'resume') void this.restart();
       if (event.data.type === 'close') this.stop();
+      if (event.data.type === 'network') this.#network.set(event.data.online);
+      if (event.data.type === 'outbox-sending') {
+        if (event.data.sending) this.#liveGate.hold();
+        else this.#liveGate.release();
+      }
     };
   }
 
@@ -87,8 +98,10 @@ export class SyncEngine {
     const { subscription, refetched } = await syncShapesToTablesSafely(this.db, this.db.sync, {
       key: SUBSCRIPTION_KEY,
       // Typed against the nested client 1.0.14; the shapes are plain options objects.
-      shapes: shapeDefinitions(`${this.options.origin}/v1/shape`, (table, error) =>
-        this.#onError(table, error),
+      shapes: shapeDefinitions(
+        `${this.options.origin}/v1/shape`,
+        (table, error) => this.#onError(table, error),
+        (table) => onlineFetch(this.#network, CONFIRMING_TABLES.has(table) ? undefined : gatedFetch(this.#liveGate)),
       ) as never,
       onInitialSync: () => void this.#onInitialSync(),
       onError: (error) => this.#onError(null, error),
@@ -100,6 +113,7 @@ export class SyncEngine {
 
   stop(): void {
     this.#stopped = true;
+    this.#liveGate.release();
     clearTimeout(this.#analyzeTimer);
     this.#analyzeTimer = undefined;
     this.#subscription?.unsubscribe();

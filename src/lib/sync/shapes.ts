@@ -24,7 +24,8 @@ export function pickKnownColumns(table: SyncedTableName) {
 
 /**
  * One shape per synced table. `fetchClient` lets Node tests send a session cookie or delay one
- * shape's answers; the browser sends its cookie by itself.
+ * shape's answers (the browser sends its cookie by itself); the engine waits for the network
+ * (online-fetch.ts) and holds back some shapes' live requests while the outbox sends (live-gate.ts).
  */
 export function shapeDefinitions(
   shapeUrl: string,

@@ -56,7 +56,14 @@ export const INITIAL_STATUS: SyncStatus = {
 };
 
 export type SyncMessage =
-  { type: 'status'; status: SyncStatus } | { type: 'status?' } | { type: 'resume' } | { type: 'close' };
+  | { type: 'status'; status: SyncStatus }
+  | { type: 'status?' }
+  | { type: 'resume' }
+  | { type: 'close' }
+  /** the outbox is sending over HTTP/1.1 (or stopped): hold back or let go the live requests (live-gate.ts) */
+  | { type: 'outbox-sending'; sending: boolean }
+  /** a tab saw the browser go offline or online (online-fetch.ts) */
+  | { type: 'network'; online: boolean };
 
 export function syncChannelName(dbKey: string): string {
   return `clinic-sync:${dbKey}`;
