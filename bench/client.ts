@@ -24,6 +24,7 @@ import {
   type AppointmentFilters,
 } from '../src/lib/db/queries/appointments.js';
 import { searchPatientsQuery } from '../src/lib/db/queries/patients.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -45,16 +46,6 @@ const { values: args } = parseArgs({
 if (args.smoke) Object.assign(args, { doctors: '4', patients: '200', appointments: '500', reads: '4', cold: '2' });
 const PASSWORD = 'bench-password-123';
 const EMAIL = 'bench.reception@example.org';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 function stats(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);
@@ -174,7 +165,7 @@ async function launch(profile: string, offline = false): Promise<{ context: Brow
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: [...CHROMIUM_ARGS],
     offline,
     viewport: { width: 1280, height: 860 },
   });

@@ -15,6 +15,7 @@ import { startBrowserBenchServer } from './browser-bench-server.js';
 import { machineAtEnd, machineAtStart } from './machine.js';
 import { generateClinic } from '../server/seed/generate.js';
 import { loadClinic } from '../server/seed/load.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.js';
 
 // `--taps N` (default 100) for a quicker run on a busy machine.
 const tapsArg = process.argv.indexOf('--taps');
@@ -38,7 +39,6 @@ if (!Number.isInteger(WRITES) || WRITES < 1 || WRITES > 1000) {
 }
 const PASSWORD = 'bench-password-123';
 const EMAIL = 'bench.reception@example.org';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -266,16 +266,7 @@ async function main() {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        ...bench.chromiumArgs,
-      ],
+      args: [...CHROMIUM_ARGS, ...bench.chromiumArgs],
     });
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto(`${origin}/login`);

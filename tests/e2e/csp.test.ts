@@ -12,6 +12,7 @@ import type { AppDeps } from '../../server/deps.js';
 import { createLogger } from '../../server/logger.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../bench/chromium.js';
 
 let db: TestDatabase;
 let fx: Fixture;
@@ -38,10 +39,7 @@ beforeAll(async () => {
   const deps: AppDeps = { config, pool: db.pool, logger: createLogger('silent'), databaseUrl: db.url, readiness: {} };
   server = http.createServer(createApp(deps));
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox'],
-  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
 }, 300_000);
 
 afterAll(async () => {

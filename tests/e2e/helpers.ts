@@ -14,8 +14,8 @@ import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { createFixture, type Fixture } from '../setup/fixtures.js';
 import { ApiClient } from '../setup/server.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../bench/chromium.js';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SHOTS_DIR = path.resolve('test-results');
 
 let building: Promise<void> | null = null;
@@ -108,15 +108,7 @@ export async function openBrowser(profileDir?: string): Promise<Browser> {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 860 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: [...CHROMIUM_ARGS],
   });
   const page = context.pages()[0] ?? (await context.newPage());
   return {
