@@ -5,7 +5,7 @@ import { live, type PGliteWithLive } from '@electric-sql/pglite/live';
 import { PGliteWorker } from '@electric-sql/pglite/worker';
 import { syncChannelName, type SyncMessage } from '../sync/status';
 import DbWorker from './pglite.worker.ts?worker';
-import { deleteStoredDatabase, PREBUILD_WORKER_NAME, type WorkerMeta } from './storage';
+import { deleteStoredDatabase, opfsDatabaseExists, PREBUILD_WORKER_NAME, type WorkerMeta } from './storage';
 
 export type LocalDb = PGliteWorker & PGliteWithLive;
 
@@ -92,13 +92,7 @@ export async function destroyLocalDb(userId: string): Promise<void> {
 async function databaseStillThere(dbKey: string): Promise<boolean> {
   const names = (await indexedDB.databases?.())?.map((d) => d.name ?? '') ?? [];
   if (names.some((n) => n.includes(dbKey))) return true;
-  try {
-    const root = await navigator.storage.getDirectory();
-    await root.getDirectoryHandle(dbKey);
-    return true;
-  } catch {
-    return false;
-  }
+  return opfsDatabaseExists(dbKey);
 }
 
 // The page's database for tests and support (DevTools: `await __clinicDb()`). It exposes

@@ -6,9 +6,9 @@ import { live } from '@electric-sql/pglite/live';
 import { worker } from '@electric-sql/pglite/worker';
 import { electricSync } from '@electric-sql/pglite-sync';
 import { SyncEngine } from '../sync/engine';
-import { opfsDatabaseExists, opfsStorageFor, prebuildDataDir, type PreparedDataDir } from './prebuilt-data-dir';
+import { opfsStorageFor, prebuildDataDir, type PreparedDataDir } from './prebuilt-data-dir';
 import { migrateLocal } from './schema/migrate';
-import { chooseStorage, PREBUILD_WORKER_NAME, type WorkerMeta } from './storage';
+import { chooseStorage, opfsDatabaseExists, PREBUILD_WORKER_NAME, type WorkerMeta } from './storage';
 
 /**
  * Under relaxedDurability PGlite's syncToFs() starts the copy to IndexedDB and returns at once

@@ -46,17 +46,6 @@ export async function prebuildDataDir(): Promise<PreparedDataDir | null> {
   }
 }
 
-/** Whether OPFS already holds a directory for this database (then it is opened, never replaced). */
-export async function opfsDatabaseExists(dbKey: string): Promise<boolean> {
-  try {
-    const root = await navigator.storage.getDirectory();
-    await root.getDirectoryHandle(dbKey);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * How many entries a tar holds. OPFS access-handle storage can only create files from a pool
  * of handles opened beforehand (file creation is synchronous inside PostgreSQL, opening a

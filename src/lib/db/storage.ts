@@ -61,3 +61,14 @@ export async function deleteStoredDatabase(dbKey: string): Promise<void> {
     }
   }
 }
+
+/** Whether OPFS already holds a directory for this database (then it is opened, never replaced). */
+export async function opfsDatabaseExists(dbKey: string): Promise<boolean> {
+  try {
+    const root = await navigator.storage.getDirectory();
+    await root.getDirectoryHandle(dbKey);
+    return true;
+  } catch {
+    return false;
+  }
+}
