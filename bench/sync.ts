@@ -10,7 +10,8 @@
 //   (3) initial sync of a new 100k-row shape (the first client, offset=-1, until up to date),
 //       then one 100k-row transaction from COMMIT until the live client has every row;
 //   (4) fan-out: 2,000 live clients on one shape, one write, each client's delay, and the
-//       server's resident memory (its process alone).
+//       server's resident memory (its process alone); run before (3), whose 100k-row
+//       transaction would leave the heap grown.
 // A negative or otherwise impossible sample aborts the run (exit 1). Prints every figure with
 // its target and writes them, with the machine and the commit, to bench/results/sync-<date>.json.
 // --smoke: toy sizes, nothing written (CI proves the script still runs; no thresholds).
@@ -316,70 +317,9 @@ async function main() {
       };
     }
 
-    // (3) ----------------------------------------------------------------------------------
-    if (runs('initial')) {
-      console.error(
-        `(3) initial sync of a new ${SIZE.initialRows}-row shape, then one ${SIZE.bigTxRows}-row transaction…`,
-      );
-      slot = 0; // a fresh range from FAR on
-      await insertRows(SIZE.initialRows, 'initial', FAR);
-      // Replication of that insert finishes first (the slot confirms it): this measures serving.
-      const lsn = (await db.query(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0].l as string;
-      const drainFrom = now();
-      for (;;) {
-        const { rows } = await db.query(
-          `SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $2`,
-          [lsn, SLOT],
-        );
-        if (rows[0]?.done) break;
-        if (ms(now() - drainFrom) > 600_000) throw new Error('replication did not catch up within 10 minutes');
-        await sleep(50);
-      }
-      const drainSeconds = ms(now() - drainFrom) / 1000;
-      const expected = Number(
-        (await db.query(`SELECT count(*) AS n FROM appointments WHERE deleted_at IS NULL AND starts_at >= $1`, [FAR]))
-          .rows[0].n,
-      );
-      const opened = await clients.open(
-        'initial',
-        [{ table: 'appointments', where: 'starts_at >= $1', params: { '1': FAR } }],
-        1,
-      );
-      const initialSeconds = ms(opened.upToDateAt[0]! - opened.startedAt) / 1000;
-      if (opened.rows[0] !== expected)
-        throw new ImpossibleSample(`initial sync delivered ${opened.rows[0]} rows, the shape has ${expected}`);
-      if (initialSeconds <= 0) throw new ImpossibleSample(`initial sync took ${initialSeconds} s`);
-      stats.initial_sync = {
-        rows: expected,
-        seconds: round(initialSeconds),
-        rows_per_second: Math.round(expected / initialSeconds),
-        replication_drain_seconds_before: round(drainSeconds),
-        target: `≥ ${TARGET.initialRowsPerSecond.toLocaleString('en-US')} rows/s`,
-        note:
-          'the first client of a new shape (appointments where starts_at >= 2050), offset=-1 until up-to-date: ' +
-          'snapshot taken, stored and served to the official client',
-      };
-
-      if (runs('bigtx')) {
-        const bigTag = `big-${randomUUID()}`;
-        const bigSeen = clients.watch('initial', { reason: bigTag }, SIZE.bigTxRows, 900_000);
-        const bigCommit = await insertRows(SIZE.bigTxRows, bigTag, FAR);
-        const [bigMs] = delaysMs((await bigSeen).at, bigCommit.committing, 'the big transaction');
-        stats.transaction_100k = {
-          rows: SIZE.bigTxRows,
-          seconds: round(bigMs! / 1000),
-          commit_round_trip_seconds: round(ms(bigCommit.committed - bigCommit.committing) / 1000),
-          shapes_on_appointments: 2 + doctors.length,
-          target: `≤ ${TARGET.bigTxSeconds} s`,
-          note:
-            `one ${SIZE.bigTxRows}-row INSERT transaction; from just before COMMIT until the live client of the ` +
-            'shape from (3) has every row; all appointment shapes (role shape, the doctor shapes, this one) take it',
-        };
-      }
-      clients.close('initial');
-    }
-
     // (4) ----------------------------------------------------------------------------------
+    // Before (3): the 100k-row transaction leaves V8's heap grown for a while, and the memory
+    // read here is to be the clients' (the run's peak is kept apart).
     if (runs('fanout')) {
       console.error(`(4) fan-out to ${SIZE.fanOut} live clients on one shape…`);
       const fanDoctor = (await db.query(`INSERT INTO doctors (full_name) VALUES ('Dr Fan-out') RETURNING id`)).rows[0]
@@ -447,6 +387,69 @@ async function main() {
           "V8's heap as the server's /metrics reports it (used includes garbage not yet collected)",
       };
     }
+    // (3) ----------------------------------------------------------------------------------
+    if (runs('initial')) {
+      console.error(
+        `(3) initial sync of a new ${SIZE.initialRows}-row shape, then one ${SIZE.bigTxRows}-row transaction…`,
+      );
+      slot = 0; // a fresh range from FAR on
+      await insertRows(SIZE.initialRows, 'initial', FAR);
+      // Replication of that insert finishes first (the slot confirms it): this measures serving.
+      const lsn = (await db.query(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0].l as string;
+      const drainFrom = now();
+      for (;;) {
+        const { rows } = await db.query(
+          `SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $2`,
+          [lsn, SLOT],
+        );
+        if (rows[0]?.done) break;
+        if (ms(now() - drainFrom) > 600_000) throw new Error('replication did not catch up within 10 minutes');
+        await sleep(50);
+      }
+      const drainSeconds = ms(now() - drainFrom) / 1000;
+      const expected = Number(
+        (await db.query(`SELECT count(*) AS n FROM appointments WHERE deleted_at IS NULL AND starts_at >= $1`, [FAR]))
+          .rows[0].n,
+      );
+      const opened = await clients.open(
+        'initial',
+        [{ table: 'appointments', where: 'starts_at >= $1', params: { '1': FAR } }],
+        1,
+      );
+      const initialSeconds = ms(opened.upToDateAt[0]! - opened.startedAt) / 1000;
+      if (opened.rows[0] !== expected)
+        throw new ImpossibleSample(`initial sync delivered ${opened.rows[0]} rows, the shape has ${expected}`);
+      if (initialSeconds <= 0) throw new ImpossibleSample(`initial sync took ${initialSeconds} s`);
+      stats.initial_sync = {
+        rows: expected,
+        seconds: round(initialSeconds),
+        rows_per_second: Math.round(expected / initialSeconds),
+        replication_drain_seconds_before: round(drainSeconds),
+        target: `≥ ${TARGET.initialRowsPerSecond.toLocaleString('en-US')} rows/s`,
+        note:
+          'the first client of a new shape (appointments where starts_at >= 2050), offset=-1 until up-to-date: ' +
+          'snapshot taken, stored and served to the official client',
+      };
+
+      if (runs('bigtx')) {
+        const bigTag = `big-${randomUUID()}`;
+        const bigSeen = clients.watch('initial', { reason: bigTag }, SIZE.bigTxRows, 900_000);
+        const bigCommit = await insertRows(SIZE.bigTxRows, bigTag, FAR);
+        const [bigMs] = delaysMs((await bigSeen).at, bigCommit.committing, 'the big transaction');
+        stats.transaction_100k = {
+          rows: SIZE.bigTxRows,
+          seconds: round(bigMs! / 1000),
+          commit_round_trip_seconds: round(ms(bigCommit.committed - bigCommit.committing) / 1000),
+          shapes_on_appointments: 2 + doctors.length,
+          target: `≤ ${TARGET.bigTxSeconds} s`,
+          note:
+            `one ${SIZE.bigTxRows}-row INSERT transaction; from just before COMMIT until the live client of the ` +
+            'shape from (3) has every row; all appointment shapes (role shape, the doctor shapes, this one) take it',
+        };
+      }
+      clients.close('initial');
+    }
+
     stats.server_peak_rss_mb = memoryOf(server.child.pid!).peak_mb; // over the whole run
   } catch (err) {
     failed = true;
