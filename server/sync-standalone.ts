@@ -2,12 +2,12 @@
 // API (no app routes). SYNC_SECRET protects it unless SYNC_INSECURE=true (refused in
 // production by config.ts). PORT/HOST and DATABASE_URL (or the embedded database) as usual.
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { ConfigError, loadConfig } from './config.js';
 import { MIGRATIONS_DIR } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { createPool, type Pool } from './db/pool.js';
+import { createHttpServer } from './http/listen.js';
 import { createLogger, defaultLogFormat } from './logger.js';
 import { createSyncEngine } from './sync/engine.js';
 import { secretAccess, standaloneHttpApp } from './sync/standalone-app.js';
@@ -46,8 +46,7 @@ async function main() {
     compactLogRows: config.syncCompactLogRows,
   });
   await engine.start();
-  const server = http.createServer(standaloneHttpApp(engine.router, logger));
-  server.keepAliveTimeout = 65_000;
+  const server = createHttpServer(standaloneHttpApp(engine.router, logger));
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   console.log(`Sync service listening on http://${config.host}:${config.port}/v1/shape`);
   const shutdown = async () => {

@@ -75,11 +75,20 @@ function shownHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/**
+ * An HTTP server whose idle keep-alive sockets outlive a long-poll (~20 s) and a client's own
+ * idle timeout. Node's default (5 s) closes a socket a client may be reusing at that moment:
+ * its next request then fails with ECONNRESET, a network error for a request that was fine.
+ */
+export function createHttpServer(app: RequestListener): http.Server {
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}
+
 export async function listen(app: RequestListener, config: Pick<Config, 'port' | 'host' | 'tls'>): Promise<Listening> {
-  const plain = http.createServer(app);
-  // Long-polls hold ~20 s: keep idle sockets a little longer than that.
-  plain.keepAliveTimeout = 65_000;
-  plain.headersTimeout = 66_000;
+  const plain = createHttpServer(app);
   if (!config.tls) {
     const port = await listenOn(plain, config.port, config.host);
     return { url: `http://${shownHost(config.host)}:${port}`, protocol: 'http', port, close: closer(plain) };

@@ -9,6 +9,7 @@ import { createPool } from '../../server/db/pool.js';
 import { startTestServer } from '../setup/server.js';
 import { ApiClient } from '../setup/server.js';
 import { at, booking, openClinic, type Clinic } from './appointments-helpers.js';
+import { createHttpServer } from '../../server/http/listen.js';
 
 // A loaded CI machine can be several times slower than a quiet one: give the big runs room.
 const HEAVY_TIMEOUT_MS = 300_000;
@@ -24,7 +25,7 @@ beforeAll(async () => {
   // It listens with a backlog that takes 1,000 simultaneous connects (Node's default is 511).
   const pool = createPool(clinic.db.url, { max: 80 });
   bigPoolServer = await startTestServer(clinic.db, {}, (deps) => ({ ...deps, pool }));
-  wideListener = http.createServer(createApp(bigPoolServer.deps));
+  wideListener = createHttpServer(createApp(bigPoolServer.deps));
   await new Promise<void>((resolve) => wideListener.listen({ port: 0, host: '127.0.0.1', backlog: 2048 }, resolve));
   fast = new ApiClient(`http://127.0.0.1:${(wideListener.address() as AddressInfo).port}`);
   fast.cookie = clinic.receptionist.cookie;

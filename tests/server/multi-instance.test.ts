@@ -17,6 +17,7 @@ import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
 import { ApiClient } from '../setup/server.js';
 import { waitFor } from '../setup/sync.js';
+import { createHttpServer } from '../../server/http/listen.js';
 
 const SECRET = 'multi-instance-secret-123';
 const SLOT = `multi_${process.pid}`;
@@ -69,7 +70,7 @@ beforeAll(async () => {
     longPollMs: 2000,
   });
   await service.start();
-  syncServer = http.createServer(createStandaloneApp(service, { secret: SECRET, logger: createLogger('silent') }));
+  syncServer = createHttpServer(createStandaloneApp(service, { secret: SECRET, logger: createLogger('silent') }));
   const syncUrl = await listenLocal(syncServer);
   await waitFor(() => service.streaming, 20_000, 'replication');
 

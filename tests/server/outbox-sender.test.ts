@@ -116,6 +116,9 @@ describe('outbox sender against the real server', () => {
       const mine = await bookLocally(local, userId(), input(2, '10:00'));
       const theirs = await bookLocally(other, userId(), input(3, '10:00'));
       await sendPass(local, transportOf(clinic.receptionist));
+      expect((await local.query('SELECT state, last_error FROM outbox WHERE id = $1', [mine])).rows).toEqual([
+        { state: 'accepted', last_error: null },
+      ]);
       await sendPass(other, transportOf(clinic.receptionist));
       const rejected = (
         await other.query<{

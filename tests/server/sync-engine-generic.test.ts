@@ -16,6 +16,7 @@ import { checkColumns, ShapeRequestError } from '../../server/sync/shape-request
 import { parseWhere } from '../../server/sync/where-parser.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { waitFor } from '../setup/sync.js';
+import { createHttpServer } from '../../server/http/listen.js';
 
 let db: TestDatabase;
 let engine: SyncEngine;
@@ -75,7 +76,7 @@ beforeAll(async () => {
   const app = express();
   app.use('/v1', engine.router);
   app.use(createErrorHandler(() => {}));
-  server = http.createServer(app);
+  server = createHttpServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   expect(await engine.waitUntilStreaming(20_000)).toBe(true);

@@ -13,6 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js';
 import { ApiClient, startTestServer, type TestServer } from '../setup/server.js';
 import { startSyncTestServer, waitFor, type SyncTestServer } from '../setup/sync.js';
+import { createHttpServer } from '../../server/http/listen.js';
 
 const SECRET = 'subset-protocol-secret-1234';
 let db: TestDatabase;
@@ -79,7 +80,7 @@ beforeAll(async () => {
     longPollMs: 1000,
   });
   await standaloneService.start();
-  standalone = http.createServer(
+  standalone = createHttpServer(
     createStandaloneApp(standaloneService, { secret: SECRET, logger: createLogger('silent') }),
   );
   await new Promise<void>((r) => standalone.listen(0, '127.0.0.1', r));
@@ -104,16 +105,17 @@ let renames = 0;
 
 describe.each(targets)('protocol with @electric-sql/client 1.5 against $name', (t) => {
   it('offset=now: no rows at first, then only what changes', async () => {
-    // "Now" is where the service has got to: changes of earlier tests still in flight would
-    // legitimately come after it. Start once both services have stored a marker committed now.
-    const { rows: wal } = await db.pool.query<{ lsn: string }>(`SELECT (pg_current_wal_lsn() - '0/0')::text AS lsn`);
-    await db.pool.query(`INSERT INTO doctors (full_name) VALUES ('Dr. A marker ${++renames}')`);
-    const before = BigInt(wal[0]!.lsn);
-    await waitFor(
-      () => standaloneService.processedLsn > before && app.sync.processedLsn > before,
-      20_000,
-      'both services past the marker',
+    // "Now" is where this shape's log has got to: changes of earlier tests still in flight
+    // would legitimately come after it. Start once a marker committed now is in that log,
+    // as a client reading the shape from the start sees it.
+    const { rows: marker } = await db.pool.query(
+      `INSERT INTO doctors (full_name) VALUES ('Dr. A marker ${++renames}') RETURNING id`,
     );
+    const reader = new Shape(
+      new ShapeStream<Row>({ url: t.url(), params: t.params() as never, fetchClient: t.fetchClient() }),
+    );
+    await waitFor(() => reader.currentRows.some((r) => r.id === marker[0].id), 20_000, 'the marker in the shape');
+    reader.stream.unsubscribeAll();
     const stream = new ShapeStream<Row>({
       url: t.url(),
       params: t.params() as never,

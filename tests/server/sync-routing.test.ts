@@ -16,6 +16,7 @@ import type { ShapeState } from '../../server/sync/shape-registry.js';
 import { createStandaloneApp } from '../../server/sync/standalone-app.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { waitFor } from '../setup/sync.js';
+import { createHttpServer } from '../../server/http/listen.js';
 
 const SECRET = 'routing-test-secret-123';
 const TRANSACTIONS = 150;
@@ -72,7 +73,7 @@ beforeAll(async () => {
   plain.registry.router.bypass = true;
   await routed.start();
   await plain.start();
-  standalone = http.createServer(createStandaloneApp(routed, { secret: SECRET, logger: createLogger('silent') }));
+  standalone = createHttpServer(createStandaloneApp(routed, { secret: SECRET, logger: createLogger('silent') }));
   await new Promise<void>((r) => standalone.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(standalone.address() as AddressInfo).port}`;
   await waitFor(() => routed.streaming && plain.streaming, 20_000, 'replication');

@@ -9,6 +9,7 @@ import { SyncService } from '../../server/sync/service.js';
 import { createStandaloneApp } from '../../server/sync/standalone-app.js';
 import { createTestDatabase, type TestDatabase } from '../setup/database.js';
 import { waitFor } from '../setup/sync.js';
+import { createHttpServer } from '../../server/http/listen.js';
 
 const SECRET = 'standalone-races-secret-123';
 let db: TestDatabase;
@@ -37,7 +38,7 @@ beforeAll(async () => {
     longPollMs: 1000,
   });
   await service.start();
-  standalone = http.createServer(createStandaloneApp(service, { secret: SECRET, logger }));
+  standalone = createHttpServer(createStandaloneApp(service, { secret: SECRET, logger }));
   await new Promise<void>((r) => standalone.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(standalone.address() as AddressInfo).port}`;
   await waitFor(() => service.streaming, 20_000, 'replication');

@@ -15,6 +15,7 @@ import { createFixture, TEST_PASSWORD, type Fixture } from '../setup/fixtures.js
 import { ApiClient, startTestServer, type TestServer } from '../setup/server.js';
 import { shapeOf } from '../setup/shape-clients.js';
 import { waitFor } from '../setup/sync.js';
+import { createHttpServer } from '../../server/http/listen.js';
 
 const SECRET = 'standalone-test-secret-123';
 let db: TestDatabase;
@@ -59,7 +60,7 @@ async function startStandalone(port: number) {
     longPollMs: 1000,
   });
   await service.start();
-  standalone = http.createServer(createStandaloneApp(service, { secret: SECRET, logger: createLogger('silent') }));
+  standalone = createHttpServer(createStandaloneApp(service, { secret: SECRET, logger: createLogger('silent') }));
   await new Promise<void>((r) => standalone.listen(port, '127.0.0.1', r));
   await waitFor(() => service.streaming, 20_000, 'replication');
 }

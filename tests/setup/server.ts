@@ -1,9 +1,9 @@
 // Starts the real HTTP app on an ephemeral port against a test database, and an HTTP client
 // that keeps a session cookie and sends the Origin header the CSRF check wants.
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
+import { createHttpServer } from '../../server/http/listen.js';
 import type { AppDeps } from '../../server/deps.js';
 import { createLogger } from '../../server/logger.js';
 import type { TestDatabase } from './database.js';
@@ -39,7 +39,9 @@ export async function startTestServer(
     databaseUrl: db.url,
     readiness: {},
   });
-  const server = http.createServer(createApp(deps));
+  // The production server's keep-alive timeouts: a test that blocks the event loop for a few
+  // seconds (a PGlite start) must not find its next request's socket closed under it.
+  const server = createHttpServer(createApp(deps));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
