@@ -30,6 +30,13 @@ async function insertJson(db: PGlite, table: string, rows: object[]): Promise<vo
   }
 }
 
+/** A local database holding `clinic`, as after a first sync. */
+export async function createLocalDbWith(clinic: GeneratedClinic): Promise<LocalTestDb> {
+  const db = await createLocalDb();
+  await loadGeneratedClinic(db, clinic);
+  return db;
+}
+
 export async function loadGeneratedClinic(db: PGlite, clinic: GeneratedClinic): Promise<void> {
   await insertJson(db, 'specializations_synced', clinic.specializations);
   await insertJson(

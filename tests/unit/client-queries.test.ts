@@ -14,15 +14,14 @@ import {
 import { patientByIdQuery, searchPatients, searchPatientsQuery } from '../../src/lib/db/queries/patients.js';
 import { slotInputsQuery } from '../../src/lib/db/queries/slots.js';
 import type { GeneratedClinic } from '../../server/seed/generate.js';
-import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
+import { clinic, createLocalDbWith, type LocalTestDb } from './client-local-db.js';
 
 let db: LocalTestDb;
 let data: GeneratedClinic;
 
 beforeAll(async () => {
-  db = await createLocalDb();
   data = clinic({ appointments: 1_234 });
-  await loadGeneratedClinic(db, data);
+  db = await createLocalDbWith(data);
 }, 120_000);
 afterAll(() => db.close());
 

@@ -5,15 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slotInputsQuery, type SlotInputRow } from '../../src/lib/db/queries/slots.js';
 import { ACTIVE_STATUSES } from '../../src/lib/db/schema/tables.js';
-import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
+import { clinic, createLocalDbWith, type LocalTestDb } from './client-local-db.js';
 
 describe('the live slot query and local_doctor_busy agree', () => {
   let db: LocalTestDb;
   const data = clinic({ doctors: 4, patients: 80, appointments: 600, now: new Date('2026-11-20T08:20:00Z') });
 
   beforeAll(async () => {
-    db = await createLocalDb();
-    await loadGeneratedClinic(db, data);
+    db = await createLocalDbWith(data);
     // Buffers on about a third of the rows, some reaching over midnight's edge of a day.
     await db.query(
       `UPDATE appointments_synced

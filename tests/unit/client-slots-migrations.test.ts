@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeSlots, freeSlotsIn } from '../../src/lib/db/queries/slots.js';
 import { LOCAL_MIGRATIONS, LOCAL_SCHEMA_VERSION } from '../../src/lib/db/schema/migrations.js';
 import { migrateLocal } from '../../src/lib/db/schema/migrate.js';
-import { clinic, createLocalDb, loadGeneratedClinic } from './client-local-db.js';
+import { clinic, createLocalDb, createLocalDbWith, loadGeneratedClinic } from './client-local-db.js';
 
 const H = 3_600_000;
 const M = 60_000;
@@ -27,8 +27,7 @@ describe('freeSlots from the replica', () => {
   let db: PGlite;
   const data = clinic({ doctors: 2, patients: 50, appointments: 200, now: new Date('2026-11-20T08:20:00Z') });
   beforeAll(async () => {
-    db = await createLocalDb();
-    await loadGeneratedClinic(db, data);
+    db = await createLocalDbWith(data);
   }, 120_000);
   afterAll(() => db.close());
 

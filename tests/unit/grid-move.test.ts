@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { moveLocally } from '../../src/lib/outbox/move-writes.js';
 import { bookLocally, LocalConflictError } from '../../src/lib/outbox/writes.js';
-import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
+import { clinic, createLocalDbWith, type LocalTestDb } from './client-local-db.js';
 
 const USER = '00000000-0000-4000-8000-000000000002';
 const data = clinic({ doctors: 2, patients: 10, appointments: 10, now: new Date('2026-11-20T08:00:00Z') });
@@ -13,8 +13,7 @@ const patients = data.patients.map((p) => p.id);
 
 let db: LocalTestDb;
 beforeAll(async () => {
-  db = await createLocalDb();
-  await loadGeneratedClinic(db, data);
+  db = await createLocalDbWith(data);
 }, 120_000);
 afterAll(() => db.close());
 beforeEach(async () => {

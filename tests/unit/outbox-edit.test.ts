@@ -8,7 +8,7 @@ import type { OutboxDb } from '../../src/lib/outbox/db.js';
 import { EditValidationError, editAppointmentLocally, reapplyEdit } from '../../src/lib/outbox/edit-writes.js';
 import { sendPass, type OutboxRequest, type OutboxResponse } from '../../src/lib/outbox/sender.js';
 import { bookLocally, changeStatusLocally, LocalWriteError } from '../../src/lib/outbox/writes.js';
-import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
+import { clinic, createLocalDbWith, type LocalTestDb } from './client-local-db.js';
 
 const USER = '00000000-0000-4000-8000-000000000002';
 const data = clinic({ doctors: 2, patients: 10, appointments: 40, now: new Date('2026-11-20T08:00:00Z') });
@@ -66,8 +66,7 @@ async function syncVersion(db: OutboxDb, id: string, version: number, fields: Re
 
 let db: LocalTestDb;
 beforeAll(async () => {
-  db = await createLocalDb();
-  await loadGeneratedClinic(db, data);
+  db = await createLocalDbWith(data);
   // Every test edits its own row, starting from a scheduled one.
   await db.exec(`UPDATE appointments_synced SET status = 'scheduled', cancelled_at = NULL`);
 }, 120_000);

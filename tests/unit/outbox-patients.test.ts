@@ -14,7 +14,7 @@ import {
 } from '../../src/lib/outbox/patient-writes.js';
 import { sendPass, type OutboxRequest, type OutboxResponse } from '../../src/lib/outbox/sender.js';
 import { bookLocally, LocalWriteError } from '../../src/lib/outbox/writes.js';
-import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
+import { clinic, createLocalDbWith, type LocalTestDb } from './client-local-db.js';
 
 const USER = '00000000-0000-4000-8000-000000000002';
 const data = clinic({ doctors: 1, patients: 10, appointments: 0, now: new Date('2026-11-20T08:00:00Z') });
@@ -24,8 +24,7 @@ const newPatient = { full_name: 'Ada Offline', date_of_birth: '1990-04-01', phon
 
 let db: LocalTestDb;
 beforeAll(async () => {
-  db = await createLocalDb();
-  await loadGeneratedClinic(db, data);
+  db = await createLocalDbWith(data);
 }, 120_000);
 afterAll(() => db.close());
 beforeEach(async () => {

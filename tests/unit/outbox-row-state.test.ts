@@ -8,7 +8,7 @@ import { sendPass, type OutboxRequest } from '../../src/lib/outbox/sender.js';
 import { searchPatients } from '../../src/lib/db/queries/patients.js';
 import { createPatientLocally } from '../../src/lib/outbox/patient-writes.js';
 import { bookLocally, changeStatusLocally } from '../../src/lib/outbox/writes.js';
-import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
+import { clinic, createLocalDbWith, type LocalTestDb } from './client-local-db.js';
 
 const USER = '00000000-0000-4000-8000-000000000001';
 const data = clinic({ doctors: 2, patients: 10, appointments: 20, now: new Date('2026-11-20T08:00:00Z') });
@@ -19,8 +19,7 @@ const DAY_TO = '2031-02-04T00:00:00.000Z';
 
 let db: LocalTestDb;
 beforeAll(async () => {
-  db = await createLocalDb();
-  await loadGeneratedClinic(db, data);
+  db = await createLocalDbWith(data);
 }, 120_000);
 afterAll(() => db.close());
 

@@ -15,7 +15,7 @@ import {
   LocalWriteError,
   rescheduleLocally,
 } from '../../src/lib/outbox/writes.js';
-import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
+import { clinic, createLocalDbWith, type LocalTestDb } from './client-local-db.js';
 
 const USER = '00000000-0000-4000-8000-000000000001';
 const data = clinic({ doctors: 2, patients: 20, appointments: 40, now: new Date('2026-11-20T08:00:00Z') });
@@ -66,8 +66,7 @@ async function syncRow(db: OutboxDb, id: string, version: number, status = 'sche
 
 let db: LocalTestDb;
 beforeAll(async () => {
-  db = await createLocalDb();
-  await loadGeneratedClinic(db, data);
+  db = await createLocalDbWith(data);
 }, 120_000);
 afterAll(() => db.close());
 // One database for the file (a fresh one per test costs seconds); each test starts with no

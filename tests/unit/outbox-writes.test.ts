@@ -17,7 +17,7 @@ import {
   LocalWriteError,
   rescheduleLocally,
 } from '../../src/lib/outbox/writes.js';
-import { clinic, createLocalDb, loadGeneratedClinic, type LocalTestDb } from './client-local-db.js';
+import { clinic, createLocalDbWith, type LocalTestDb } from './client-local-db.js';
 
 const USER = '00000000-0000-4000-8000-000000000002';
 const data = clinic({ doctors: 2, patients: 10, appointments: 10, now: new Date('2026-11-20T08:00:00Z') });
@@ -28,8 +28,7 @@ const freeStart = () => new Date(Date.UTC(2032, 2, 1, 8) + 30 * 60_000 * slot++)
 
 let db: LocalTestDb;
 beforeAll(async () => {
-  db = await createLocalDb();
-  await loadGeneratedClinic(db, data);
+  db = await createLocalDbWith(data);
 }, 120_000);
 afterAll(() => db.close());
 beforeEach(async () => {
