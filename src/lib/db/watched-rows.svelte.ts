@@ -1,8 +1,10 @@
 // Reactive local reads for the screens that change their query often (the appointments list's
-// pages and total, patient search per keystroke): one plain read per query, and one change
-// watch per statement shared by every page and keystroke, instead of a live query built and
-// dropped for each (a temporary view, PREPARE and a LISTEN per table: a dozen worker round
-// trips the next read waits behind). Same interface as `liveRows`.
+// pages and total, patient search per keystroke, the schedule's day and week): one plain read
+// per query, and one change watch per statement shared by every page and keystroke, instead
+// of a live query built and dropped for each (a temporary view, PREPARE and a LISTEN per
+// table: a dozen worker round trips the next read waits behind). The watches are built after
+// the screen's first reads, so a cold start paints the schedule without waiting for them.
+// Same interface as `liveRows`.
 import { untrack } from 'svelte';
 import type { SqlQuery } from './queries/queryable';
 import { currentDb } from './client';
