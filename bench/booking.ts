@@ -242,9 +242,12 @@ async function main() {
     // one list counts once. "counted" reads change the filter on every request (a `to` far in
     // the future, one second later each time: the same rows), so every one of them counts.
     let farFuture = Date.UTC(2100, 0, 1);
+    const jumpPages: number[] = [];
+    for (let p = Math.ceil(lastPage / 4); p <= Math.floor((3 * lastPage) / 4); p += 2) jumpPages.push(p);
+    let jumps = 0;
     const reads: Record<
       string,
-      { query: () => string; filters: Record<string, string>; page: number; connections: number }
+      { query: () => string; filters: Record<string, string>; page: number; connections: number; amount?: number }
     > = {
       list_first_page: { query: () => '?page_size=50', filters: {}, page: 1, connections: 10 },
       list_middle_page: {
@@ -266,12 +269,15 @@ async function main() {
         page: 1,
         connections: 10,
       },
-      // One connection: the read's own service time, with no queue in front of it.
-      list_middle_page_1_connection: {
-        query: () => `?page_size=50&page=${middlePage}`,
+      // One connection: the read's own service time, with no queue in front of it, for a page
+      // reached by a jump (no page next to it read before, so it skips rather than starting at
+      // a known row: every other page of the middle half, each once).
+      list_jump_1_connection: {
+        query: () => `?page_size=50&page=${jumpPages[jumps++ % jumpPages.length]}`,
         filters: {},
         page: middlePage,
         connections: 1,
+        amount: jumpPages.length,
       },
     };
     const readFigures: Record<string, LoadFigures & { explain: string }> = {};
@@ -279,21 +285,29 @@ async function main() {
       const figures = await runLoad({
         url,
         connections: r.connections,
-        ...(SMOKE ? { amount: 20 } : { duration: READ_SECONDS }),
+        ...(SMOKE ? { amount: 20 } : r.amount ? { amount: r.amount } : { duration: READ_SECONDS }),
         headers,
         next: () => ({ path: `/api/appointments${r.query()}` }),
       });
       // The plans of the exact statements the route runs (the server's own SQL builders), as a
-      // receptionist sees them: the total (when it is not kept), then the page.
+      // receptionist sees them: the total (when it is not kept), then the page, by skipping
+      // (a jump) and, past the first page, from its anchor (read again, or from a neighbour).
       const viewer = { doctorId: null, seesNotes: false };
       const count = countSql(viewer, r.filters);
       const total = Number((await db.query(count)).rows[0].total);
       const page = pageSql(viewer, r.filters, 50, (r.page - 1) * 50, total);
-      const plans: string[] = [];
-      for (const [label, sql] of [
+      const statements: Array<[string, { text: string; values: unknown[] }]> = [
         ['total', count],
-        ['page', page],
-      ] as const) {
+        ['page (skipping)', page],
+      ];
+      const firstRow = (await db.query<{ id: string }>(page)).rows[0];
+      if (r.page > 1 && firstRow)
+        statements.push([
+          'page (from its anchor)',
+          pageSql(viewer, r.filters, 50, (r.page - 1) * 50, total, { id: firstRow.id, side: 'at' }),
+        ]);
+      const plans: string[] = [];
+      for (const [label, sql] of statements) {
         const plan = await db.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql.text}`, sql.values);
         plans.push(`-- ${label}\n${plan.rows.map((row) => row['QUERY PLAN']).join('\n')}`);
       }

@@ -1,7 +1,7 @@
 // SQL for appointments. Every statement binds its values ($n); the only interpolated text is
 // built here from constants (column lists, condition templates).
 import { prepared, type PoolClient, type Queryable } from '../db/pool.js';
-import type { CountCache } from '../http/count-cache.js';
+import type { CountCache, PageAnchor } from '../http/count-cache.js';
 import type { AppointmentStatus, Urgency } from '../../src/lib/shared/appointment-schemas.js';
 
 export const ACTIVE_SQL = `status IN ('scheduled', 'confirmed', 'checked_in', 'in_progress')`;
@@ -107,28 +107,60 @@ export function countSql(viewer: Viewer, filters: AppointmentFilters) {
  * With the total known, a page in the second half is read from the other end of the index
  * (ascending, skipping total − offset − limit rows), so the last page of 50,000 skips 0 rows
  * instead of 49,950; the outer ORDER BY puts it back in list order. Without it, from the start.
+ * With an anchor (a row of a neighbouring page read since the last change), nothing is skipped.
  */
-export function pageSql(viewer: Viewer, filters: AppointmentFilters, limit: number, offset: number, total?: number) {
+export function pageSql(
+  viewer: Viewer,
+  filters: AppointmentFilters,
+  limit: number,
+  offset: number,
+  total?: number,
+  anchor?: PageAnchor,
+) {
   const { where, params } = listConditions(viewer, filters);
   const n = params.length;
+  if (anchor) {
+    // From a row of a page read before (count-cache.ts): an index range from that row's
+    // (starts_at, id), exactly as the list orders. Its starts_at is looked up by id (an init
+    // plan, so the row comparison is still an index condition) rather than carried through
+    // JavaScript, whose dates stop at milliseconds.
+    const backwards = anchor.side === 'before';
+    const op = { at: '<=', after: '<', before: '>' }[anchor.side];
+    const from = `(a.starts_at, a.id) ${op} ((SELECT x.starts_at FROM appointments x WHERE x.id = $${n + 2}), $${n + 2}::uuid)`;
+    const order = backwards ? 'a.starts_at ASC, a.id ASC' : 'a.starts_at DESC, a.id DESC';
+    const text = pageOfIds(
+      viewer,
+      `SELECT a.id FROM appointments a WHERE ${where} AND ${from} ORDER BY ${order} LIMIT $${n + 1}`,
+    );
+    return { text, values: [...params, limit, anchor.id] };
+  }
   const fromEnd = total !== undefined && offset > total / 2;
   const order = fromEnd ? 'a.starts_at ASC, a.id ASC' : 'a.starts_at DESC, a.id DESC';
   const [pageLimit, pageOffset] = fromEnd
     ? [Math.max(0, Math.min(limit, total - offset)), Math.max(0, total - offset - limit)]
     : [limit, offset];
+  const text = pageOfIds(
+    viewer,
+    `SELECT a.id FROM appointments a WHERE ${where} ORDER BY ${order} LIMIT $${n + 1} OFFSET $${n + 2}`,
+  );
+  return { text, values: [...params, pageLimit, pageOffset] };
+}
+
+/** The full rows of the ids `idsSql` selects, in list order. */
+function pageOfIds(viewer: Viewer, idsSql: string): string {
   const page = `SELECT ${appointmentColumns(viewer)}
-        FROM (SELECT a.id FROM appointments a
-               WHERE ${where} ORDER BY ${order} LIMIT $${n + 1} OFFSET $${n + 2}) k
+        FROM (${idsSql}) k
         JOIN appointments a ON a.id = k.id
         JOIN patients p ON p.id = a.patient_id
         JOIN doctors d ON d.id = a.doctor_id`;
-  const text = `SELECT page.* FROM (${page}) page ORDER BY page.starts_at DESC, page.id DESC`;
-  return { text, values: [...params, pageLimit, pageOffset] };
+  return `SELECT page.* FROM (${page}) page ORDER BY page.starts_at DESC, page.id DESC`;
 }
 
 /**
  * The total (kept by `counts` between changes when given: server/http/count-cache.ts) and
- * the page.
+ * the page: from an anchor when a neighbouring page was read since the last change, else by
+ * skipping. A page from an anchor that does not hold the rows the total says it must (a change
+ * not yet reported by the stream moved it) is read again by skipping.
  */
 export async function listAppointmentsPage(
   db: Queryable,
@@ -139,14 +171,33 @@ export async function listAppointmentsPage(
   counts?: CountCache,
 ) {
   const count = countSql(viewer, filters);
-  const countNow = async () => (await db.query<{ total: number }>(count)).rows[0]!.total;
-  const total = counts ? await counts.count(JSON.stringify(count), countNow) : await countNow();
+  const key = JSON.stringify(count);
+  const epoch = counts?.currentEpoch;
+  // Prepared: planning this page (joins, three subplans) costs about as much as running it.
+  // The texts are bounded: one per combination of filters, viewer and paging mode.
+  const run = (sql: { text: string; values: unknown[] }) => db.query<AppointmentRow>(prepared(sql.text, sql.values));
+  const countNow = async () => (await db.query<{ total: number }>(prepared(count.text, count.values))).rows[0]!.total;
+  const total = counts ? await counts.count(key, countNow) : await countNow();
   if (offset >= total) return { count: total, results: [] as AppointmentRow[] };
-  const { rows } = await db.query<AppointmentRow>(pageSql(viewer, filters, limit, offset, total));
+  const expected = Math.min(limit, total - offset);
+  const anchor = counts?.anchorFor(key, offset, limit);
+  let rows: AppointmentRow[] | undefined;
+  if (anchor) {
+    rows = (await run(pageSql(viewer, filters, limit, offset, total, anchor))).rows;
+    if (rows.length === expected) counts!.anchoredReads++;
+    else rows = undefined;
+  }
+  rows ??= (await run(pageSql(viewer, filters, limit, offset, total))).rows;
+  if (counts && epoch !== undefined)
+    counts.rememberPage(
+      key,
+      offset,
+      rows.map((r) => r.id),
+      epoch,
+    );
   return { count: total, results: rows };
 }
 
-/** One live appointment as the API shows it, or undefined (also for rows the viewer may not see). */
 export async function findAppointment(db: Queryable, viewer: Viewer, id: string): Promise<AppointmentRow | undefined> {
   const values: unknown[] = [id];
   let scope = '';

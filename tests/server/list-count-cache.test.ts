@@ -76,6 +76,46 @@ describe('list totals between changes', () => {
     expect(past.body).toMatchObject({ count: rows.length, next: null, results: [] });
   });
 
+  it('a page next to one read before starts at its row (forwards, backwards, again): the same rows as skipping', async () => {
+    // Rows whose start has microseconds, which a JavaScript date would round away.
+    await db.pool.query(
+      `INSERT INTO appointments (id, patient_id, doctor_id, starts_at, ends_at, duration_minutes, status)
+       SELECT gen_random_uuid(), $1, $2, t, t + interval '30 minutes', 30, 'completed'
+         FROM (SELECT timestamptz '2025-01-06 08:00:00.000001Z' + i * interval '1 microsecond' AS t
+                 FROM generate_series(0, 9) i) s`,
+      [fx.patients[5], fx.doctorA],
+    );
+    const { rows } = await db.pool.query<{ id: string }>(
+      `SELECT id FROM appointments WHERE deleted_at IS NULL ORDER BY starts_at DESC, id DESC`,
+    );
+    const cache = countCacheOf(server.deps.pool)!;
+    await waitFor(async () => (await countOf()) === rows.length, 8_000, 'the new rows counted');
+    const size = 9;
+    const pages = Math.ceil(rows.length / size);
+    const pageIds = async (page: number) => {
+      const res = await desk.get(`/api/appointments?page_size=${size}&page=${page}`);
+      expect(res.status).toBe(200);
+      expect(res.body.count).toBe(rows.length);
+      return res.body.results.map((r: { id: string }) => r.id) as string[];
+    };
+    const expected = (page: number) => rows.slice((page - 1) * size, page * size).map((r) => r.id);
+
+    cache.invalidate();
+    const before = cache.anchoredReads;
+    for (let page = 1; page <= pages; page++) expect(await pageIds(page), `page ${page}`).toEqual(expected(page));
+    expect(cache.anchoredReads - before, 'every page after the first from the one before it').toBe(pages - 1);
+
+    // Backwards from a page reached by a jump: each page ends before the row the next one began with.
+    cache.invalidate();
+    const middle = Math.ceil(pages / 2);
+    expect(await pageIds(middle)).toEqual(expected(middle));
+    const jumped = cache.anchoredReads;
+    for (let page = middle - 1; page >= 1; page--) expect(await pageIds(page), `page ${page}`).toEqual(expected(page));
+    expect(await pageIds(middle), 'the same page again').toEqual(expected(middle));
+    // Every page but the first (which skips nothing, so it is always read afresh).
+    expect(cache.anchoredReads - jumped).toBe(middle - 1);
+  });
+
   it("a booking through the API is in the writer's next total at once", async () => {
     const before = await countOf();
     expect(await countOf()).toBe(before); // kept
