@@ -2,11 +2,13 @@ import { sveltekit } from '@sveltejs/kit/vite';
 import { SvelteKitPWA } from '@vite-pwa/sveltekit';
 import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vite';
+import { prebuiltDataDir, PREBUILT_DATA_DIR_PREFIX } from './vite.prebuilt-data-dir';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
 export default defineConfig({
   plugins: [
+    prebuiltDataDir(),
     sveltekit(),
     SvelteKitPWA({
       // The app asks before activating a new version (src/lib/pwa); nothing is injected.
@@ -32,6 +34,8 @@ export default defineConfig({
       workbox: {
         // PGlite's .wasm and .data must be precached, or the database cannot open offline.
         globPatterns: ['client/**/*.{js,css,html,ico,png,svg,webp,webmanifest,wasm,data,gz}'],
+        // Only a first login (online) needs it: vite.prebuilt-data-dir.ts.
+        globIgnores: [`**/${PREBUILT_DATA_DIR_PREFIX}.*`],
         maximumFileSizeToCacheInBytes: 20 * 1024 * 1024,
         navigateFallback: '/index.html',
         // Never answer the shape stream or the API from a cache.

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BUILT_MARKER = path.join(ROOT, 'build/index.html');
 /** What the client build is made from: a change to any of them makes build/ stale. */
-const CLIENT_SOURCES = ['src', 'static', 'svelte.config.js', 'vite.config.ts', 'package-lock.json'];
+const CLIENT_SOURCES = ['src', 'static', 'svelte.config.js', 'vite.config.ts', 'vite.prebuilt-data-dir.ts', 'package-lock.json'];
 
 function newestMtime(p: string): number {
   if (!existsSync(p)) return 0;

@@ -33,6 +33,8 @@ describe('browser benchmark smoke runs', () => {
     expect(result.renderedPageOf50Ms.first.n).toBeGreaterThanOrEqual(4);
     for (const name of ['middle', 'last']) expect(result.renderedPageOf50Ms[name].n).toBeGreaterThan(0);
     expect(result.renderedSearchPerKeystrokeMs.n).toBeGreaterThanOrEqual(20);
+    // The first database came from the data directory shipped with the build, not from initdb.
+    expect(result.firstSyncSteps.worker).toMatchObject({ createdFrom: 'shipped' });
     expect(result.firstSyncSteps.engine).toMatchObject({
       downloadedMs: expect.any(Number),
       appliedMs: expect.any(Number),

@@ -56,20 +56,25 @@ async function openDatabase(meta: WorkerMeta, prebuilt: Promise<PreparedDataDir 
     console.warn('creating the database from the prepared directory failed; running initdb', err);
     await (await navigator.storage.getDirectory()).removeEntry(meta.dbKey, { recursive: true });
     db = await create(null);
+    return { db, storage, createdFrom: 'storage' as const };
   }
-  return { db, storage };
+  return { db, storage, createdFrom: prepared?.source ?? ('storage' as const) };
 }
 
 function serve(prebuilt: Promise<PreparedDataDir | null> | null): void {
   worker({
     async init(options) {
       const meta = options.meta as WorkerMeta;
-      const { db, storage } = await openDatabase(meta, prebuilt);
+      const { db, storage, createdFrom } = await openDatabase(meta, prebuilt);
       const pgliteReady = performance.now();
       // Always run: a prepared directory is already migrated (nothing to do), an existing
       // replica gets the migrations it has not seen.
       await migrateLocal(db);
-      const opened = { pgliteMs: Math.round(pgliteReady), migrateMs: Math.round(performance.now() - pgliteReady) };
+      const opened = {
+        pgliteMs: Math.round(pgliteReady),
+        migrateMs: Math.round(performance.now() - pgliteReady),
+        createdFrom,
+      };
       if (meta.sync) {
         const engine = new SyncEngine(db, { dbKey: meta.dbKey, origin: meta.origin, storage: storage.label, opened });
         void engine.start().catch((err) => console.error('sync failed to start', err));

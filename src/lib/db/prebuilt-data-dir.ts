@@ -1,45 +1,43 @@
-// A device's first database, prepared while the user types on the login page.
+// A device's first database, ready before the login answers.
 //
 // The database is named after the user, who is unknown until the login answers, and most of a
-// first sync's time went into PGlite's first start: compiling its WebAssembly, `initdb`, the
-// local migrations. So on a device with no local database the login page starts the database
-// worker early (named PREBUILD_WORKER_NAME, storage.ts). It builds an initialised, migrated data
-// directory in memory and keeps it as a tarball; once the login tells whose database it is,
-// the same worker (its WebAssembly already compiled, its file-system bundle already fetched)
-// creates that database in OPFS from the tarball (`loadDataDir`) instead of running `initdb`.
-// PGlite's own first start does the same internally: `initdb` runs in memory and its
-// directory is unpacked into the real storage.
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+// first sync's time went into PGlite's first start: `initdb` (a second WebAssembly module and a
+// bootstrap of every catalog) and the local migrations. So the app ships an initialised,
+// migrated data directory (built by Vite at build time from the same PGlite and migrations:
+// data-dir-tar.ts), and on a device with no local database the login page starts the database
+// worker early (named PREBUILD_WORKER_NAME, storage.ts) to fetch it while the user types. Once
+// the login tells whose database it is, that worker creates it in OPFS from the tarball
+// (`loadDataDir`) instead of running `initdb`. Should the file be missing (a development
+// server) or unreadable, the worker builds the same directory itself, in memory.
 import { OpfsAhpFS } from '@electric-sql/pglite/opfs-ahp';
-import { migrateLocal } from './schema/migrate';
+import { buildDataDirTar } from './data-dir-tar';
 
 export interface PreparedDataDir {
   tar: Blob;
   entries: number;
+  /** Where it came from, for the start-up diagnostics. */
+  source: 'shipped' | 'built in the browser';
 }
 
-/** An initialised data directory with every local migration applied, as an uncompressed tar. */
+/** The data directory shipped with the app, unpacked from gzip; null when there is none. */
+async function fetchShippedDataDir(): Promise<Blob | null> {
+  if (!__PREBUILT_DATA_DIR__) return null;
+  const res = await fetch(__PREBUILT_DATA_DIR__);
+  if (!res.ok || !res.body) throw new Error(`${__PREBUILT_DATA_DIR__}: HTTP ${res.status}`);
+  return new Response(res.body.pipeThrough(new DecompressionStream('gzip'))).blob();
+}
+
+/** The shipped data directory, or one built here; null when neither works (then initdb runs). */
 export async function prebuildDataDir(): Promise<PreparedDataDir | null> {
   try {
-    const db = await PGlite.create({ extensions: { pg_trgm } });
-    try {
-      await migrateLocal(db);
-      // The template databases serve only CREATE DATABASE, which the app never runs. They are
-      // more than half of the directory's files, and OPFS storage opens a handle per file on
-      // every start: without them (nine migrations) the tar has 469 entries instead of 1,045,
-      // and every later start opens that many fewer handles.
-      for (const template of ['template0', 'template1']) {
-        await db.exec(`ALTER DATABASE ${template} IS_TEMPLATE false`);
-        await db.exec(`DROP DATABASE ${template}`);
-      }
-      // Pages written to their files, so the new database does not replay the WAL on start.
-      await db.exec('CHECKPOINT');
-      const tar = await db.dumpDataDir('none');
-      return { tar, entries: await tarEntryCount(tar) };
-    } finally {
-      await db.close();
-    }
+    const shipped = await fetchShippedDataDir();
+    if (shipped) return { tar: shipped, entries: await tarEntryCount(shipped), source: 'shipped' };
+  } catch (err) {
+    console.warn('fetching the prepared database failed; building it here', err);
+  }
+  try {
+    const tar = await buildDataDirTar('none');
+    return { tar, entries: await tarEntryCount(tar), source: 'built in the browser' };
   } catch (err) {
     console.warn('database prebuild failed; the first start will run initdb', err);
     return null;

@@ -28,6 +28,9 @@ export interface OpenTimings {
   pgliteMs: number;
   /** The local migrations' check (and any migration run). */
   migrateMs: number;
+  /** A new database from the data directory shipped with the app or built in this browser;
+   *  'storage': opened from storage as it was (or created there by PGlite's own initdb). */
+  createdFrom?: 'shipped' | 'built in the browser' | 'storage';
 }
 
 /** Milliseconds from the sync engine's start to the end of each step of a first sync. */
