@@ -88,6 +88,10 @@ beforeAll(async () => {
   cookie = api.cookie;
 });
 
+/** The appointments shape the clients follow (the login also prepared the admin's other shapes). */
+const appointmentsShape = () =>
+  [...server.sync.registry.byDef.values()].find((s) => s.runtime.shape.table === 'appointments')!;
+
 afterAll(async () => {
   await server?.close();
   await db?.drop();
@@ -187,7 +191,7 @@ it('compactions racing fresh clients and writers: no duplicate insert, no update
       const held = new Map() as Held;
       const f = follow(held);
       clients.push({ held, f });
-      const state = server.sync.registry.byDef.values().next().value!;
+      const state = appointmentsShape();
       // Compact while the new client reads its first answers and the writer goes on.
       await compactShapeLog(server.sync, state, 3);
       await waitFor(() => f.counts.upToDate > 0, 20_000, 'a fresh client up to date');
@@ -197,7 +201,7 @@ it('compactions racing fresh clients and writers: no duplicate insert, no update
     await writer;
   }
   // The periodic check folds what the writer left down to half of SYNC_COMPACT_LOG_ROWS.
-  const state = server.sync.registry.byDef.values().next().value!;
+  const state = appointmentsShape();
   for (let i = 0; i < 40; i++) await update(rows[i % rows.length]!, `reason = 'more ${i}'`);
   await waitFor(() => state.logRows > 30, 20_000, 'more than 30 changes stored');
   await server.sync.expireIdle();

@@ -23,8 +23,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const shapesOf = (scope: string) =>
-  server.sync.registry.all().filter((s) => s.runtime.shape.scope === scope);
+const shapesOf = (scope: string) => server.sync.registry.all().filter((s) => s.runtime.shape.scope === scope);
 
 describe('shapes prepared at login', () => {
   it("registers every synced table's role shape before the device asks, and its first request gets it", async () => {
