@@ -4,7 +4,6 @@ import type { Logger } from './logger.js';
 import type { ReplicationSampler } from './observability/sampler.js';
 import type { ShapeStatus } from '../src/lib/shared/admin-sync.js';
 import type { SyncEngine } from './sync/engine.js';
-import type { SessionUser } from '../src/lib/shared/roles.js';
 
 /** What the HTTP app needs from the outside world; built by index.ts, or by a test. */
 export interface AppDeps {
@@ -19,8 +18,6 @@ export interface AppDeps {
   replicationSampler?: ReplicationSampler;
   /** The running sync engine, which serves /v1 (absent in proxy mode or when a test runs without it). */
   sync?: SyncEngine;
-  /** Called after a successful login (the sync engine starts building the user's shapes). */
-  afterLogin?: (user: SessionUser) => void;
   /** The sync service's report of its shapes, for GET /api/admin/sync and /metrics. */
   syncStatus?: () => ShapeStatus[] | Promise<ShapeStatus[]>;
   /** The built client to serve (build/ when unset); a test serves a changed copy to ship a new version. */

@@ -8,7 +8,6 @@ import { loginAttemptLimiter, loginFailuresPerAddress } from '../http/rate-limit
 import { parseInput } from '../http/validate.js';
 import { updateUser } from '../users/service.js';
 import { changePasswordSchema, loginSchema } from '../../src/lib/shared/auth-schemas.js';
-import type { Role } from '../../src/lib/shared/roles.js';
 import { clearSessionCookie, setSessionCookie } from './cookies.js';
 import { requireUser } from './middleware.js';
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './passwords.js';
@@ -20,7 +19,7 @@ interface LoginRow {
   id: string;
   email: string;
   full_name: string;
-  role: Role;
+  role: string;
   doctor_id: string | null;
   password_hash: string;
   active: boolean;
@@ -77,11 +76,9 @@ export function createAuthRouter(deps: AppDeps): Router {
       return created;
     });
     setSessionCookie(res, deps.config, session.token, session.expiresAt);
-    const { id, full_name, role, doctor_id } = user;
-    const sessionUser = { id, email: user.email, full_name, role, doctor_id };
-    res.json({ user: sessionUser });
-    // The device's first sync will ask for this user's shapes: start building them now.
-    deps.afterLogin?.(sessionUser);
+    res.json({
+      user: { id: user.id, email: user.email, full_name: user.full_name, role: user.role, doctor_id: user.doctor_id },
+    });
   });
 
   router.post('/logout', requireUser, async (req, res) => {

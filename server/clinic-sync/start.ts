@@ -3,7 +3,6 @@
 // The assembler (server.ts, or a test) starts it and puts it into the app's deps itself.
 import type { AppDeps } from '../deps.js';
 import { attachCountCache, CountCache } from '../http/count-cache.js';
-import { prepareShapesFor } from './prepare-shapes.js';
 import { createSyncEngine, type SyncEngine } from '../sync/engine.js';
 import type { SyncServiceOptions } from '../sync/service.js';
 import { CLINIC_TABLES, clinicShapeAccess } from './access.js';
@@ -80,6 +79,5 @@ export function withSyncEngine(deps: AppDeps, engine: SyncEngine): AppDeps {
     sync: engine,
     readiness: { ...deps.readiness, replication: () => engine.streaming },
     syncStatus: () => engine.status(),
-    afterLogin: (user) => prepareShapesFor({ ...deps, sync: engine }, user),
   };
 }

@@ -88,7 +88,7 @@ beforeAll(async () => {
   cookie = api.cookie;
 });
 
-/** The appointments shape the clients follow (the login also prepared the admin's other shapes). */
+/** The appointments shape the clients follow (by table, not by its place in the registry). */
 const appointmentsShape = () =>
   [...server.sync.registry.byDef.values()].find((s) => s.runtime.shape.table === 'appointments')!;
 
