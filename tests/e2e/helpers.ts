@@ -130,12 +130,21 @@ export async function login(page: Page, baseUrl: string, email: string, password
   await page.waitForURL(/\/schedule/);
 }
 
-/** Waits until the first sync finished in this browser (the worker wrote its marker). */
+/**
+ * Waits until the first sync finished in this browser (the worker wrote its marker) and the
+ * service worker is active, its precache complete (at most 30 s more), so that a test going
+ * offline next can still navigate: a first sync can now end before the precache does.
+ */
 export async function waitForFirstSync(page: Page, timeoutMs = 60_000): Promise<void> {
   await eventually(
     () => localQuery(page, `SELECT 1 FROM local_meta WHERE key = 'initial_sync_done'`).catch(() => []),
     (rows) => rows.length > 0,
     timeoutMs,
+  );
+  await page.evaluate(() =>
+    Promise.race([navigator.serviceWorker?.ready, new Promise((resolve) => setTimeout(resolve, 30_000))]).then(
+      () => undefined,
+    ),
   );
 }
 

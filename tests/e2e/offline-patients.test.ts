@@ -71,7 +71,10 @@ describe('patients offline', () => {
       // Reload at once: the write must already be durable, and the page shows it pending.
       await a.page.reload();
       await expect.poll(() => a.page.locator('h1').textContent(), { timeout: 30_000 }).toBe('Nora Offline');
-      await expect.poll(() => a.page.getByTestId('write-state').getAttribute('data-state')).toContain('pending');
+      // The badge reads the outbox after the reloaded page's database opens: as long a wait as the heading's.
+      await expect
+        .poll(() => a.page.getByTestId('write-state').getAttribute('data-state'), { timeout: 30_000 })
+        .toContain('pending');
       // Queued, not sent: the offline sender may be mid-attempt ("sending" until the fetch fails).
       const queued = await localQuery<{ state: string }>(a.page, 'SELECT state FROM outbox WHERE id = $1', [id]);
       expect(queued).toHaveLength(1);
